@@ -1,0 +1,338 @@
+//! Layered configuration: built-in defaults < `cloop.toml` < `CLOOP_<KEY>` environment
+//! variables, parsed once at start into typed values, each bad value named with an example.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::SecretString;
+use serde::{Deserialize, Deserializer, Serialize};
+use url::Url;
+
+/// The configuration file read when `--config` is not given, if it exists.
+const DEFAULT_FILE: &str = "cloop.toml";
+
+/// The shortest accepted `secret_key`, in characters.
+const MIN_SECRET_LEN: usize = 32;
+
+/// cloop's validated configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Base URL that browsers and the LMS reach; every URL cloop hands out starts with it.
+    pub public_url: Url,
+    pub database_url: String,
+    pub listen: SocketAddr,
+    pub sync_interval: Duration,
+    /// Signs session tokens and seals stored secrets; generated and stored in the
+    /// database when not configured.
+    pub secret_key: Option<SecretString>,
+}
+
+/// A configuration value that cannot be used, reported as one line.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config key `{key}`: {problem} (example: {key} = {example})")]
+    Invalid {
+        key: &'static str,
+        problem: String,
+        example: &'static str,
+    },
+    #[error("config file {path}: {message}")]
+    File { path: String, message: String },
+}
+
+impl ConfigError {
+    fn invalid(key: &'static str, problem: impl Into<String>, example: &'static str) -> Self {
+        Self::Invalid {
+            key,
+            problem: problem.into(),
+            example,
+        }
+    }
+}
+
+/// Values as written, before parsing. Environment variables arrive as TOML scalars, so a
+/// number or boolean is accepted wherever text is.
+#[derive(Debug, Deserialize, Serialize)]
+struct RawConfig {
+    #[serde(default, deserialize_with = "scalar_text")]
+    public_url: Option<String>,
+    #[serde(default, deserialize_with = "scalar_text")]
+    database_url: Option<String>,
+    #[serde(default, deserialize_with = "scalar_text")]
+    listen: Option<String>,
+    #[serde(default, deserialize_with = "scalar_text")]
+    sync_interval: Option<String>,
+    #[serde(default, deserialize_with = "scalar_text")]
+    secret_key: Option<String>,
+}
+
+impl Default for RawConfig {
+    fn default() -> Self {
+        Self {
+            public_url: None,
+            database_url: Some("sqlite://cloop.db".into()),
+            listen: Some("127.0.0.1:8080".into()),
+            sync_interval: Some("6h".into()),
+            secret_key: None,
+        }
+    }
+}
+
+fn scalar_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Scalar {
+        Text(String),
+        Int(i64),
+        Float(f64),
+        Bool(bool),
+    }
+    Ok(Option::<Scalar>::deserialize(d)?.map(|s| match s {
+        Scalar::Text(t) => t,
+        Scalar::Int(i) => i.to_string(),
+        Scalar::Float(f) => f.to_string(),
+        Scalar::Bool(b) => b.to_string(),
+    }))
+}
+
+impl Config {
+    /// Loads the configuration from `file` (or `cloop.toml` when it exists) and the
+    /// environment. A named file that is missing is an error; the default one is optional.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(RawConfig::default()));
+        match file {
+            Some(path) if !path.exists() => {
+                return Err(ConfigError::File {
+                    path: path.display().to_string(),
+                    message: "no such file".into(),
+                });
+            }
+            Some(path) => figment = figment.merge(Toml::file_exact(path)),
+            None if Path::new(DEFAULT_FILE).exists() => {
+                figment = figment.merge(Toml::file_exact(DEFAULT_FILE));
+            }
+            None => {}
+        }
+        let raw: RawConfig = figment
+            .merge(Env::prefixed("CLOOP_").ignore(&["config"]))
+            .extract()
+            .map_err(|e| ConfigError::File {
+                path: file.map_or(DEFAULT_FILE.into(), |p| p.display().to_string()),
+                message: e.to_string().replace('\n', "; "),
+            })?;
+        Self::parse(raw)
+    }
+
+    /// Configuration for one test or tool run, without files or environment.
+    pub fn for_database(database_url: &str) -> Self {
+        Self {
+            public_url: Url::parse("http://127.0.0.1:8080").expect("static URL"),
+            database_url: database_url.to_string(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            sync_interval: Duration::from_secs(6 * 3600),
+            secret_key: None,
+        }
+    }
+
+    fn parse(raw: RawConfig) -> Result<Self, ConfigError> {
+        let listen_text = raw.listen.unwrap_or_default();
+        let listen: SocketAddr = listen_text.parse().map_err(|_| {
+            ConfigError::invalid(
+                "listen",
+                format!("{listen_text:?} is not an address and port"),
+                "\"127.0.0.1:8080\"",
+            )
+        })?;
+
+        let public_url = match raw.public_url {
+            Some(text) => parse_public_url(&text)?,
+            None => Url::parse(&format!("http://{listen}")).map_err(|e| {
+                ConfigError::invalid("public_url", e.to_string(), "\"https://cloop.example.edu\"")
+            })?,
+        };
+
+        let database_url = raw.database_url.unwrap_or_default();
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError::invalid(
+                "database_url",
+                format!(
+                    "{:?} is not a SQLite or PostgreSQL URL",
+                    crate::store::redact_url(&database_url)
+                ),
+                "\"sqlite://cloop.db\" or \"postgres://cloop@localhost/cloop\"",
+            ));
+        }
+
+        let interval_text = raw.sync_interval.unwrap_or_default();
+        let sync_interval = humantime::parse_duration(&interval_text)
+            .ok()
+            .filter(|d| *d >= Duration::from_secs(60))
+            .ok_or_else(|| {
+                ConfigError::invalid(
+                    "sync_interval",
+                    format!("{interval_text:?} is not a duration of at least one minute"),
+                    "\"6h\"",
+                )
+            })?;
+
+        let secret_key = match raw.secret_key {
+            Some(key) if key.chars().count() < MIN_SECRET_LEN => {
+                return Err(ConfigError::invalid(
+                    "secret_key",
+                    format!(
+                        "is {} characters long; it needs at least {MIN_SECRET_LEN}",
+                        key.chars().count()
+                    ),
+                    "\"<the output of: openssl rand -base64 48>\"",
+                ));
+            }
+            Some(key) => Some(SecretString::from(key)),
+            None => None,
+        };
+
+        Ok(Self {
+            public_url,
+            database_url,
+            listen,
+            sync_interval,
+            secret_key,
+        })
+    }
+
+    /// True when the public URL is plain HTTP, which LMSs and browsers only tolerate locally.
+    pub fn public_url_is_insecure(&self) -> bool {
+        self.public_url.scheme() != "https"
+    }
+
+    /// The absolute URL of a path on this tool.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.public_url.as_str().trim_end_matches('/'), path)
+    }
+}
+
+fn parse_public_url(text: &str) -> Result<Url, ConfigError> {
+    const EXAMPLE: &str = "\"https://cloop.example.edu\"";
+    let url = Url::parse(text).map_err(|e| {
+        ConfigError::invalid("public_url", format!("{text:?} is not a URL: {e}"), EXAMPLE)
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(ConfigError::invalid(
+            "public_url",
+            format!("{text:?} must be an http(s) URL with a host"),
+            EXAMPLE,
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(ConfigError::invalid(
+            "public_url",
+            format!("{text:?} must not carry a query or fragment"),
+            EXAMPLE,
+        ));
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw() -> RawConfig {
+        RawConfig::default()
+    }
+
+    #[test]
+    fn defaults_are_local_sqlite() {
+        let config = Config::parse(raw()).unwrap();
+        assert_eq!(config.database_url, "sqlite://cloop.db");
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.public_url.as_str(), "http://127.0.0.1:8080/");
+        assert_eq!(config.sync_interval, Duration::from_secs(6 * 3600));
+        assert!(config.public_url_is_insecure());
+    }
+
+    #[test]
+    fn bad_listen_names_the_key_and_an_example() {
+        let err = Config::parse(RawConfig {
+            listen: Some("localhost".into()),
+            ..raw()
+        })
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            err,
+            "config key `listen`: \"localhost\" is not an address and port (example: listen = \"127.0.0.1:8080\")"
+        );
+    }
+
+    #[test]
+    fn mysql_is_rejected() {
+        let err = Config::parse(RawConfig {
+            database_url: Some("mysql://x".into()),
+            ..raw()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("config key `database_url`: \"mysql://x\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn short_secret_is_rejected_without_echoing_it() {
+        let err = Config::parse(RawConfig {
+            secret_key: Some("hunter2".into()),
+            ..raw()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("secret_key") && !err.contains("hunter2"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn sync_interval_takes_human_durations() {
+        let config = Config::parse(RawConfig {
+            sync_interval: Some("90m".into()),
+            ..raw()
+        })
+        .unwrap();
+        assert_eq!(config.sync_interval, Duration::from_secs(5400));
+        assert!(
+            Config::parse(RawConfig {
+                sync_interval: Some("soon".into()),
+                ..raw()
+            })
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn public_url_must_be_http() {
+        assert!(
+            Config::parse(RawConfig {
+                public_url: Some("ftp://x".into()),
+                ..raw()
+            })
+            .is_err()
+        );
+        let config = Config::parse(RawConfig {
+            public_url: Some("https://cloop.example.edu/".into()),
+            ..raw()
+        })
+        .unwrap();
+        assert!(!config.public_url_is_insecure());
+        assert_eq!(
+            config.url("/lti/launch"),
+            "https://cloop.example.edu/lti/launch"
+        );
+    }
+}

@@ -1,0 +1,148 @@
+//! Courses (LTI contexts) and their teaching calendar settings.
+
+use serde::Serialize;
+use time::Date;
+
+use super::{CourseId, EpochMs, PlatformId, Store, StoreError, StoreResult, UserId, on_pool};
+
+/// What a launch or a sync knows about a course.
+#[derive(Clone, Debug, Default)]
+pub struct CourseUpsert {
+    pub lms_context_id: String,
+    pub lms_course_uuid: Option<String>,
+    pub title: String,
+    pub code: String,
+}
+
+/// A course as cloop holds it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct Course {
+    pub id: CourseId,
+    pub platform_id: PlatformId,
+    pub lms_context_id: String,
+    pub lms_course_uuid: Option<String>,
+    pub lms_course_pk: Option<String>,
+    pub title: String,
+    pub code: String,
+    pub term: String,
+    pub start_date: Option<Date>,
+    pub weeks: i64,
+    pub time_zone: String,
+    pub updated_at: EpochMs,
+}
+
+/// The teaching calendar of a course, as staff set it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CourseCalendar {
+    pub start_date: Date,
+    pub weeks: i64,
+    pub time_zone: String,
+}
+
+macro_rules! course_columns {
+    ($p:literal) => {
+        concat!(
+            $p,
+            "id, ",
+            $p,
+            "platform_id, ",
+            $p,
+            "lms_context_id, ",
+            $p,
+            "lms_course_uuid, ",
+            $p,
+            "lms_course_pk, ",
+            $p,
+            "title, ",
+            $p,
+            "code, ",
+            $p,
+            "term, ",
+            $p,
+            "start_date, ",
+            $p,
+            "weeks, ",
+            $p,
+            "time_zone, ",
+            $p,
+            "updated_at"
+        )
+    };
+}
+
+impl Store {
+    /// Creates the course or refreshes its title, code and LMS uuid from the LMS.
+    pub async fn upsert_course(
+        &self,
+        platform: PlatformId,
+        course: &CourseUpsert,
+    ) -> StoreResult<Course> {
+        let sql = concat!(
+            "INSERT INTO courses (platform_id, lms_context_id, lms_course_uuid, title, code, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) \
+             ON CONFLICT (platform_id, lms_context_id) DO UPDATE SET \
+             lms_course_uuid = COALESCE(excluded.lms_course_uuid, courses.lms_course_uuid), \
+             title = excluded.title, code = excluded.code, updated_at = excluded.updated_at \
+             RETURNING ",
+            course_columns!("")
+        );
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(sql)
+                .bind(platform)
+                .bind(&course.lms_context_id)
+                .bind(&course.lms_course_uuid)
+                .bind(&course.title)
+                .bind(&course.code)
+                .bind(EpochMs::now())
+                .fetch_one(pool)
+                .await
+        })?)
+    }
+
+    pub async fn course(&self, id: CourseId) -> StoreResult<Course> {
+        let sql = concat!(
+            "SELECT ",
+            course_columns!(""),
+            " FROM courses WHERE id = $1"
+        );
+        on_pool!(self, pool => sqlx::query_as(sql).bind(id).fetch_optional(pool).await)?
+            .ok_or(StoreError::NotFound("course"))
+    }
+
+    /// The courses in which the user holds a staff role.
+    pub async fn staff_courses(&self, user: UserId) -> StoreResult<Vec<Course>> {
+        let sql = concat!(
+            "SELECT ",
+            course_columns!("c."),
+            " FROM courses c JOIN enrolments e ON e.course_id = c.id \
+             WHERE e.user_id = $1 AND e.is_staff = TRUE ORDER BY c.title"
+        );
+        Ok(on_pool!(self, pool => sqlx::query_as(sql).bind(user).fetch_all(pool).await)?)
+    }
+
+    /// Sets the start date, length and time zone; later syncs no longer overwrite them.
+    pub async fn set_course_calendar(
+        &self,
+        id: CourseId,
+        calendar: &CourseCalendar,
+    ) -> StoreResult<()> {
+        let done = on_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE courses SET start_date = $2, weeks = $3, time_zone = $4, \
+                 dates_set_by_staff = TRUE, updated_at = $5 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(calendar.start_date)
+            .bind(calendar.weeks)
+            .bind(&calendar.time_zone)
+            .bind(EpochMs::now())
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        if done == 0 {
+            return Err(StoreError::NotFound("course"));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,177 @@
+//! LTI platform registrations (issuer + client_id) and their deployment ids.
+
+use serde::Serialize;
+
+use super::{EpochMs, PlatformId, Store, StoreError, StoreResult, is_unique_violation, on_pool};
+
+/// A platform as the admin registers it.
+#[derive(Clone, Debug)]
+pub struct NewPlatform {
+    pub name: String,
+    pub product: String,
+    pub issuer: String,
+    pub client_id: String,
+    pub auth_url: String,
+    pub jwks_url: String,
+    pub token_url: String,
+    pub token_audience: Option<String>,
+}
+
+/// A registered platform.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct Platform {
+    pub id: PlatformId,
+    pub name: String,
+    pub product: String,
+    pub issuer: String,
+    pub client_id: String,
+    pub auth_url: String,
+    pub jwks_url: String,
+    pub token_url: String,
+    pub token_audience: Option<String>,
+    pub rest_base_url: Option<String>,
+    pub created_at: EpochMs,
+}
+
+macro_rules! platform_columns {
+    () => {
+        "id, name, product, issuer, client_id, auth_url, jwks_url, token_url, token_audience, \
+         rest_base_url, created_at"
+    };
+}
+
+impl Store {
+    /// Registers a platform; a second one with the same name or the same issuer and
+    /// client_id is a conflict.
+    pub async fn create_platform(&self, new: &NewPlatform) -> StoreResult<Platform> {
+        let now = EpochMs::now();
+        let sql = concat!(
+            "INSERT INTO platforms (name, product, issuer, client_id, auth_url, jwks_url, \
+             token_url, token_audience, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING ",
+            platform_columns!()
+        );
+        let result = on_pool!(self, pool => {
+            sqlx::query_as::<_, Platform>(sql)
+                .bind(&new.name)
+                .bind(&new.product)
+                .bind(&new.issuer)
+                .bind(&new.client_id)
+                .bind(&new.auth_url)
+                .bind(&new.jwks_url)
+                .bind(&new.token_url)
+                .bind(&new.token_audience)
+                .bind(now)
+                .fetch_one(pool)
+                .await
+        });
+        result.map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::Conflict(format!(
+                    "a platform named {:?} or with issuer {} and client id {} is already registered",
+                    new.name, new.issuer, new.client_id
+                ))
+            } else {
+                e.into()
+            }
+        })
+    }
+
+    pub async fn platforms(&self) -> StoreResult<Vec<Platform>> {
+        let sql = concat!(
+            "SELECT ",
+            platform_columns!(),
+            " FROM platforms ORDER BY name"
+        );
+        Ok(on_pool!(self, pool => sqlx::query_as(sql).fetch_all(pool).await)?)
+    }
+
+    pub async fn platform(&self, id: PlatformId) -> StoreResult<Platform> {
+        let sql = concat!(
+            "SELECT ",
+            platform_columns!(),
+            " FROM platforms WHERE id = $1"
+        );
+        on_pool!(self, pool => sqlx::query_as(sql).bind(id).fetch_optional(pool).await)?
+            .ok_or(StoreError::NotFound("platform"))
+    }
+
+    pub async fn platform_by_name(&self, name: &str) -> StoreResult<Option<Platform>> {
+        let sql = concat!(
+            "SELECT ",
+            platform_columns!(),
+            " FROM platforms WHERE name = $1"
+        );
+        Ok(on_pool!(self, pool => sqlx::query_as(sql).bind(name).fetch_optional(pool).await)?)
+    }
+
+    /// Every registration under one issuer (Blackboard and Canvas share issuers).
+    pub async fn platforms_by_issuer(&self, issuer: &str) -> StoreResult<Vec<Platform>> {
+        let sql = concat!(
+            "SELECT ",
+            platform_columns!(),
+            " FROM platforms WHERE issuer = $1 ORDER BY id"
+        );
+        Ok(on_pool!(self, pool => sqlx::query_as(sql).bind(issuer).fetch_all(pool).await)?)
+    }
+
+    /// Removes a platform and everything cloop holds through it.
+    pub async fn remove_platform(&self, id: PlatformId) -> StoreResult<()> {
+        let done = on_pool!(self, pool => {
+            sqlx::query("DELETE FROM platforms WHERE id = $1").bind(id).execute(pool).await.map(|r| r.rows_affected())
+        })?;
+        if done == 0 {
+            return Err(StoreError::NotFound("platform"));
+        }
+        Ok(())
+    }
+
+    /// Adds a deployment id to a platform; adding one that exists is a no-op.
+    pub async fn add_deployment(
+        &self,
+        platform: PlatformId,
+        deployment_id: &str,
+    ) -> StoreResult<()> {
+        on_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO deployments (platform_id, deployment_id, created_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (platform_id, deployment_id) DO NOTHING",
+            )
+            .bind(platform)
+            .bind(deployment_id)
+            .bind(EpochMs::now())
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    pub async fn deployments(&self, platform: PlatformId) -> StoreResult<Vec<String>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT deployment_id FROM deployments WHERE platform_id = $1 ORDER BY id",
+            )
+            .bind(platform)
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+
+    pub async fn has_deployment(
+        &self,
+        platform: PlatformId,
+        deployment_id: &str,
+    ) -> StoreResult<bool> {
+        let found: Option<i64> = on_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT id FROM deployments WHERE platform_id = $1 AND deployment_id = $2",
+            )
+            .bind(platform)
+            .bind(deployment_id)
+            .fetch_optional(pool)
+            .await
+        })?;
+        Ok(found.is_some())
+    }
+}

@@ -1,0 +1,54 @@
+//! The HTTP surface: one router assembled from each area's routes, wrapped in the layers
+//! every response shares (request logs, error rendering, security headers, body limits).
+
+mod health;
+
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::middleware;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::AppState;
+use crate::error::log_and_render;
+
+/// Largest request body accepted anywhere (Caliper batches are well below this).
+const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+const STYLESHEET: &str = include_str!("../../static/cloop.css");
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(health::router())
+        .route("/static/cloop.css", get(stylesheet))
+        .with_state(state)
+        .layer(middleware::from_fn(log_and_render))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("x-content-type-options"),
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        STYLESHEET,
+    )
+}

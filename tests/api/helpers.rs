@@ -1,0 +1,195 @@
+//! Test helpers: fresh databases on both backends, and `spawn_app` that runs the real
+//! server on a free loopback port until the test drops it.
+
+use std::io::Write;
+use std::net::SocketAddr;
+
+use cloop::{App, Config, Store};
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+
+/// Which database a test runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A fresh, empty database: a SQLite file in its own folder, or a new PostgreSQL database.
+pub struct TestDatabase {
+    pub url: String,
+    _dir: Option<TempDir>,
+}
+
+const POSTGRES_ENV: &str = "CLOOP_TEST_POSTGRES_URL";
+
+impl TestDatabase {
+    /// `None` when the backend is PostgreSQL and no server was given; that is announced
+    /// on stderr past the test harness's capture, and is a failure under CI.
+    pub async fn fresh(backend: Backend, test: &str) -> Option<Self> {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("cloop.db").display());
+                Some(Self {
+                    url,
+                    _dir: Some(dir),
+                })
+            }
+            Backend::Postgres => {
+                let Ok(admin_url) = std::env::var(POSTGRES_ENV) else {
+                    if std::env::var_os("CI").is_some() {
+                        panic!(
+                            "{POSTGRES_ENV} is not set under CI: the PostgreSQL half of {test} cannot run"
+                        );
+                    }
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "\n!!! PostgreSQL half of `{test}` DID NOT RUN: set {POSTGRES_ENV} (see README) !!!\n"
+                    );
+                    return None;
+                };
+                Some(Self {
+                    url: create_postgres_database(&admin_url).await,
+                    _dir: None,
+                })
+            }
+        }
+    }
+
+    pub async fn store(&self) -> Store {
+        let store = Store::connect(&self.url)
+            .await
+            .expect("connect to test database");
+        store.migrate().await.expect("migrate test database");
+        store
+    }
+}
+
+async fn create_postgres_database(admin_url: &str) -> String {
+    let name = format!("cloop_test_{}", uuid_like());
+    let admin = Store::connect(admin_url)
+        .await
+        .expect("connect to the PostgreSQL test server");
+    let Store::Postgres(pool) = &admin else {
+        panic!("{POSTGRES_ENV} must be a postgres:// URL");
+    };
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(pool)
+        .await
+        .expect("create test database");
+    admin.close().await;
+    let mut url = url::Url::parse(admin_url).expect("valid PostgreSQL URL");
+    url.set_path(&name);
+    url.to_string()
+}
+
+fn uuid_like() -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    (0..16)
+        .map(|_| char::from(b'a' + rng.random_range(0..26)))
+        .collect()
+}
+
+/// A running cloop server for one test; stops when dropped.
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub store: Store,
+    pub client: reqwest::Client,
+    pub _database: TestDatabase,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.address, path)
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Starts the real server on 127.0.0.1:0 over a fresh database of the given backend.
+pub async fn spawn_app(backend: Backend, test: &str) -> Option<TestApp> {
+    let database = TestDatabase::fresh(backend, test).await?;
+    let mut config = Config::for_database(&database.url);
+    config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    let app = App::build(config).await.expect("build app");
+    let address = app.local_addr();
+    let store = app.state().store.clone();
+    let (tx, rx) = oneshot::channel();
+    tokio::spawn(async move {
+        app.run(async {
+            let _ = rx.await;
+        })
+        .await
+        .expect("server runs");
+    });
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    Some(TestApp {
+        address,
+        store,
+        client,
+        _database: database,
+        shutdown: Some(tx),
+    })
+}
+
+/// Declares one async test per backend: `NAME::sqlite` and `NAME::postgres`. The body gets
+/// the backend as `$backend`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($(#[$meta:meta])* async fn $name:ident($backend:ident: Backend) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            use $crate::helpers::Backend;
+
+            async fn run($backend: Backend) $body
+
+            #[tokio::test]
+            $(#[$meta])*
+            async fn sqlite() {
+                run(Backend::Sqlite).await
+            }
+
+            #[tokio::test]
+            $(#[$meta])*
+            async fn postgres() {
+                run(Backend::Postgres).await
+            }
+        }
+    };
+}
+
+/// The fresh, migrated store for a test, or return early when its backend cannot run.
+#[macro_export]
+macro_rules! fresh_store {
+    ($backend:expr) => {{
+        let Some(db) = $crate::helpers::TestDatabase::fresh($backend, module_path!()).await else {
+            return;
+        };
+        let store = db.store().await;
+        (db, store)
+    }};
+}
+
+/// The running app for a test, or return early when its backend cannot run.
+#[macro_export]
+macro_rules! app_on {
+    ($backend:expr) => {{
+        let Some(app) = $crate::helpers::spawn_app($backend, module_path!()).await else {
+            return;
+        };
+        app
+    }};
+}

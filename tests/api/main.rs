@@ -1,0 +1,10 @@
+//! cloop's integration tests: one binary, real servers on 127.0.0.1:0, real SQLite files
+//! and a real PostgreSQL server (CLOOP_TEST_POSTGRES_URL).
+
+mod helpers;
+
+mod cli;
+mod health;
+mod store_courses;
+mod store_platforms;
+mod store_settings;
