@@ -7,7 +7,7 @@ use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use maud::{DOCTYPE, html};
+use maud::html;
 
 use crate::store::StoreError;
 
@@ -124,21 +124,13 @@ pub async fn log_and_render(request: Request, next: Next) -> Response {
 
 fn error_page(status: StatusCode, message: &str) -> maud::Markup {
     let title = status.canonical_reason().unwrap_or("Error");
-    html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { "cloop — " (title) }
-                link rel="stylesheet" href="/static/cloop.css";
+    crate::web::layout::page(
+        title,
+        html! {
+            div class="error" {
+                h1 { (title) }
+                p { (message) }
             }
-            body {
-                main class="error" {
-                    h1 { (title) }
-                    p { (message) }
-                }
-            }
-        }
-    }
+        },
+    )
 }

@@ -38,6 +38,22 @@ enum Command {
     /// `serve` does this too; run it alone to upgrade the schema before starting several
     /// instances against one PostgreSQL database.
     Migrate,
+    /// Tool administrators (LMS roles never make one).
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an administrator (or reuse one of that name) and print a one-time login link,
+    /// valid for 24 hours.
+    Create {
+        /// Who the administrator is, e.g. an email address.
+        #[arg(long)]
+        name: String,
+    },
 }
 
 #[tokio::main]
@@ -63,10 +79,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve => serve(config).await,
         Command::Migrate => {
-            let store = Store::connect(&config.database_url)
-                .await
-                .map_err(|e| e.to_string())?;
-            store.migrate().await.map_err(|e| e.to_string())?;
+            let store = open_store(&config).await?;
             store.close().await;
             println!(
                 "database is up to date ({})",
@@ -74,7 +87,27 @@ async fn run(cli: Cli) -> Result<(), String> {
             );
             Ok(())
         }
+        Command::Admin {
+            command: AdminCommand::Create { name },
+        } => {
+            let store = open_store(&config).await?;
+            let link = cloop::web::admin::create_login_link(&store, &config, &name)
+                .await
+                .map_err(|e| e.to_string())?;
+            store.close().await;
+            println!("One-time login link for {name} (valid 24 hours):\n{link}");
+            Ok(())
+        }
     }
+}
+
+/// The migrated store, for commands that work on the database directly.
+async fn open_store(config: &Config) -> Result<Store, String> {
+    let store = Store::connect(&config.database_url)
+        .await
+        .map_err(|e| e.to_string())?;
+    store.migrate().await.map_err(|e| e.to_string())?;
+    Ok(store)
 }
 
 async fn serve(config: Config) -> Result<(), String> {

@@ -27,16 +27,30 @@ impl SecretKey {
         configured: Option<&SecretString>,
     ) -> StoreResult<Self> {
         if let Some(key) = configured {
-            return Ok(Self(key.clone()));
+            return Ok(Self::from_secret(key.clone()));
         }
-        let stored = store
-            .setting_or_insert(SETTING, || {
-                let mut bytes = [0u8; 48];
-                rand::rng().fill_bytes(&mut bytes);
-                URL_SAFE_NO_PAD.encode(bytes)
-            })
-            .await?;
+        let stored = store.setting_or_insert(SETTING, Self::random_token).await?;
         Ok(Self(SecretString::from(stored)))
+    }
+
+    pub fn from_secret(secret: SecretString) -> Self {
+        Self(secret)
+    }
+
+    /// SHA-256 of a token, hex-encoded: what is stored in place of one-time tokens and keys.
+    pub fn hash_token(token: &str) -> String {
+        use sha2::Digest;
+        Sha256::digest(token.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// A fresh random token, URL-safe.
+    pub fn random_token() -> String {
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        URL_SAFE_NO_PAD.encode(bytes)
     }
 
     /// HMAC-SHA256 of `message` under a key derived for `purpose`, so one secret can serve

@@ -1,6 +1,7 @@
 //! The database: one `Store` that is SQLite or PostgreSQL, chosen by the URL, with the
 //! migrations of both embedded; one file per aggregate holds that aggregate's queries.
 
+mod admins;
 pub mod courses;
 mod ids;
 pub mod platforms;

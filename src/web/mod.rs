@@ -1,7 +1,10 @@
 //! The HTTP surface: one router assembled from each area's routes, wrapped in the layers
 //! every response shares (request logs, error rendering, security headers, body limits).
 
+pub mod admin;
 mod health;
+pub mod layout;
+pub mod session;
 
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, header};
@@ -24,6 +27,7 @@ const STYLESHEET: &str = include_str!("../../static/cloop.css");
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
+        .merge(admin::router())
         .route("/static/cloop.css", get(stylesheet))
         .with_state(state)
         .layer(middleware::from_fn(log_and_render))

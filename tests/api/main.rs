@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod admin_login;
 mod cli;
 mod health;
 mod store_courses;

@@ -1,0 +1,327 @@
+//! Sessions travel as opaque signed tokens (in links, forms, a header or a cookie), so they
+//! work inside an LMS iframe with third-party cookies blocked. The extractors here guard
+//! every course and admin route.
+
+use std::collections::HashMap;
+
+use axum::extract::{FromRequestParts, Path, Query};
+use axum::http::HeaderMap;
+use axum::http::request::Parts;
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+
+use crate::AppState;
+use crate::error::Error;
+use crate::secret::SecretKey;
+use crate::store::{AdminId, CourseId, EpochMs, UserId};
+
+/// Name of the query parameter and form field that carries the session token.
+pub const TOKEN_PARAM: &str = "s";
+/// Header an API client or script may use instead.
+pub const TOKEN_HEADER: &str = "x-cloop-session";
+const COURSE_COOKIE: &str = "cloop_session";
+const ADMIN_COOKIE: &str = "cloop_admin";
+const ADMIN_PARAM: &str = "a";
+
+/// How long a course session lasts after its launch.
+pub const COURSE_SESSION_SECS: i64 = 8 * 3600;
+/// How long an admin session lasts after login.
+pub const ADMIN_SESSION_SECS: i64 = 12 * 3600;
+
+/// A launched user's session in one course.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CourseSession {
+    #[serde(rename = "u")]
+    pub user: UserId,
+    #[serde(rename = "c")]
+    pub course: CourseId,
+    /// Holds a staff role in this course (sees course data).
+    #[serde(rename = "st")]
+    pub staff: bool,
+    #[serde(rename = "x")]
+    pub expires: EpochMs,
+}
+
+/// A tool administrator's session.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminSession {
+    #[serde(rename = "ad")]
+    pub admin: AdminId,
+    #[serde(rename = "x")]
+    pub expires: EpochMs,
+}
+
+const COURSE_PURPOSE: &str = "course-session";
+const ADMIN_PURPOSE: &str = "admin-session";
+
+fn seal<T: Serialize>(secret: &SecretKey, purpose: &str, claims: &T) -> String {
+    let payload = serde_json::to_vec(claims).expect("session claims serialise");
+    let tag = secret.sign(purpose, &payload);
+    format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(&payload),
+        URL_SAFE_NO_PAD.encode(tag)
+    )
+}
+
+/// Why a token was not accepted.
+#[derive(Debug, PartialEq, Eq)]
+pub enum TokenProblem {
+    Malformed,
+    BadSignature,
+    Expired,
+}
+
+fn open<T: for<'de> Deserialize<'de>>(
+    secret: &SecretKey,
+    purpose: &str,
+    token: &str,
+) -> Result<T, TokenProblem> {
+    let (payload, tag) = token.split_once('.').ok_or(TokenProblem::Malformed)?;
+    let payload = URL_SAFE_NO_PAD
+        .decode(payload)
+        .map_err(|_| TokenProblem::Malformed)?;
+    let tag = URL_SAFE_NO_PAD
+        .decode(tag)
+        .map_err(|_| TokenProblem::Malformed)?;
+    if !secret.verify(purpose, &payload, &tag) {
+        return Err(TokenProblem::BadSignature);
+    }
+    serde_json::from_slice(&payload).map_err(|_| TokenProblem::Malformed)
+}
+
+impl CourseSession {
+    pub fn new(user: UserId, course: CourseId, staff: bool) -> Self {
+        Self {
+            user,
+            course,
+            staff,
+            expires: EpochMs::now().plus_secs(COURSE_SESSION_SECS),
+        }
+    }
+
+    pub fn token(&self, secret: &SecretKey) -> String {
+        seal(secret, COURSE_PURPOSE, self)
+    }
+
+    pub fn from_token(secret: &SecretKey, token: &str) -> Result<Self, TokenProblem> {
+        let session: Self = open(secret, COURSE_PURPOSE, token)?;
+        if session.expires < EpochMs::now() {
+            return Err(TokenProblem::Expired);
+        }
+        Ok(session)
+    }
+
+    /// The convenience cookie; partitioned so browsers that allow it keep it per LMS site.
+    pub fn cookie(&self, secret: &SecretKey, secure: bool) -> Cookie<'static> {
+        let mut cookie = Cookie::new(COURSE_COOKIE, self.token(secret));
+        cookie.set_path("/");
+        cookie.set_http_only(true);
+        cookie.set_secure(secure);
+        cookie.set_same_site(if secure {
+            SameSite::None
+        } else {
+            SameSite::Lax
+        });
+        cookie.set_partitioned(secure);
+        cookie
+    }
+}
+
+impl AdminSession {
+    pub fn new(admin: AdminId) -> Self {
+        Self {
+            admin,
+            expires: EpochMs::now().plus_secs(ADMIN_SESSION_SECS),
+        }
+    }
+
+    pub fn token(&self, secret: &SecretKey) -> String {
+        seal(secret, ADMIN_PURPOSE, self)
+    }
+
+    pub fn from_token(secret: &SecretKey, token: &str) -> Result<Self, TokenProblem> {
+        let session: Self = open(secret, ADMIN_PURPOSE, token)?;
+        if session.expires < EpochMs::now() {
+            return Err(TokenProblem::Expired);
+        }
+        Ok(session)
+    }
+
+    pub fn cookie(&self, secret: &SecretKey, secure: bool) -> Cookie<'static> {
+        let mut cookie = Cookie::new(ADMIN_COOKIE, self.token(secret));
+        cookie.set_path("/");
+        cookie.set_http_only(true);
+        cookie.set_secure(secure);
+        cookie.set_same_site(SameSite::Lax);
+        cookie
+    }
+}
+
+/// The token a request carries: query parameter, then header, then cookie.
+fn carried_token(parts: &Parts, param: &str, cookie: &str) -> Option<String> {
+    let from_query = Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
+        .ok()
+        .and_then(|Query(q)| q.get(param).cloned());
+    from_query
+        .or_else(|| header_token(&parts.headers))
+        .or_else(|| {
+            CookieJar::from_headers(&parts.headers)
+                .get(cookie)
+                .map(|c| c.value().to_string())
+        })
+        .filter(|t| !t.is_empty())
+}
+
+fn header_token(headers: &HeaderMap) -> Option<String> {
+    headers.get(TOKEN_HEADER)?.to_str().ok().map(str::to_string)
+}
+
+fn explain(problem: TokenProblem) -> Error {
+    match problem {
+        TokenProblem::Expired => Error::Unauthorized(
+            "Your cloop session has expired. Open cloop again from your course in the LMS.".into(),
+        ),
+        TokenProblem::Malformed | TokenProblem::BadSignature => Error::Unauthorized(
+            "This cloop link is not valid. Open cloop again from your course in the LMS.".into(),
+        ),
+    }
+}
+
+/// The course id in the route (`/courses/{course}/…`).
+async fn path_course(parts: &mut Parts, state: &AppState) -> Result<CourseId, Error> {
+    let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+        .await
+        .map_err(|_| Error::NotFound("course"))?;
+    params
+        .get("course")
+        .and_then(|c| c.parse().ok())
+        .ok_or(Error::NotFound("course"))
+}
+
+/// Any launched session for the course named in the path (staff or learner).
+impl FromRequestParts<AppState> for CourseSession {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let course = path_course(parts, state).await?;
+        let token = carried_token(parts, TOKEN_PARAM, COURSE_COOKIE).ok_or_else(|| {
+            Error::Unauthorized("No cloop session: open cloop from your course in the LMS.".into())
+        })?;
+        let session = CourseSession::from_token(&state.secret, &token).map_err(explain)?;
+        if session.course != course {
+            return Err(Error::Forbidden(
+                "This cloop session belongs to another course. Open cloop from this course in the LMS."
+                    .into(),
+            ));
+        }
+        Ok(session)
+    }
+}
+
+/// A session of course staff (instructor, teaching assistant, content developer or
+/// course administrator) for the course in the path: the guard of every course-data route.
+#[derive(Clone, Debug)]
+pub struct StaffSession(pub CourseSession);
+
+impl FromRequestParts<AppState> for StaffSession {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let session = CourseSession::from_request_parts(parts, state).await?;
+        if !session.staff {
+            return Err(Error::Forbidden(
+                "cloop shows course data to course staff only.".into(),
+            ));
+        }
+        Ok(Self(session))
+    }
+}
+
+impl FromRequestParts<AppState> for AdminSession {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let token = carried_token(parts, ADMIN_PARAM, ADMIN_COOKIE).ok_or_else(|| {
+            Error::Unauthorized(
+                "Tool administrators sign in with a link from `cloop admin create`.".into(),
+            )
+        })?;
+        let session = AdminSession::from_token(&state.secret, &token).map_err(|p| match p {
+            TokenProblem::Expired => Error::Unauthorized(
+                "Your admin session has expired: ask for a new link with `cloop admin create`."
+                    .into(),
+            ),
+            _ => Error::Unauthorized("This admin session is not valid.".into()),
+        })?;
+        if !state.store.admin_exists(session.admin).await? {
+            return Err(Error::Unauthorized(
+                "This administrator no longer exists.".into(),
+            ));
+        }
+        Ok(session)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::SecretString;
+
+    fn key(k: &str) -> SecretKey {
+        SecretKey::from_secret(SecretString::from(k.repeat(40)))
+    }
+
+    #[test]
+    fn course_token_round_trips_and_rejects_tampering() {
+        let secret = key("a");
+        let session = CourseSession::new(UserId(3), CourseId(7), true);
+        let token = session.token(&secret);
+        assert_eq!(CourseSession::from_token(&secret, &token).unwrap(), session);
+
+        let forged = CourseSession {
+            course: CourseId(8),
+            ..session.clone()
+        };
+        let (_, tag) = token.split_once('.').unwrap();
+        let tampered = format!(
+            "{}.{tag}",
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&forged).unwrap())
+        );
+        assert_eq!(
+            CourseSession::from_token(&secret, &tampered),
+            Err(TokenProblem::BadSignature)
+        );
+        assert_eq!(
+            CourseSession::from_token(&key("b"), &token),
+            Err(TokenProblem::BadSignature)
+        );
+        assert_eq!(
+            CourseSession::from_token(&secret, "garbage"),
+            Err(TokenProblem::Malformed)
+        );
+    }
+
+    #[test]
+    fn expired_course_token_is_rejected() {
+        let secret = key("a");
+        let session = CourseSession {
+            expires: EpochMs(EpochMs::now().0 - 1),
+            ..CourseSession::new(UserId(1), CourseId(1), true)
+        };
+        assert_eq!(
+            CourseSession::from_token(&secret, &session.token(&secret)),
+            Err(TokenProblem::Expired)
+        );
+    }
+
+    #[test]
+    fn admin_and_course_tokens_are_not_interchangeable() {
+        let secret = key("a");
+        let admin = AdminSession::new(AdminId(1)).token(&secret);
+        assert!(CourseSession::from_token(&secret, &admin).is_err());
+    }
+}
