@@ -38,10 +38,75 @@ enum Command {
     /// `serve` does this too; run it alone to upgrade the schema before starting several
     /// instances against one PostgreSQL database.
     Migrate,
+    /// LMS platforms registered with cloop (LTI 1.3 issuer + client id) and their deployments.
+    Platform {
+        #[command(subcommand)]
+        command: PlatformCommand,
+    },
     /// Tool administrators (LMS roles never make one).
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PlatformCommand {
+    /// Register an LMS. With --preset, the LMS's fixed URLs are filled in:
+    /// blackboard (Developer Portal; --client-id is the Application ID),
+    /// canvas (Instructure cloud), moodle and d2l (derived from --base-url).
+    Add {
+        /// A short name for this registration, used by the other commands.
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = clap::value_parser!(cloop::lti::registration::Preset))]
+        preset: Option<cloop::lti::registration::Preset>,
+        /// The LMS's address (Moodle, D2L presets), e.g. https://moodle.example.edu.
+        #[arg(long)]
+        base_url: Option<String>,
+        /// The platform's issuer (`iss` of its id_tokens).
+        #[arg(long)]
+        issuer: Option<String>,
+        /// The client id the LMS assigned to cloop.
+        #[arg(long)]
+        client_id: String,
+        /// The platform's OIDC authorisation endpoint.
+        #[arg(long)]
+        auth_url: Option<String>,
+        /// The platform's public key set.
+        #[arg(long)]
+        jwks_url: Option<String>,
+        /// The platform's OAuth 2 token endpoint (LTI Advantage services).
+        #[arg(long)]
+        token_url: Option<String>,
+        /// A deployment id the LMS created for cloop; repeat for several.
+        #[arg(long = "deployment")]
+        deployments: Vec<String>,
+    },
+    /// List registered platforms with their deployments.
+    List,
+    /// Remove a platform and everything cloop holds through it.
+    Remove {
+        /// The platform's name.
+        name: String,
+    },
+    /// Deployment ids of a platform.
+    Deployment {
+        #[command(subcommand)]
+        command: DeploymentCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeploymentCommand {
+    /// Add a deployment id to a platform.
+    Add {
+        /// The platform's name.
+        #[arg(long)]
+        platform: String,
+        /// The deployment id the LMS shows.
+        #[arg(long)]
+        deployment: String,
     },
 }
 
@@ -87,6 +152,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             );
             Ok(())
         }
+        Command::Platform { command } => platform(&config, command).await,
         Command::Admin {
             command: AdminCommand::Create { name },
         } => {
@@ -99,6 +165,116 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+async fn platform(config: &Config, command: PlatformCommand) -> Result<(), String> {
+    let store = open_store(config).await?;
+    let result = match command {
+        PlatformCommand::Add {
+            name,
+            preset,
+            base_url,
+            issuer,
+            client_id,
+            auth_url,
+            jwks_url,
+            token_url,
+            deployments,
+        } => {
+            let request = cloop::lti::registration::RegistrationRequest {
+                name,
+                preset,
+                base_url,
+                issuer,
+                client_id,
+                auth_url,
+                jwks_url,
+                token_url,
+            };
+            let new = request.resolve()?;
+            let platform = store
+                .create_platform(&new)
+                .await
+                .map_err(|e| e.to_string())?;
+            for deployment in &deployments {
+                store
+                    .add_deployment(platform.id, deployment)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            println!(
+                "registered {} (issuer {}, client id {}) with {} deployment(s)",
+                platform.name,
+                platform.issuer,
+                platform.client_id,
+                deployments.len()
+            );
+            println!("{}", cloop::lti::tool_urls_text(config));
+            Ok(())
+        }
+        PlatformCommand::List => {
+            let platforms = store.platforms().await.map_err(|e| e.to_string())?;
+            if platforms.is_empty() {
+                println!("no platforms registered; add one with `cloop platform add`");
+            }
+            for platform in platforms {
+                let deployments = store
+                    .deployments(platform.id)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                println!(
+                    "{}\t{}\tissuer={}\tclient_id={}\tdeployments={}",
+                    platform.name,
+                    platform.product,
+                    platform.issuer,
+                    platform.client_id,
+                    if deployments.is_empty() {
+                        "(none)".to_string()
+                    } else {
+                        deployments.join(",")
+                    }
+                );
+            }
+            Ok(())
+        }
+        PlatformCommand::Remove { name } => {
+            let platform = find_platform(&store, &name).await?;
+            store
+                .remove_platform(platform.id)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("removed {name}");
+            Ok(())
+        }
+        PlatformCommand::Deployment {
+            command:
+                DeploymentCommand::Add {
+                    platform,
+                    deployment,
+                },
+        } => {
+            let found = find_platform(&store, &platform).await?;
+            store
+                .add_deployment(found.id, deployment.trim())
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("deployment {deployment} added to {platform}");
+            Ok(())
+        }
+    };
+    store.close().await;
+    result
+}
+
+async fn find_platform(
+    store: &Store,
+    name: &str,
+) -> Result<cloop::store::platforms::Platform, String> {
+    store
+        .platform_by_name(name)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no platform named {name:?}; `cloop platform list` shows them"))
 }
 
 /// The migrated store, for commands that work on the database directly.
