@@ -129,7 +129,7 @@ impl Config {
     /// Configuration for one test or tool run, without files or environment.
     pub fn for_database(database_url: &str) -> Self {
         Self {
-            public_url: Url::parse("http://127.0.0.1:8080").expect("static URL"),
+            public_url: Url::parse("http://127.0.0.1:0").expect("static URL"),
             database_url: database_url.to_string(),
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             sync_interval: Duration::from_secs(6 * 3600),

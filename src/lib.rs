@@ -24,6 +24,10 @@ pub struct AppState {
     pub store: Store,
     pub config: Arc<Config>,
     pub secret: Arc<SecretKey>,
+    /// Outbound HTTP (platform keys, LMS services).
+    pub http: reqwest::Client,
+    pub platform_keys: Arc<lti::platform_keys::PlatformKeys>,
+    pub frame_ancestors: Arc<web::csp::FrameAncestors>,
 }
 
 /// Why cloop could not start.
@@ -31,6 +35,8 @@ pub struct AppState {
 pub enum StartError {
     #[error(transparent)]
     Store(#[from] store::StoreError),
+    #[error("cannot build the HTTP client: {0}")]
+    Http(String),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -48,10 +54,19 @@ pub struct App {
 impl App {
     /// Opens and migrates the database, loads or creates the secret key and binds the
     /// listen address.
-    pub async fn build(config: Config) -> Result<Self, StartError> {
+    /// A `public_url` with port 0 (as in tests and `listen = "127.0.0.1:0"`) is completed
+    /// with the port actually bound.
+    pub async fn build(mut config: Config) -> Result<Self, StartError> {
         let store = Store::connect(&config.database_url).await?;
         store.migrate().await?;
         let secret = SecretKey::load_or_create(&store, config.secret_key.as_ref()).await?;
+        lti::keys::ensure_signing_key(&store).await?;
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("cloop/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .timeout(std::time::Duration::from_secs(60))
+            .build()
+            .map_err(|e| StartError::Http(e.to_string()))?;
         let listener =
             TcpListener::bind(config.listen)
                 .await
@@ -59,11 +74,24 @@ impl App {
                     addr: config.listen,
                     source,
                 })?;
+        if config.public_url.port() == Some(0) {
+            let port = listener
+                .local_addr()
+                .map_err(|source| StartError::Listen {
+                    addr: config.listen,
+                    source,
+                })?
+                .port();
+            let _ = config.public_url.set_port(Some(port));
+        }
         Ok(Self {
             state: AppState {
                 store,
                 config: Arc::new(config),
                 secret: Arc::new(secret),
+                platform_keys: Arc::new(lti::platform_keys::PlatformKeys::new(http.clone())),
+                http,
+                frame_ancestors: Arc::default(),
             },
             listener,
         })
@@ -86,11 +114,26 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let store = self.state.store.clone();
+        let maintenance = tokio::spawn(purge_expired_launch_data(store.clone()));
         let router = web::router(self.state);
         let result = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
             .await;
+        maintenance.abort();
         store.close().await;
         result
+    }
+}
+
+/// Every quarter hour, forgets login states and nonces whose tokens can no longer be used.
+async fn purge_expired_launch_data(store: Store) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(15 * 60));
+    loop {
+        every.tick().await;
+        match store.purge_expired_launch_data(store::EpochMs::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(rows = n, "purged expired launch states and nonces"),
+            Err(e) => tracing::warn!(error = %e, "could not purge expired launch data"),
+        }
     }
 }

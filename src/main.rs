@@ -43,6 +43,11 @@ enum Command {
         #[command(subcommand)]
         command: PlatformCommand,
     },
+    /// The tool's own signing keys (published at /.well-known/jwks.json).
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Tool administrators (LMS roles never make one).
     Admin {
         #[command(subcommand)]
@@ -111,6 +116,15 @@ enum DeploymentCommand {
 }
 
 #[derive(Subcommand)]
+enum KeysCommand {
+    /// List keys: which one signs, which are still published and until when.
+    List,
+    /// Publish a new key and sign with it; older keys stay published for 24 hours so
+    /// tokens they signed still verify.
+    Rotate,
+}
+
+#[derive(Subcommand)]
 enum AdminCommand {
     /// Create an administrator (or reuse one of that name) and print a one-time login link,
     /// valid for 24 hours.
@@ -153,6 +167,12 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Platform { command } => platform(&config, command).await,
+        Command::Keys { command } => {
+            let store = open_store(&config).await?;
+            let result = keys(&store, command).await;
+            store.close().await;
+            result
+        }
         Command::Admin {
             command: AdminCommand::Create { name },
         } => {
@@ -275,6 +295,39 @@ async fn find_platform(
         .await
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("no platform named {name:?}; `cloop platform list` shows them"))
+}
+
+async fn keys(store: &Store, command: KeysCommand) -> Result<(), String> {
+    use cloop::lti::keys;
+    match command {
+        KeysCommand::List => {
+            keys::ensure_signing_key(store)
+                .await
+                .map_err(|e| e.to_string())?;
+            let now = cloop::store::EpochMs::now();
+            for key in store.all_signing_keys().await.map_err(|e| e.to_string())? {
+                let status = match (key.retired_at, key.unpublish_at) {
+                    (None, _) => "signing".to_string(),
+                    (Some(_), Some(until)) if until > now => format!("published until {until}"),
+                    _ => "withdrawn".to_string(),
+                };
+                println!(
+                    "{}\t{}\tcreated {}\t{status}",
+                    key.kid, key.alg, key.created_at
+                );
+            }
+            Ok(())
+        }
+        KeysCommand::Rotate => {
+            let key = keys::rotate(store).await.map_err(|e| e.to_string())?;
+            println!(
+                "now signing with {}; older keys stay published for {} hours",
+                key.kid,
+                keys::RETIRED_KEY_PUBLISHED_SECS / 3600
+            );
+            Ok(())
+        }
+    }
 }
 
 /// The migrated store, for commands that work on the database directly.

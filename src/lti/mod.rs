@@ -1,7 +1,16 @@
 //! The LTI 1.3 tool protocol: platform registration, the tool's keys, OIDC login and
 //! launch validation, roles, dynamic registration and platform storage.
 
+pub mod claims;
+pub mod dynamic_registration;
+pub mod error;
+pub mod keys;
+pub mod launch;
+pub mod login;
+pub mod platform_keys;
 pub mod registration;
+pub mod roles;
+pub mod tool_config;
 
 use crate::Config;
 

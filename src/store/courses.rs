@@ -109,6 +109,43 @@ impl Store {
             .ok_or(StoreError::NotFound("course"))
     }
 
+    pub async fn course_by_context(
+        &self,
+        platform: PlatformId,
+        context_id: &str,
+    ) -> StoreResult<Option<Course>> {
+        let sql = concat!(
+            "SELECT ",
+            course_columns!(""),
+            " FROM courses WHERE platform_id = $1 AND lms_context_id = $2"
+        );
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(sql).bind(platform).bind(context_id).fetch_optional(pool).await
+        })?)
+    }
+
+    /// Remembers the LTI Advantage service URLs a launch carried (kept when absent).
+    pub async fn set_course_service_urls(
+        &self,
+        id: CourseId,
+        memberships_url: Option<&str>,
+        lineitems_url: Option<&str>,
+    ) -> StoreResult<()> {
+        on_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE courses SET nrps_url = COALESCE($2, nrps_url), \
+                 ags_lineitems_url = COALESCE($3, ags_lineitems_url) WHERE id = $1",
+            )
+            .bind(id)
+            .bind(memberships_url)
+            .bind(lineitems_url)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
     /// The courses in which the user holds a staff role.
     pub async fn staff_courses(&self, user: UserId) -> StoreResult<Vec<Course>> {
         let sql = concat!(

@@ -4,8 +4,10 @@
 mod admins;
 pub mod courses;
 mod ids;
+pub mod launches;
 pub mod platforms;
 pub mod settings;
+pub mod signing_keys;
 pub mod users;
 
 use std::str::FromStr;

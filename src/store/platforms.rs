@@ -30,13 +30,33 @@ pub struct Platform {
     pub token_url: String,
     pub token_audience: Option<String>,
     pub rest_base_url: Option<String>,
+    /// Space-separated origins seen framing cloop in launches from this platform.
+    pub frame_origins: String,
     pub created_at: EpochMs,
+}
+
+impl Platform {
+    /// Origins allowed to frame cloop for this platform: its issuer and endpoints (Moodle,
+    /// D2L, self-hosted LMSs) and the sites seen in launches (Blackboard, Canvas).
+    pub fn framing_origins(&self) -> Vec<String> {
+        let mut origins: Vec<String> = [&self.issuer, &self.auth_url]
+            .into_iter()
+            .chain(self.rest_base_url.as_ref())
+            .filter_map(|u| url::Url::parse(u).ok())
+            .map(|u| u.origin().ascii_serialization())
+            .chain(self.frame_origins.split_whitespace().map(str::to_string))
+            .filter(|o| o != "null")
+            .collect();
+        origins.sort();
+        origins.dedup();
+        origins
+    }
 }
 
 macro_rules! platform_columns {
     () => {
         "id, name, product, issuer, client_id, auth_url, jwks_url, token_url, token_audience, \
-         rest_base_url, created_at"
+         rest_base_url, frame_origins, created_at"
     };
 }
 
@@ -113,6 +133,31 @@ impl Store {
             " FROM platforms WHERE issuer = $1 ORDER BY id"
         );
         Ok(on_pool!(self, pool => sqlx::query_as(sql).bind(issuer).fetch_all(pool).await)?)
+    }
+
+    /// Remembers an origin that framed a launch from this platform; true if it was new.
+    pub async fn add_frame_origin(&self, id: PlatformId, origin: &str) -> StoreResult<bool> {
+        let platform = self.platform(id).await?;
+        if platform
+            .frame_origins
+            .split_whitespace()
+            .any(|o| o == origin)
+        {
+            return Ok(false);
+        }
+        let updated = format!("{} {origin}", platform.frame_origins)
+            .trim()
+            .to_string();
+        on_pool!(self, pool => {
+            sqlx::query("UPDATE platforms SET frame_origins = $2, updated_at = $3 WHERE id = $1")
+                .bind(id)
+                .bind(&updated)
+                .bind(EpochMs::now())
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(true)
     }
 
     /// Removes a platform and everything cloop holds through it.

@@ -2,8 +2,11 @@
 //! every response shares (request logs, error rendering, security headers, body limits).
 
 pub mod admin;
+mod course;
+pub mod csp;
 mod health;
 pub mod layout;
+pub mod lti;
 pub mod session;
 
 use axum::Router;
@@ -23,14 +26,21 @@ use crate::error::log_and_render;
 const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
 const STYLESHEET: &str = include_str!("../../static/cloop.css");
+const STORAGE_SCRIPT: &str = include_str!("../../static/lti-storage.js");
+const CLOSE_SCRIPT: &str = include_str!("../../static/lti-close.js");
 
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .merge(admin::router())
+        .merge(lti::router())
+        .merge(course::router())
         .route("/static/cloop.css", get(stylesheet))
-        .with_state(state)
+        .route("/static/lti-storage.js", get(|| script(STORAGE_SCRIPT)))
+        .route("/static/lti-close.js", get(|| script(CLOSE_SCRIPT)))
         .layer(middleware::from_fn(log_and_render))
+        .layer(middleware::from_fn_with_state(state.clone(), csp::set_csp))
+        .with_state(state)
         .layer(SetResponseHeaderLayer::if_not_present(
             header::REFERRER_POLICY,
             HeaderValue::from_static("same-origin"),
@@ -54,5 +64,15 @@ async fn stylesheet() -> impl IntoResponse {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         STYLESHEET,
+    )
+}
+
+async fn script(body: &'static str) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
     )
 }

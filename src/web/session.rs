@@ -151,6 +151,25 @@ impl AdminSession {
         Ok(session)
     }
 
+    /// The anti-CSRF token admin forms carry: tied to the administrator, unknown to other sites.
+    pub fn csrf_token(&self, secret: &SecretKey) -> String {
+        URL_SAFE_NO_PAD.encode(secret.sign("admin-csrf", self.admin.to_string().as_bytes()))
+    }
+
+    pub fn check_csrf(&self, secret: &SecretKey, token: &str) -> Result<(), Error> {
+        let valid = URL_SAFE_NO_PAD
+            .decode(token)
+            .is_ok_and(|tag| secret.verify("admin-csrf", self.admin.to_string().as_bytes(), &tag));
+        if valid {
+            Ok(())
+        } else {
+            Err(Error::Forbidden(
+                "This form has expired or did not come from cloop. Reload the page and try again."
+                    .into(),
+            ))
+        }
+    }
+
     pub fn cookie(&self, secret: &SecretKey, secure: bool) -> Cookie<'static> {
         let mut cookie = Cookie::new(ADMIN_COOKIE, self.token(secret));
         cookie.set_path("/");

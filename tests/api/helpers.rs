@@ -97,6 +97,7 @@ pub struct TestApp {
     pub address: SocketAddr,
     pub store: Store,
     pub client: reqwest::Client,
+    pub state: cloop::AppState,
     pub _database: TestDatabase,
     shutdown: Option<oneshot::Sender<()>>,
 }
@@ -123,6 +124,7 @@ pub async fn spawn_app(backend: Backend, test: &str) -> Option<TestApp> {
     let app = App::build(config).await.expect("build app");
     let address = app.local_addr();
     let store = app.state().store.clone();
+    let state = app.state().clone();
     let (tx, rx) = oneshot::channel();
     tokio::spawn(async move {
         app.run(async {
@@ -139,6 +141,7 @@ pub async fn spawn_app(backend: Backend, test: &str) -> Option<TestApp> {
         address,
         store,
         client,
+        state,
         _database: database,
         shutdown: Some(tx),
     })
@@ -192,4 +195,13 @@ macro_rules! app_on {
         };
         app
     }};
+}
+
+/// Rows in a table, to show a rejected request created nothing.
+pub async fn count_rows(store: &Store, table: &str) -> i64 {
+    let sql = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"));
+    match store {
+        Store::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+        Store::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+    }
 }

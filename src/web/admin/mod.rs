@@ -16,8 +16,11 @@ use crate::store::EpochMs;
 use crate::web::layout;
 use crate::web::session::AdminSession;
 
+mod platforms;
+
 pub fn router() -> Router<AppState> {
     Router::new()
+        .merge(platforms::router())
         .route("/admin", get(overview))
         .route("/admin/login", get(login))
 }

@@ -1,0 +1,343 @@
+//! id_token validation, every check of the LTI 1.3 security framework in order of
+//! cheapness, and recording a valid launch: user, course and enrolment upserted.
+
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, Validation};
+
+use crate::Config;
+use crate::lti::claims::{DEEP_LINKING_REQUEST, IdTokenClaims, LTI_VERSION, RESOURCE_LINK_REQUEST};
+use crate::lti::error::LaunchError;
+use crate::lti::login::{find_registration, is_our_url};
+use crate::lti::platform_keys::PlatformKeys;
+use crate::lti::roles::{Role, is_course_staff, parse_roles};
+use crate::store::courses::CourseUpsert;
+use crate::store::platforms::Platform;
+use crate::store::users::UserUpsert;
+use crate::store::{CourseId, EpochMs, Store, UserId};
+
+/// Clock skew tolerated on `exp` and `iat`, in seconds.
+pub const LEEWAY_SECS: i64 = 60;
+
+/// A launch that passed every check.
+#[derive(Clone, Debug)]
+pub struct ValidLaunch {
+    pub platform: Platform,
+    pub claims: IdTokenClaims,
+    pub roles: Vec<Role>,
+    pub staff: bool,
+}
+
+/// The launch's view of the login it answers: the state it carries and whether that
+/// state is bound to this browser (cookie or platform storage agreed).
+pub struct StateProof<'a> {
+    pub state: Option<&'a str>,
+    pub bound_to_browser: bool,
+}
+
+fn peek_claims(token: &str) -> Result<IdTokenClaims, LaunchError> {
+    jsonwebtoken::dangerous::insecure_decode::<IdTokenClaims>(token)
+        .map(|data| data.claims)
+        .map_err(|e| LaunchError::MalformedToken(e.to_string()))
+}
+
+pub async fn validate(
+    store: &Store,
+    config: &Config,
+    keys: &PlatformKeys,
+    id_token: &str,
+    proof: StateProof<'_>,
+) -> Result<ValidLaunch, LaunchError> {
+    // 1. Algorithm: asymmetric RSA only; `none` and HMAC never.
+    let alg = algorithm_name(id_token);
+    if !matches!(alg.as_str(), "RS256" | "RS384" | "RS512") {
+        return Err(LaunchError::ForbiddenAlgorithm(alg));
+    }
+    let header = jsonwebtoken::decode_header(id_token)
+        .map_err(|e| LaunchError::MalformedToken(e.to_string()))?;
+    if !matches!(
+        header.alg,
+        Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512
+    ) {
+        return Err(LaunchError::ForbiddenAlgorithm(format!("{:?}", header.alg)));
+    }
+
+    // 2. The registration, from the unverified iss and aud/azp (verified below).
+    let unverified = peek_claims(id_token)?;
+    let client_id = match (&unverified.azp, unverified.aud.as_slice()) {
+        (Some(azp), _) => azp.clone(),
+        (None, [one]) => one.clone(),
+        (None, []) => return Err(LaunchError::MalformedToken("no audience".into())),
+        (None, _) => return Err(LaunchError::MissingAzp),
+    };
+    let platform = match find_registration(store, &unverified.iss, Some(&client_id), None).await {
+        Err(LaunchError::NotRegistered { .. }) if unverified.azp.is_some() => {
+            // azp names a client that is not registered; if the token is addressed to a
+            // registered one, say the azp is wrong rather than "not registered".
+            for aud in &unverified.aud {
+                if let Ok(p) = find_registration(store, &unverified.iss, Some(aud), None).await {
+                    return Err(LaunchError::WrongAzp {
+                        azp: client_id,
+                        client_id: p.client_id,
+                    });
+                }
+            }
+            return Err(LaunchError::NotRegistered {
+                issuer: unverified.iss,
+                client_id,
+            });
+        }
+        other => other?,
+    };
+
+    // 3. Signature with the platform's key by kid, plus iss, aud and exp.
+    let (jwk, key) = keys.key(&platform, header.kid.as_deref()).await?;
+    if let Some(alg) = jwk.common.key_algorithm
+        && format!("{alg:?}") != format!("{:?}", header.alg)
+    {
+        return Err(LaunchError::ForbiddenAlgorithm(format!(
+            "{:?} with a {alg:?} key",
+            header.alg
+        )));
+    }
+    let mut validation = Validation::new(header.alg);
+    validation.leeway = LEEWAY_SECS as u64;
+    validation.set_issuer(&[&platform.issuer]);
+    validation.set_audience(&[&platform.client_id]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+    let claims = jsonwebtoken::decode::<IdTokenClaims>(id_token, &key, &validation)
+        .map_err(|e| match e.kind() {
+            ErrorKind::InvalidSignature => LaunchError::BadSignature,
+            ErrorKind::ExpiredSignature => LaunchError::Expired,
+            ErrorKind::InvalidIssuer => LaunchError::WrongIssuer(platform.issuer.clone()),
+            ErrorKind::InvalidAudience => LaunchError::WrongAudience(platform.client_id.clone()),
+            ErrorKind::InvalidAlgorithm => {
+                LaunchError::ForbiddenAlgorithm(format!("{:?}", header.alg))
+            }
+            _ => LaunchError::MalformedToken(e.to_string()),
+        })?
+        .claims;
+    if claims.aud.len() > 1 && claims.azp.is_none() {
+        return Err(LaunchError::MissingAzp);
+    }
+    if let Some(azp) = &claims.azp
+        && azp != &platform.client_id
+    {
+        return Err(LaunchError::WrongAzp {
+            azp: azp.clone(),
+            client_id: platform.client_id.clone(),
+        });
+    }
+
+    // 4. Issued-at not in the future beyond the leeway.
+    let now_secs = EpochMs::now().0 / 1000;
+    if let Some(iat) = claims.iat
+        && iat > now_secs + LEEWAY_SECS
+    {
+        return Err(LaunchError::IssuedInFuture(iat - now_secs));
+    }
+
+    // 5. Nonce: present, and used once — the insert is the check.
+    let nonce = claims
+        .nonce
+        .as_deref()
+        .filter(|n| !n.is_empty())
+        .ok_or(LaunchError::MissingNonce)?;
+    let keep_until = EpochMs((claims.exp + LEEWAY_SECS) * 1000);
+    if !store.use_nonce(platform.id, nonce, keep_until).await? {
+        return Err(LaunchError::ReplayedNonce);
+    }
+
+    // 6. State: sent, bound to this browser, and the one the login issued for this nonce.
+    let state = proof
+        .state
+        .filter(|s| !s.is_empty())
+        .ok_or(LaunchError::MissingState)?;
+    if !proof.bound_to_browser {
+        return Err(LaunchError::StateNotBound);
+    }
+    let login = store
+        .take_launch_state(state)
+        .await?
+        .ok_or(LaunchError::UnknownState)?;
+    if login.platform_id != platform.id {
+        return Err(LaunchError::UnknownState);
+    }
+    if login.nonce != nonce {
+        return Err(LaunchError::NonceMismatch);
+    }
+
+    // 7. The LTI claims.
+    let version = claims.version.clone().unwrap_or_default();
+    if version != LTI_VERSION {
+        return Err(LaunchError::WrongVersion(version));
+    }
+    match claims.message_type.as_deref() {
+        Some(RESOURCE_LINK_REQUEST) => {}
+        Some(DEEP_LINKING_REQUEST) => {}
+        other => {
+            return Err(LaunchError::UnknownMessageType(
+                other.unwrap_or("(none)").to_string(),
+            ));
+        }
+    }
+    let deployment_id = claims
+        .deployment_id
+        .as_deref()
+        .ok_or(LaunchError::MissingParameter("deployment_id claim"))?;
+    if !store.has_deployment(platform.id, deployment_id).await? {
+        return Err(LaunchError::UnregisteredDeployment {
+            platform: platform.name.clone(),
+            deployment_id: deployment_id.to_string(),
+        });
+    }
+    let target = claims
+        .target_link_uri
+        .as_deref()
+        .ok_or(LaunchError::MissingParameter("target_link_uri claim"))?;
+    if !is_our_url(config, target) {
+        return Err(LaunchError::TargetNotOurs(target.to_string()));
+    }
+    if claims.message_type.as_deref() == Some(RESOURCE_LINK_REQUEST)
+        && claims
+            .resource_link
+            .as_ref()
+            .and_then(|r| r.id.as_deref())
+            .is_none_or(str::is_empty)
+    {
+        return Err(LaunchError::MissingResourceLink);
+    }
+    if claims.message_type.as_deref() == Some(DEEP_LINKING_REQUEST) {
+        return Err(LaunchError::DeepLinkingNotYetSupported);
+    }
+
+    let roles = parse_roles(&claims.roles);
+    let staff = is_course_staff(&roles);
+    Ok(ValidLaunch {
+        platform,
+        claims,
+        roles,
+        staff,
+    })
+}
+
+/// The `alg` text of a token whose algorithm the JWT library does not know (e.g. `none`).
+fn algorithm_name(token: &str) -> String {
+    use base64::Engine;
+    token
+        .split('.')
+        .next()
+        .and_then(|h| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(h)
+                .ok()
+        })
+        .and_then(|h| serde_json::from_slice::<serde_json::Value>(&h).ok())
+        .and_then(|h| h.get("alg").and_then(|a| a.as_str()).map(str::to_string))
+        .unwrap_or_else(|| "an unknown algorithm".into())
+}
+
+/// What a recorded launch opened.
+#[derive(Clone, Copy, Debug)]
+pub struct LaunchedSession {
+    pub user: UserId,
+    pub course: CourseId,
+    pub staff: bool,
+    /// True when this launch created the course (its first launch).
+    pub new_course: bool,
+}
+
+/// Upserts the user, the course and the enrolment a valid launch describes.
+pub async fn record(store: &Store, launch: &ValidLaunch) -> Result<LaunchedSession, LaunchError> {
+    let claims = &launch.claims;
+    let sub = claims
+        .sub
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .ok_or(LaunchError::Anonymous)?;
+    let context = claims.context.as_ref().ok_or(LaunchError::MissingContext)?;
+    let context_id = context
+        .id
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .ok_or(LaunchError::MissingContext)?;
+    let platform = launch.platform.id;
+
+    let name = claims.name.clone().unwrap_or_else(|| {
+        [claims.given_name.as_deref(), claims.family_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ")
+    });
+    let user = store
+        .upsert_user(
+            platform,
+            &UserUpsert {
+                lms_sub: sub.to_string(),
+                lms_user_pk: None,
+                name,
+                given_name: claims.given_name.clone().unwrap_or_default(),
+                family_name: claims.family_name.clone().unwrap_or_default(),
+                email: claims.email.clone().filter(|e| !e.is_empty()),
+            },
+        )
+        .await?;
+
+    let existed = store
+        .course_by_context(platform, context_id)
+        .await?
+        .is_some();
+    let course = store
+        .upsert_course(
+            platform,
+            &CourseUpsert {
+                lms_context_id: context_id.to_string(),
+                // In Blackboard Learn the LTI context id is the course's uuid.
+                lms_course_uuid: claims.is_blackboard().then(|| context_id.to_string()),
+                title: context.title.clone().unwrap_or_default(),
+                code: context.label.clone().unwrap_or_default(),
+            },
+        )
+        .await?;
+    let role_names: Vec<String> = launch.roles.iter().map(ToString::to_string).collect();
+    let role_refs: Vec<&str> = role_names.iter().map(String::as_str).collect();
+    store
+        .enrol(course.id, user.id, &role_refs, launch.staff, "launch")
+        .await?;
+    store
+        .set_course_service_urls(
+            course.id,
+            claims
+                .names_roles
+                .as_ref()
+                .and_then(|n| n.context_memberships_url.as_deref()),
+            claims
+                .ags_endpoint
+                .as_ref()
+                .and_then(|a| a.lineitems.as_deref()),
+        )
+        .await?;
+    Ok(LaunchedSession {
+        user: user.id,
+        course: course.id,
+        staff: launch.staff,
+        new_course: !existed,
+    })
+}
+
+/// Origins the launch says frame cloop (the LMS site), for the CSP `frame-ancestors`.
+pub fn framing_origins(claims: &IdTokenClaims) -> Vec<String> {
+    [
+        claims.tool_platform.as_ref().and_then(|p| p.url.as_deref()),
+        claims
+            .launch_presentation
+            .as_ref()
+            .and_then(|p| p.return_url.as_deref()),
+    ]
+    .into_iter()
+    .flatten()
+    .filter_map(|u| url::Url::parse(u).ok())
+    .filter(|u| matches!(u.scheme(), "https" | "http"))
+    .map(|u| u.origin().ascii_serialization())
+    .collect()
+}

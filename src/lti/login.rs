@@ -1,0 +1,147 @@
+//! OIDC third-party login initiation: pick the registration, check the target is ours,
+//! remember state and nonce, and build the platform's authorisation request.
+
+use serde::Deserialize;
+use url::Url;
+
+use crate::Config;
+use crate::SecretKey;
+use crate::lti::error::LaunchError;
+use crate::store::launches::LaunchState;
+use crate::store::platforms::Platform;
+use crate::store::{EpochMs, Store};
+
+/// How long a login waits for its launch.
+pub const STATE_TTL_SECS: i64 = 600;
+
+/// Login parameters as the platform sends them (query string or form).
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct LoginRequest {
+    pub iss: Option<String>,
+    pub login_hint: Option<String>,
+    pub target_link_uri: Option<String>,
+    pub lti_message_hint: Option<String>,
+    pub lti_deployment_id: Option<String>,
+    pub client_id: Option<String>,
+    pub lti_storage_target: Option<String>,
+}
+
+/// Where to send the browser next, and what to bind to it.
+#[derive(Clone, Debug)]
+pub struct AuthRequest {
+    pub url: String,
+    pub state: String,
+    /// The platform-storage frame to put the state in, when the platform offers one.
+    pub storage_target: Option<String>,
+    /// The platform's origin, the only one storage messages go to.
+    pub platform_origin: String,
+}
+
+/// Chooses the registration for a login: by (issuer, client_id), or by the registration
+/// named in the login URL when the issuer has several and the platform sent no client_id.
+pub async fn find_registration(
+    store: &Store,
+    issuer: &str,
+    client_id: Option<&str>,
+    named: Option<&str>,
+) -> Result<Platform, LaunchError> {
+    let candidates = store
+        .platforms_by_issuer(issuer.trim_end_matches('/'))
+        .await?;
+    let not_registered = || LaunchError::NotRegistered {
+        issuer: issuer.to_string(),
+        client_id: client_id.unwrap_or("(none sent)").to_string(),
+    };
+    let mut matching: Vec<Platform> = candidates
+        .into_iter()
+        .filter(|p| client_id.is_none_or(|c| p.client_id == c))
+        .filter(|p| named.is_none_or(|n| p.name == n || p.id.to_string() == n))
+        .collect();
+    match matching.len() {
+        0 => Err(not_registered()),
+        1 => Ok(matching.remove(0)),
+        _ => Err(LaunchError::AmbiguousRegistration(issuer.to_string())),
+    }
+}
+
+/// True when `uri` is one of this tool's URLs (same origin, under its base path).
+pub fn is_our_url(config: &Config, uri: &str) -> bool {
+    let Ok(target) = Url::parse(uri) else {
+        return false;
+    };
+    let base = &config.public_url;
+    target.origin() == base.origin() && target.path().starts_with(base.path())
+}
+
+pub async fn begin(
+    store: &Store,
+    config: &Config,
+    request: &LoginRequest,
+    named_registration: Option<&str>,
+) -> Result<AuthRequest, LaunchError> {
+    let issuer = request
+        .iss
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .ok_or(LaunchError::MissingParameter("iss"))?;
+    let login_hint = request
+        .login_hint
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .ok_or(LaunchError::MissingParameter("login_hint"))?;
+    let target = request
+        .target_link_uri
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .ok_or(LaunchError::MissingParameter("target_link_uri"))?;
+    let platform = find_registration(
+        store,
+        issuer,
+        request.client_id.as_deref(),
+        named_registration,
+    )
+    .await?;
+    if !is_our_url(config, target) {
+        return Err(LaunchError::TargetNotOurs(target.to_string()));
+    }
+
+    let state = SecretKey::random_token();
+    let nonce = SecretKey::random_token();
+    let storage_target = request.lti_storage_target.clone().filter(|t| !t.is_empty());
+    store
+        .save_launch_state(&LaunchState {
+            state: state.clone(),
+            nonce: nonce.clone(),
+            platform_id: platform.id,
+            target_link_uri: target.to_string(),
+            storage_target: storage_target.clone(),
+            expires_at: EpochMs::now().plus_secs(STATE_TTL_SECS),
+        })
+        .await?;
+
+    let mut url = Url::parse(&platform.auth_url)
+        .map_err(|e| LaunchError::MalformedToken(format!("registered auth URL is invalid: {e}")))?;
+    {
+        let mut query = url.query_pairs_mut();
+        query
+            .append_pair("scope", "openid")
+            .append_pair("response_type", "id_token")
+            .append_pair("response_mode", "form_post")
+            .append_pair("prompt", "none")
+            .append_pair("client_id", &platform.client_id)
+            .append_pair("redirect_uri", &config.url("/lti/launch"))
+            .append_pair("login_hint", login_hint)
+            .append_pair("state", &state)
+            .append_pair("nonce", &nonce);
+        if let Some(hint) = &request.lti_message_hint {
+            query.append_pair("lti_message_hint", hint);
+        }
+    }
+    let platform_origin = url.origin().ascii_serialization();
+    Ok(AuthRequest {
+        url: url.to_string(),
+        state,
+        storage_target,
+        platform_origin,
+    })
+}
