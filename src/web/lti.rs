@@ -13,6 +13,8 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::error::{Error, Result};
+use crate::lti::claims::DEEP_LINKING_REQUEST;
+use crate::lti::deep_linking::{self, DeepLinkRequest};
 use crate::lti::dynamic_registration::{self, RegistrationError};
 use crate::lti::error::LaunchError;
 use crate::lti::keys;
@@ -254,11 +256,34 @@ async fn launch(
     if let Some(sent) = sent_state {
         jar = jar.remove(Cookie::build(state_cookie_name(sent)).path("/lti/launch"));
     }
-    Ok((
-        jar,
-        Redirect::to(&format!("/courses/{}?s={token}", opened.course)),
-    )
-        .into_response())
+    let claims = &valid.claims;
+    let landing = if claims.message_type.as_deref() == Some(DEEP_LINKING_REQUEST) {
+        let settings = claims.deep_linking_settings.as_ref();
+        let request = DeepLinkRequest::new(
+            valid.platform.id,
+            opened.course,
+            claims.deployment_id.as_deref().unwrap_or_default(),
+            settings
+                .and_then(|s| s.deep_link_return_url.as_deref())
+                .unwrap_or_default(),
+            settings.and_then(|s| s.data.clone()),
+        );
+        format!(
+            "/courses/{}/deep-link?s={token}&request={}",
+            opened.course,
+            request.seal(&state.secret)
+        )
+    } else {
+        match claims
+            .target_link_uri
+            .as_deref()
+            .and_then(deep_linking::view_of)
+        {
+            Some(view) => format!("/courses/{}/{view}?s={token}", opened.course),
+            None => format!("/courses/{}?s={token}", opened.course),
+        }
+    };
+    Ok((jar, Redirect::to(&landing)).into_response())
 }
 
 /// A page that reads the state back from platform storage and re-posts the launch with it.
