@@ -61,29 +61,8 @@ enum PlatformCommand {
     /// blackboard (Developer Portal; --client-id is the Application ID),
     /// canvas (Instructure cloud), moodle and d2l (derived from --base-url).
     Add {
-        /// A short name for this registration, used by the other commands.
-        #[arg(long)]
-        name: String,
-        #[arg(long, value_parser = clap::value_parser!(cloop::lti::registration::Preset))]
-        preset: Option<cloop::lti::registration::Preset>,
-        /// The LMS's address (Moodle, D2L presets), e.g. https://moodle.example.edu.
-        #[arg(long)]
-        base_url: Option<String>,
-        /// The platform's issuer (`iss` of its id_tokens).
-        #[arg(long)]
-        issuer: Option<String>,
-        /// The client id the LMS assigned to cloop.
-        #[arg(long)]
-        client_id: String,
-        /// The platform's OIDC authorisation endpoint.
-        #[arg(long)]
-        auth_url: Option<String>,
-        /// The platform's public key set.
-        #[arg(long)]
-        jwks_url: Option<String>,
-        /// The platform's OAuth 2 token endpoint (LTI Advantage services).
-        #[arg(long)]
-        token_url: Option<String>,
+        #[command(flatten)]
+        registration: cloop::lti::registration::RegistrationRequest,
         /// A deployment id the LMS created for cloop; repeat for several.
         #[arg(long = "deployment")]
         deployments: Vec<String>,
@@ -191,27 +170,10 @@ async fn platform(config: &Config, command: PlatformCommand) -> Result<(), Strin
     let store = open_store(config).await?;
     let result = match command {
         PlatformCommand::Add {
-            name,
-            preset,
-            base_url,
-            issuer,
-            client_id,
-            auth_url,
-            jwks_url,
-            token_url,
+            registration,
             deployments,
         } => {
-            let request = cloop::lti::registration::RegistrationRequest {
-                name,
-                preset,
-                base_url,
-                issuer,
-                client_id,
-                auth_url,
-                jwks_url,
-                token_url,
-            };
-            let new = request.resolve()?;
+            let new = registration.resolve()?;
             let platform = store
                 .create_platform(&new)
                 .await

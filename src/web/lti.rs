@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Json, Router};
 use axum_extra::extract::CookieJar;
-use axum_extra::extract::cookie::{Cookie, SameSite};
+use axum_extra::extract::cookie::Cookie;
 use maud::html;
 use serde::Deserialize;
 
@@ -21,7 +21,7 @@ use crate::lti::keys;
 use crate::lti::launch::{self, StateProof};
 use crate::lti::login::{self, LoginRequest};
 use crate::web::layout;
-use crate::web::session::CourseSession;
+use crate::web::session::{CourseSession, frame_cookie};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -145,16 +145,12 @@ async fn begin_login(
     )
     .await?;
     let secure = cookies_can_be_secure(&state);
-    let mut cookie = Cookie::new(state_cookie_name(&auth.state), "1");
-    cookie.set_path("/lti/launch");
-    cookie.set_http_only(true);
-    cookie.set_secure(secure);
-    cookie.set_same_site(if secure {
-        SameSite::None
-    } else {
-        SameSite::Lax
-    });
-    cookie.set_partitioned(secure);
+    let mut cookie = frame_cookie(
+        state_cookie_name(&auth.state),
+        "1".into(),
+        "/lti/launch",
+        secure,
+    );
     cookie.set_max_age(time::Duration::seconds(login::STATE_TTL_SECS));
     let jar = jar.add(cookie);
 
