@@ -158,6 +158,19 @@ impl Store {
         Ok(())
     }
 
+    /// Adds calls made while redoing a stage already recorded (a resumed run's course stage).
+    pub async fn add_sync_calls(&self, run: SyncRunId, calls: i64) -> StoreResult<()> {
+        on_pool!(self, pool => {
+            sqlx::query("UPDATE sync_runs SET calls = calls + $2 WHERE id = $1")
+                .bind(run)
+                .bind(calls)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
     /// Closes a run with its final status; `calls` are those not yet recorded by a stage.
     pub async fn finish_sync_run(
         &self,

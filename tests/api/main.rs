@@ -4,8 +4,12 @@
 mod helpers;
 
 mod admin_login;
+mod blackboard_fake;
 mod cli;
 mod health;
 mod store_courses;
 mod store_platforms;
 mod store_settings;
+mod sync;
+mod sync_admin;
+mod sync_jobs;

@@ -124,6 +124,7 @@ struct Token {
 struct ErrorBody {
     status: Option<serde_json::Value>,
     message: Option<String>,
+    #[serde(rename = "error_description")]
     error_description: Option<String>,
     extra_info: Option<String>,
 }
@@ -174,6 +175,9 @@ pub struct LearnClient {
 
 enum Attempt<T> {
     Done(T),
+    /// The token was refused: fetch a new one and try again (once per request).
+    Reauthenticate,
+    /// Try again; after the server's delay on 429, else after a backoff.
     Retry(Option<Duration>),
 }
 
@@ -258,6 +262,7 @@ impl LearnClient {
             };
             match result? {
                 Attempt::Done(value) => return Ok(value),
+                Attempt::Reauthenticate => {}
                 Attempt::Retry(Some(retry_after)) => {
                     rate_limited += 1;
                     if rate_limited > self.options.max_rate_limited
@@ -281,7 +286,7 @@ impl LearnClient {
         }
     }
 
-    /// One HTTP exchange; `Retry` says to try again (with the server's delay on 429).
+    /// One HTTP exchange.
     async fn attempt<T: DeserializeOwned>(
         &self,
         path: &str,
@@ -322,7 +327,7 @@ impl LearnClient {
             StatusCode::UNAUTHORIZED if !*refetched_token => {
                 *refetched_token = true;
                 *self.token.lock().await = None;
-                Ok(Attempt::Retry(Some(Duration::ZERO)))
+                Ok(Attempt::Reauthenticate)
             }
             StatusCode::TOO_MANY_REQUESTS => {
                 let secs = retry_after.unwrap_or(1).max(0) as u64;
@@ -354,12 +359,20 @@ impl LearnClient {
             return Ok(token.clone());
         }
         let mut failures = 0;
+        let mut rate_limited = 0;
         let (token, lifetime) = loop {
             self.check_budget().await?;
             match self.fetch_token().await {
                 Err(BbError::Transport { .. }) if failures < self.options.max_retries => {
                     failures += 1;
                     tokio::time::sleep(self.backoff(failures)).await;
+                }
+                Err(BbError::RateLimited(wait))
+                    if rate_limited < self.options.max_rate_limited
+                        && wait <= self.options.max_retry_after =>
+                {
+                    rate_limited += 1;
+                    tokio::time::sleep(wait.mul_f64(self.options.retry_after_scale)).await;
                 }
                 other => break other?,
             }
@@ -392,6 +405,10 @@ impl LearnClient {
         self.count(header_i64(&response, "x-rate-limit-remaining"))
             .await?;
         let status = response.status();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            let secs = header_i64(&response, "retry-after").unwrap_or(1).max(0) as u64;
+            return Err(BbError::RateLimited(Duration::from_secs(secs)));
+        }
         let body = response.text().await.unwrap_or_default();
         if matches!(
             status,

@@ -155,13 +155,11 @@ pub async fn sync_course(
             Ok(counts) => {
                 let calls = client.calls() - recorded_calls;
                 recorded_calls = client.calls();
-                if !done.iter().any(|d| d == stage) {
-                    store
-                        .record_sync_stage(run.id, stage, calls, counts)
-                        .await?;
+                if done.iter().any(|d| d == stage) {
+                    store.add_sync_calls(run.id, calls).await?;
                 } else {
                     store
-                        .record_sync_stage(run.id, "", calls, SyncCounts::default())
+                        .record_sync_stage(run.id, stage, calls, counts)
                         .await?;
                 }
             }
