@@ -12,4 +12,5 @@ mod store_platforms;
 mod store_settings;
 mod sync;
 mod sync_admin;
+mod sync_cli;
 mod sync_jobs;
