@@ -437,7 +437,7 @@ async fn sync(config: &Config, course: Option<&str>, all: bool) -> Result<(), St
             bar.set_message(p.stage);
         };
         let result =
-            cloop::lms::blackboard::sync_course(&store, &secret, course.id, &options, &show).await;
+            cloop::jobs::sync_course_now(&store, &secret, course.id, &options, &show).await;
         bar.finish_and_clear();
         match result {
             Ok(run) => println!(

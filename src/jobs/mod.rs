@@ -11,9 +11,10 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::Config;
-use crate::lms::blackboard::ClientOptions;
+use crate::lms::blackboard::{ClientOptions, SyncError, SyncProgress, sync_course};
 use crate::secret::SecretKey;
-use crate::store::{CourseId, EpochMs, Store, StoreResult};
+use crate::store::sync_runs::SyncRun;
+use crate::store::{CourseId, EpochMs, Store, StoreError, StoreResult};
 
 pub use scheduler::schedule_syncs;
 pub use worker::run_one_job;
@@ -67,6 +68,51 @@ pub async fn enqueue_course_sync(store: &Store, course: CourseId) -> StoreResult
         .enqueue_job(COURSE_SYNC, &course.to_string(), "{}", EpochMs::now())
         .await?;
     Ok(queued.is_some())
+}
+
+/// Why `sync_course_now` did not sync.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncNowError {
+    #[error("a sync of course {0} is already running in a worker; see /admin/sync")]
+    Busy(CourseId),
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Runs a course's sync in this process now (`cloop sync`), through the queue, so that no
+/// worker syncs the same course at the same time. A paused sync is left queued for the
+/// workers to resume.
+pub async fn sync_course_now(
+    store: &Store,
+    secret: &SecretKey,
+    course: CourseId,
+    client: &ClientOptions,
+    progress: &(dyn Fn(SyncProgress) + Sync),
+) -> Result<SyncRun, SyncNowError> {
+    enqueue_course_sync(store, course).await?;
+    let job = store
+        .claim_job_by_key(COURSE_SYNC, &course.to_string(), "cli")
+        .await?
+        .ok_or(SyncNowError::Busy(course))?;
+    match sync_course(store, secret, course, client, progress).await {
+        Ok(run) if run.status == "paused" => {
+            let later = EpochMs::now().plus_secs(30 * 60);
+            store
+                .requeue_job(job.id, later, run.error.as_deref())
+                .await?;
+            Ok(run)
+        }
+        Ok(run) => {
+            store.complete_job(job.id).await?;
+            Ok(run)
+        }
+        Err(e) => {
+            store.fail_job(job.id, &e.to_string()).await?;
+            Err(e.into())
+        }
+    }
 }
 
 /// Starts the scheduler and the workers; they stop when `shutdown` turns true.

@@ -88,6 +88,30 @@ impl Store {
         Ok(job)
     }
 
+    /// Claims the queued job of this kind and key for `worker`, if it is queued (not running).
+    pub async fn claim_job_by_key(
+        &self,
+        kind: &str,
+        dedupe_key: &str,
+        worker: &str,
+    ) -> StoreResult<Option<Job>> {
+        let sql = concat!(
+            "UPDATE jobs SET status = 'running', locked_by = $3, locked_at = $4, \
+             attempts = attempts + 1, updated_at = $4 \
+             WHERE kind = $1 AND dedupe_key = $2 AND status = 'queued' RETURNING ",
+            job_columns!()
+        );
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(sql)
+                .bind(kind)
+                .bind(dedupe_key)
+                .bind(worker)
+                .bind(EpochMs::now())
+                .fetch_optional(pool)
+                .await
+        })?)
+    }
+
     /// Marks the running job as done.
     pub async fn complete_job(&self, job: JobId) -> StoreResult<()> {
         self.set_job_state(job, "succeeded", None, None).await

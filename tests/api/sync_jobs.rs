@@ -50,6 +50,12 @@ on_both_backends! {
 
         // While a course's sync runs, another cannot be queued for it.
         assert!(!enqueue_course_sync(&store, courses[0]).await.unwrap());
+        let secret = cloop::SecretKey::load_or_create(&store, None).await.unwrap();
+        let busy = cloop::jobs::sync_course_now(&store, &secret, courses[0], &fast_options(), &|_| {}).await;
+        assert!(
+            matches!(busy, Err(cloop::jobs::SyncNowError::Busy(c)) if c == courses[0]),
+            "`cloop sync` does not run beside a worker's sync of the same course"
+        );
         let jobs = store.jobs_of_kind(COURSE_SYNC).await.unwrap();
         let first = jobs.iter().find(|j| j.dedupe_key == courses[0].to_string()).unwrap();
         store.complete_job(first.id).await.unwrap();
