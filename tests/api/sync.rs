@@ -8,6 +8,7 @@ use cloop::SecretKey;
 use cloop::lms::blackboard::{ClientOptions, set_rest_credentials, sync_course};
 use cloop::store::courses::CourseUpsert;
 use cloop::store::platforms::NewPlatform;
+use cloop::store::users::UserUpsert;
 use cloop::store::{CourseId, PlatformId, Store};
 use serde_json::json;
 
@@ -167,6 +168,13 @@ on_both_backends! {
         let (_db, store) = fresh_store!(backend);
         let fake = FakeLearn::start().await;
         let (secret, platform, course) = launched_course(&store, &fake).await;
+        // The instructor who launched: LTI `sub` is the Learn user uuid.
+        let launched = store.upsert_user(platform, &UserUpsert {
+            lms_sub: blackboard_fake::user_uuid(300),
+            name: "Launch Name".into(),
+            ..UserUpsert::default()
+        }).await.unwrap();
+        store.enrol(course, launched.id, &["Instructor"], true, "launch").await.unwrap();
         let before = fake.calls();
 
         let run = sync_course(&store, &secret, course, &fast_options(), &|_| {}).await.unwrap();
@@ -178,6 +186,10 @@ on_both_backends! {
         let (today, remaining) = store.api_usage_today(platform).await.unwrap();
         assert_eq!(today as usize, fake.calls(), "and per platform per day");
         assert!(remaining.is_some());
+        let users = store.user_ids_by_lms_pk(platform).await.unwrap();
+        assert_eq!(users["_1300_1"], launched.id, "the REST user is the launched user (uuid = sub)");
+        let enrolment = store.enrolment(course, launched.id).await.unwrap().unwrap();
+        assert!(enrolment.is_staff && enrolment.source == "launch", "the launch's roles are kept");
 
         // A few changes in Learn: a renamed item, a deleted one, a new attempt, a new post,
         // and a student who visited.
