@@ -59,6 +59,8 @@ pub struct State {
     /// Fail every request whose path contains this text with a 500.
     pub broken_path: Option<String>,
     pub quota_remaining: i64,
+    pub in_flight: usize,
+    pub max_in_flight: usize,
 }
 
 /// The running fake; the server stops with the test's runtime.
@@ -317,7 +319,13 @@ async fn handle(
         )
             .into_response(),
         Some(Fault::Slow(delay)) => {
+            {
+                let mut s = state.lock().unwrap();
+                s.in_flight += 1;
+                s.max_in_flight = s.max_in_flight.max(s.in_flight);
+            }
             tokio::time::sleep(delay).await;
+            state.lock().unwrap().in_flight -= 1;
             route(&state, &method, &path, &query, &headers, &body)
         }
         Some(Fault::ExpireTokens) => {

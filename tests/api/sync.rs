@@ -5,11 +5,12 @@
 use std::time::Duration;
 
 use cloop::SecretKey;
-use cloop::lms::blackboard::{ClientOptions, set_rest_credentials, sync_course};
+use cloop::lms::blackboard::{ClientOptions, LearnClient, set_rest_credentials, sync_course};
 use cloop::store::courses::CourseUpsert;
 use cloop::store::platforms::NewPlatform;
 use cloop::store::users::UserUpsert;
 use cloop::store::{CourseId, PlatformId, Store};
+use secrecy::SecretString;
 use serde_json::json;
 
 use crate::blackboard_fake::{self, FakeLearn, Fault, now_iso};
@@ -410,4 +411,34 @@ async fn bad_credentials_are_one_clear_line_in_the_cli() {
     assert!(output.status.success(), "{output:?}");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("checked and saved") && !stdout.contains(blackboard_fake::SECRET));
+}
+
+on_both_backends! {
+    async fn calls_in_flight_per_platform_are_limited(backend: Backend) {
+        let (_db, store) = fresh_store!(backend);
+        let fake = FakeLearn::start().await;
+        let platform = blackboard_platform(&store, "learn").await;
+        let options = ClientOptions { concurrency: 2, ..fast_options() };
+        let client = std::sync::Arc::new(
+            LearnClient::new(store.clone(), platform, &fake.url(), blackboard_fake::KEY,
+                SecretString::from(blackboard_fake::SECRET.to_string()), options).unwrap(),
+        );
+        client.authenticate().await.unwrap();
+        for _ in 0..8 {
+            fake.fault(Fault::Slow(Duration::from_millis(150)));
+        }
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let client = client.clone();
+            tasks.push(tokio::spawn(async move {
+                client.get::<serde_json::Value>("/learn/api/public/v3/courses/_10_1?fields=id").await
+            }));
+        }
+        for task in tasks {
+            assert_eq!(task.await.unwrap().unwrap()["id"], "_10_1");
+        }
+        assert_eq!(fake.state.lock().unwrap().max_in_flight, 2);
+        assert_eq!(client.calls(), 9);
+        assert_eq!(store.api_usage_today(platform).await.unwrap().0, 9);
+    }
 }

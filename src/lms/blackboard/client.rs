@@ -148,13 +148,17 @@ impl ErrorBody {
     }
 }
 
-/// Semaphores shared by every client of a platform in this process.
-static PLATFORM_PERMITS: LazyLock<Mutex<HashMap<PlatformId, Arc<Semaphore>>>> =
+/// Semaphores shared by every client of one Learn site and application in this process
+/// (a platform's REST credentials name exactly one).
+static PLATFORM_PERMITS: LazyLock<Mutex<HashMap<SiteApp, Arc<Semaphore>>>> =
     LazyLock::new(Default::default);
 
-fn platform_permits(platform: PlatformId, concurrency: usize) -> Arc<Semaphore> {
+/// A Learn base URL and REST application key.
+type SiteApp = (String, String);
+
+fn platform_permits(base: &Url, key: &str, concurrency: usize) -> Arc<Semaphore> {
     let mut map = PLATFORM_PERMITS.lock().expect("permit map lock");
-    map.entry(platform)
+    map.entry((base.as_str().to_string(), key.to_string()))
         .or_insert_with(|| Arc::new(Semaphore::new(concurrency.max(1))))
         .clone()
 }
@@ -203,12 +207,12 @@ impl LearnClient {
                 detail: e.to_string(),
             })?;
         Ok(Self {
+            permits: platform_permits(&base, key, options.concurrency),
             http,
             base,
             key: key.to_string(),
             secret,
             platform,
-            permits: platform_permits(platform, options.concurrency),
             store,
             options,
             token: tokio::sync::Mutex::new(None),
