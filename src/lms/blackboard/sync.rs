@@ -20,16 +20,41 @@ use crate::store::sync_runs::{RunStatus, SyncCounts, SyncRun};
 use crate::store::synced_events::CalendarRow;
 use crate::store::{CourseId, EpochMs, Store, StoreError};
 
-/// The stages of a sync, in order.
-pub const STAGES: [&str; 7] = [
-    "course",
-    "content",
-    "members",
-    "gradebook",
-    "discussions",
-    "calendar",
-    "reviews",
+/// The stages of a sync, in order; each is recorded on the run when done.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    Course,
+    Content,
+    Members,
+    Gradebook,
+    Discussions,
+    Calendar,
+    Reviews,
+}
+
+pub const STAGES: [Stage; 7] = [
+    Stage::Course,
+    Stage::Content,
+    Stage::Members,
+    Stage::Gradebook,
+    Stage::Discussions,
+    Stage::Calendar,
+    Stage::Reviews,
 ];
+
+impl Stage {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Course => "course",
+            Self::Content => "content",
+            Self::Members => "members",
+            Self::Gradebook => "gradebook",
+            Self::Discussions => "discussions",
+            Self::Calendar => "calendar",
+            Self::Reviews => "reviews",
+        }
+    }
+}
 
 /// A full run (everything, deletions of members and posts, review status) at least this often.
 const FULL_EVERY_MS: i64 = 24 * 3600 * 1000;
@@ -142,24 +167,26 @@ pub async fn sync_course(
         since,
     };
     let mut recorded_calls = 0;
-    for (index, stage) in STAGES.iter().enumerate() {
+    for (index, stage) in STAGES.into_iter().enumerate() {
         progress(SyncProgress {
-            stage,
+            stage: stage.name(),
             done: index,
             total: STAGES.len(),
         });
-        if *stage != "course" && done.iter().any(|d| d == stage) {
+        let already_done = done.iter().any(|d| d == stage.name());
+        // The course stage always runs: the later stages need the course's primary key.
+        if stage != Stage::Course && already_done {
             continue;
         }
         match sync.stage(stage).await {
             Ok(counts) => {
                 let calls = client.calls() - recorded_calls;
                 recorded_calls = client.calls();
-                if done.iter().any(|d| d == stage) {
+                if already_done {
                     store.add_sync_calls(run.id, calls).await?;
                 } else {
                     store
-                        .record_sync_stage(run.id, stage, calls, counts)
+                        .record_sync_stage(run.id, stage.name(), calls, counts)
                         .await?;
                 }
             }
@@ -178,7 +205,7 @@ pub async fn sync_course(
                         Some(&message),
                     )
                     .await?;
-                tracing::warn!(course = %sync.course.id, run = %run.id, stage, status = status.as_str(), error = %message, "course sync stopped");
+                tracing::warn!(course = %sync.course.id, run = %run.id, stage = stage.name(), status = status.as_str(), error = %message, "course sync stopped");
                 return match status {
                     RunStatus::Paused => Ok(finished),
                     _ => Err(err),
@@ -214,16 +241,15 @@ struct CourseSync<'a> {
 }
 
 impl CourseSync<'_> {
-    async fn stage(&mut self, stage: &str) -> Result<SyncCounts, SyncError> {
+    async fn stage(&mut self, stage: Stage) -> Result<SyncCounts, SyncError> {
         match stage {
-            "course" => self.course().await,
-            "content" => self.content().await,
-            "members" => self.members().await,
-            "gradebook" => self.gradebook().await,
-            "discussions" => self.discussions().await,
-            "calendar" => self.calendar().await,
-            "reviews" => self.reviews().await,
-            other => unreachable!("unknown sync stage {other}"),
+            Stage::Course => self.course().await,
+            Stage::Content => self.content().await,
+            Stage::Members => self.members().await,
+            Stage::Gradebook => self.gradebook().await,
+            Stage::Discussions => self.discussions().await,
+            Stage::Calendar => self.calendar().await,
+            Stage::Reviews => self.reviews().await,
         }
     }
 
