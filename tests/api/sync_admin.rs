@@ -24,7 +24,7 @@ on_both_backends! {
     async fn admin_sync_page_shows_runs_calls_and_errors(backend: Backend) {
         let app = app_on!(backend);
         let fake = FakeLearn::start().await;
-        let (secret, _platform, course) = launched_course(&app.store, &fake).await;
+        let (secret, platform, course) = launched_course(&app.store, &fake).await;
         let run = sync_course(&app.store, &secret, course, &fast_options(), &|_| {}).await.unwrap();
         fake.state.lock().unwrap().broken_path = Some("/discussions".into());
         let failed = sync_course(&app.store, &secret, course, &fast_options(), &|_| {}).await;
@@ -40,7 +40,7 @@ on_both_backends! {
         assert!(html.contains("Cell Biology") && html.contains("BIO101"), "{html}");
         assert!(html.contains("failed") && html.contains("incremental"), "{html}");
         assert!(html.contains("cannot reach Blackboard") || html.contains("gave up"), "{html}");
-        let (today, _) = app.store.api_usage_today(_platform).await.unwrap();
+        let (today, _) = app.store.api_usage_today(platform).await.unwrap();
         assert!(today > run.calls);
         assert!(html.contains(&format!("{today} of 8000")), "calls used today: {html}");
         assert!(!html.contains(crate::blackboard_fake::SECRET));
