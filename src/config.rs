@@ -17,6 +17,9 @@ const DEFAULT_FILE: &str = "cloop.toml";
 /// The shortest accepted `secret_key`, in characters.
 const MIN_SECRET_LEN: usize = 32;
 
+/// Blackboard REST calls a day, leaving room under the default 10,000 quota for others.
+const DEFAULT_DAILY_BUDGET: i64 = 8000;
+
 /// cloop's validated configuration.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -25,6 +28,9 @@ pub struct Config {
     pub database_url: String,
     pub listen: SocketAddr,
     pub sync_interval: Duration,
+    /// Blackboard REST calls per platform per UTC day after which syncs pause until the
+    /// next day (the default developer quota is 10,000 a day across all sites).
+    pub blackboard_daily_budget: i64,
     /// Signs session tokens and seals stored secrets; generated and stored in the
     /// database when not configured.
     pub secret_key: Option<SecretString>,
@@ -66,6 +72,8 @@ struct RawConfig {
     #[serde(default, deserialize_with = "scalar_text")]
     sync_interval: Option<String>,
     #[serde(default, deserialize_with = "scalar_text")]
+    blackboard_daily_budget: Option<String>,
+    #[serde(default, deserialize_with = "scalar_text")]
     secret_key: Option<String>,
 }
 
@@ -76,6 +84,7 @@ impl Default for RawConfig {
             database_url: Some("sqlite://cloop.db".into()),
             listen: Some("127.0.0.1:8080".into()),
             sync_interval: Some("6h".into()),
+            blackboard_daily_budget: Some(DEFAULT_DAILY_BUDGET.to_string()),
             secret_key: None,
         }
     }
@@ -133,6 +142,7 @@ impl Config {
             database_url: database_url.to_string(),
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             sync_interval: Duration::from_secs(6 * 3600),
+            blackboard_daily_budget: DEFAULT_DAILY_BUDGET,
             secret_key: None,
         }
     }
@@ -181,6 +191,20 @@ impl Config {
                 )
             })?;
 
+        let budget_text = raw.blackboard_daily_budget.unwrap_or_default();
+        let blackboard_daily_budget = budget_text
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| {
+                ConfigError::invalid(
+                    "blackboard_daily_budget",
+                    format!("{budget_text:?} is not a positive number of calls per day"),
+                    "8000",
+                )
+            })?;
+
         let secret_key = match raw.secret_key {
             Some(key) if key.chars().count() < MIN_SECRET_LEN => {
                 return Err(ConfigError::invalid(
@@ -201,6 +225,7 @@ impl Config {
             database_url,
             listen,
             sync_interval,
+            blackboard_daily_budget,
             secret_key,
         })
     }
@@ -312,6 +337,21 @@ mod tests {
                 ..raw()
             })
             .is_err()
+        );
+    }
+
+    #[test]
+    fn daily_budget_must_be_a_positive_number() {
+        assert_eq!(Config::parse(raw()).unwrap().blackboard_daily_budget, 8000);
+        let err = Config::parse(RawConfig {
+            blackboard_daily_budget: Some("lots".into()),
+            ..raw()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("config key `blackboard_daily_budget`"),
+            "{err}"
         );
     }
 

@@ -31,8 +31,24 @@ enum Command {
     /// Run the web server: LTI launch, dashboards, event endpoints, admin pages.
     ///
     /// Applies pending database migrations first, then listens on `listen` until SIGINT or
-    /// SIGTERM, finishing in-flight requests before it exits.
-    Serve,
+    /// SIGTERM, finishing in-flight requests before it exits. The sync scheduler and
+    /// workers run in the same process unless --no-jobs is given.
+    Serve {
+        /// Serve HTTP only; run `cloop worker` elsewhere for background syncs.
+        #[arg(long)]
+        no_jobs: bool,
+    },
+    /// Run the sync scheduler and workers only (no HTTP), until SIGINT or SIGTERM.
+    Worker,
+    /// Sync courses from the Blackboard Learn REST API now, in the foreground.
+    Sync {
+        /// cloop's course id, or an LMS course id (context id, `_123_1`, uuid, code).
+        #[arg(long, conflicts_with = "all", required_unless_present = "all")]
+        course: Option<String>,
+        /// Every course whose platform has REST credentials.
+        #[arg(long)]
+        all: bool,
+    },
     /// Apply pending database migrations and exit.
     ///
     /// `serve` does this too; run it alone to upgrade the schema before starting several
@@ -73,6 +89,22 @@ enum PlatformCommand {
     Remove {
         /// The platform's name.
         name: String,
+    },
+    /// Blackboard Learn REST credentials of a platform (checked against Learn first). The
+    /// secret is stored sealed and never shown again.
+    Rest {
+        /// The platform's name.
+        #[arg(long)]
+        platform: String,
+        /// The Learn site, e.g. https://learn.example.edu.
+        #[arg(long)]
+        base_url: String,
+        /// The REST application key (Developer Portal).
+        #[arg(long)]
+        key: String,
+        /// The REST application secret (or set CLOOP_REST_SECRET to keep it off the command line).
+        #[arg(long, env = "CLOOP_REST_SECRET", hide_env_values = true)]
+        secret: String,
     },
     /// Deployment ids of a platform.
     Deployment {
@@ -135,7 +167,9 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<(), String> {
     let config = Config::load(cli.config.as_deref()).map_err(|e| e.to_string())?;
     match cli.command {
-        Command::Serve => serve(config).await,
+        Command::Serve { no_jobs } => serve(config, !no_jobs).await,
+        Command::Worker => worker(config).await,
+        Command::Sync { course, all } => sync(&config, course.as_deref(), all).await,
         Command::Migrate => {
             let store = open_store(&config).await?;
             store.close().await;
@@ -228,6 +262,34 @@ async fn platform(config: &Config, command: PlatformCommand) -> Result<(), Strin
             println!("removed {name}");
             Ok(())
         }
+        PlatformCommand::Rest {
+            platform,
+            base_url,
+            key,
+            secret,
+        } => {
+            let found = find_platform(&store, &platform).await?;
+            cloop::lti::registration::check_url("--base-url", &base_url)?;
+            let instance_key = cloop::SecretKey::load_or_create(&store, config.secret_key.as_ref())
+                .await
+                .map_err(|e| e.to_string())?;
+            let options = cloop::jobs::JobsOptions::from_config(config).client;
+            cloop::lms::blackboard::set_rest_credentials(
+                &store,
+                &instance_key,
+                found.id,
+                &base_url,
+                &key,
+                &secret,
+                &options,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            println!(
+                "REST credentials for {platform} checked and saved (key {key}); the secret is stored sealed"
+            );
+            Ok(())
+        }
         PlatformCommand::Deployment {
             command:
                 DeploymentCommand::Add {
@@ -301,8 +363,12 @@ async fn open_store(config: &Config) -> Result<Store, String> {
     Ok(store)
 }
 
-async fn serve(config: Config) -> Result<(), String> {
-    let app = App::build(config).await.map_err(|e| e.to_string())?;
+async fn serve(config: Config, jobs: bool) -> Result<(), String> {
+    let jobs_options = cloop::jobs::JobsOptions::from_config(&config);
+    let mut app = App::build(config).await.map_err(|e| e.to_string())?;
+    if jobs {
+        app = app.with_jobs(jobs_options);
+    }
     if app.state().config.public_url_is_insecure() {
         tracing::warn!(
             public_url = %app.state().config.public_url,
@@ -318,6 +384,98 @@ async fn serve(config: Config) -> Result<(), String> {
     app.run(shutdown_signal())
         .await
         .map_err(|e| format!("server failed: {e}"))
+}
+
+async fn worker(config: Config) -> Result<(), String> {
+    let store = open_store(&config).await?;
+    let secret = cloop::SecretKey::load_or_create(&store, config.secret_key.as_ref())
+        .await
+        .map_err(|e| e.to_string())?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut tasks = cloop::jobs::spawn(
+        store.clone(),
+        std::sync::Arc::new(secret),
+        cloop::jobs::JobsOptions::from_config(&config),
+        stopped,
+    );
+    tracing::info!(database = ?store.backend(), "cloop worker is running");
+    shutdown_signal().await;
+    let _ = stop.send(true);
+    while tasks.join_next().await.is_some() {}
+    store.close().await;
+    Ok(())
+}
+
+async fn sync(config: &Config, course: Option<&str>, all: bool) -> Result<(), String> {
+    use cloop::lms::blackboard::{SyncProgress, sync::STAGES};
+    let store = open_store(config).await?;
+    let secret = cloop::SecretKey::load_or_create(&store, config.secret_key.as_ref())
+        .await
+        .map_err(|e| e.to_string())?;
+    let courses = if all {
+        store.syncable_courses().await.map_err(|e| e.to_string())?
+    } else {
+        let reference = course.unwrap_or_default();
+        let found = store
+            .find_courses(reference)
+            .await
+            .map_err(|e| e.to_string())?;
+        match found.len() {
+            0 => {
+                return Err(format!(
+                    "no course {reference:?}; give cloop's course id or the LMS course id"
+                ));
+            }
+            1 => found,
+            n => {
+                return Err(format!(
+                    "{n} courses match {reference:?}; give cloop's course id instead"
+                ));
+            }
+        }
+    };
+    if courses.is_empty() {
+        println!("no course has Blackboard REST credentials; set them with `cloop platform rest`");
+    }
+    let options = cloop::jobs::JobsOptions::from_config(config).client;
+    let mut failures = Vec::new();
+    for course in courses {
+        let bar = indicatif::ProgressBar::new(STAGES.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg}")
+                .expect("static template")
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(format!("course {} {}", course.id, course.title));
+        let show = |p: SyncProgress| {
+            bar.set_position(p.done as u64);
+            bar.set_message(p.stage);
+        };
+        let result =
+            cloop::jobs::sync_course_now(&store, &secret, course.id, &options, &show).await;
+        bar.finish_and_clear();
+        match result {
+            Ok(run) => println!(
+                "course {} {}: {} ({}) — {} calls, {} inserted, {} updated, {} removed{}",
+                course.id,
+                course.title,
+                run.status,
+                run.kind,
+                run.calls,
+                run.inserted,
+                run.updated,
+                run.removed,
+                run.error.map(|e| format!(" — {e}")).unwrap_or_default()
+            ),
+            Err(e) => failures.push(format!("course {}: {e}", course.id)),
+        }
+    }
+    store.close().await;
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("; "))
+    }
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

@@ -246,6 +246,16 @@ async fn launch(
         "launch accepted"
     );
 
+    if opened.new_course
+        && state
+            .store
+            .platform_rest(valid.platform.id)
+            .await?
+            .is_some()
+    {
+        crate::jobs::enqueue_course_sync(&state.store, opened.course).await?;
+    }
+
     let session = CourseSession::new(opened.user, opened.course, opened.staff);
     let token = session.token(&state.secret);
     let mut jar = jar.add(session.cookie(&state.secret, cookies_can_be_secure(&state)));

@@ -595,3 +595,29 @@ on_both_backends! {
         assert_eq!(login.redirect.query_pairs().find(|(k, _)| k == "client_id").unwrap().1, "app-b");
     }
 }
+
+on_both_backends! {
+    async fn first_launch_queues_a_sync_when_the_platform_has_rest_credentials(backend: Backend) {
+        let Some((app, mock)) = setup(backend).await else { return };
+        assert_eq!(launch_with(&app, &mock, |_| {}).await.status(), 303);
+        assert_eq!(count_rows(&app.store, "jobs").await, 0, "no REST credentials: nothing to sync");
+
+        let platform = app.store.platform_by_name("mock-client-1").await.unwrap().unwrap();
+        let sealed = app.state.secret.seal("rest-secret");
+        app.store.set_platform_rest(platform.id, "https://learn.example.edu", "rest-key", &sealed).await.unwrap();
+        let second_course = launch_with(&app, &mock, |c| {
+            c["https://purl.imsglobal.org/spec/lti/claim/context"]["id"] = json!("ctx-2");
+        })
+        .await;
+        assert_eq!(second_course.status(), 303);
+        let jobs = app.store.jobs_of_kind("course_sync").await.unwrap();
+        assert_eq!(jobs.len(), 1, "the new course's first launch queues its sync");
+        let course = second_course.headers()["location"].to_str().unwrap().split('/').nth(2).unwrap().split('?').next().unwrap().to_string();
+        assert_eq!(jobs[0].dedupe_key, course);
+
+        assert_eq!(launch_with(&app, &mock, |c| {
+            c["https://purl.imsglobal.org/spec/lti/claim/context"]["id"] = json!("ctx-2");
+        }).await.status(), 303);
+        assert_eq!(app.store.jobs_of_kind("course_sync").await.unwrap().len(), 1, "later launches queue nothing more");
+    }
+}

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod admin_login;
+mod blackboard_fake;
 mod cli;
 mod health;
 mod lti_launch;
@@ -13,3 +14,7 @@ mod sessions;
 mod store_courses;
 mod store_platforms;
 mod store_settings;
+mod sync;
+mod sync_admin;
+mod sync_cli;
+mod sync_jobs;

@@ -9,6 +9,8 @@ use axum_extra::extract::CookieJar;
 use maud::{Markup, html};
 use serde::Deserialize;
 
+mod sync;
+
 use crate::AppState;
 use crate::error::{Error, Result};
 use crate::secret::SecretKey;
@@ -23,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .merge(platforms::router())
         .route("/admin", get(overview))
         .route("/admin/login", get(login))
+        .merge(sync::router())
 }
 
 /// How long a login link from `cloop admin create` stays valid.
@@ -86,6 +89,7 @@ async fn overview(_admin: AdminSession) -> Markup {
             h1 { "cloop administration" }
             ul {
                 li { a href="/admin/platforms" { "LMS platforms" } " — registrations, deployments and the values to paste into each LMS" }
+                li { a href="/admin/sync" { "Blackboard sync" } " — REST credentials, each course's last sync, calls used today" }
             }
         },
     )
