@@ -25,6 +25,8 @@ pub struct Config {
     pub database_url: String,
     pub listen: SocketAddr,
     pub sync_interval: Duration,
+    /// The longest pause inside one student session; a longer one starts a new session.
+    pub session_gap: Duration,
     /// Signs session tokens and seals stored secrets; generated and stored in the
     /// database when not configured.
     pub secret_key: Option<SecretString>,
@@ -66,6 +68,8 @@ struct RawConfig {
     #[serde(default, deserialize_with = "scalar_text")]
     sync_interval: Option<String>,
     #[serde(default, deserialize_with = "scalar_text")]
+    session_gap: Option<String>,
+    #[serde(default, deserialize_with = "scalar_text")]
     secret_key: Option<String>,
 }
 
@@ -76,6 +80,7 @@ impl Default for RawConfig {
             database_url: Some("sqlite://cloop.db".into()),
             listen: Some("127.0.0.1:8080".into()),
             sync_interval: Some("6h".into()),
+            session_gap: Some("40m".into()),
             secret_key: None,
         }
     }
@@ -133,6 +138,7 @@ impl Config {
             database_url: database_url.to_string(),
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             sync_interval: Duration::from_secs(6 * 3600),
+            session_gap: Duration::from_secs(40 * 60),
             secret_key: None,
         }
     }
@@ -181,6 +187,18 @@ impl Config {
                 )
             })?;
 
+        let gap_text = raw.session_gap.unwrap_or_default();
+        let session_gap = humantime::parse_duration(&gap_text)
+            .ok()
+            .filter(|d| *d >= Duration::from_secs(60))
+            .ok_or_else(|| {
+                ConfigError::invalid(
+                    "session_gap",
+                    format!("{gap_text:?} is not a duration of at least one minute"),
+                    "\"40m\"",
+                )
+            })?;
+
         let secret_key = match raw.secret_key {
             Some(key) if key.chars().count() < MIN_SECRET_LEN => {
                 return Err(ConfigError::invalid(
@@ -201,6 +219,7 @@ impl Config {
             database_url,
             listen,
             sync_interval,
+            session_gap,
             secret_key,
         })
     }
@@ -253,6 +272,7 @@ mod tests {
         assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(config.public_url.as_str(), "http://127.0.0.1:8080/");
         assert_eq!(config.sync_interval, Duration::from_secs(6 * 3600));
+        assert_eq!(config.session_gap, Duration::from_secs(40 * 60));
         assert!(config.public_url_is_insecure());
     }
 

@@ -1,10 +1,13 @@
 //! The database: one `Store` that is SQLite or PostgreSQL, chosen by the URL, with the
 //! migrations of both embedded; one file per aggregate holds that aggregate's queries.
 
+pub mod activity;
 mod admins;
 pub mod courses;
 mod ids;
+pub mod ingest;
 pub mod platforms;
+pub mod rollups;
 pub mod settings;
 pub mod users;
 
