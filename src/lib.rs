@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod error;
+pub mod ingest;
 pub mod lti;
 pub mod secret;
 pub mod store;
