@@ -3,6 +3,7 @@
 
 pub mod admin;
 mod health;
+pub mod ingest;
 pub mod layout;
 pub mod session;
 
@@ -28,6 +29,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .merge(admin::router())
+        .merge(ingest::router())
         .route("/static/cloop.css", get(stylesheet))
         .with_state(state)
         .layer(middleware::from_fn(log_and_render))

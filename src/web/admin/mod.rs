@@ -1,6 +1,8 @@
 //! Tool administration pages (`/admin/…`): reached with a one-time login link from
 //! `cloop admin create`, never through an LMS role.
 
+mod import;
+
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect};
@@ -20,6 +22,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin", get(overview))
         .route("/admin/login", get(login))
+        .merge(import::router())
 }
 
 /// How long a login link from `cloop admin create` stays valid.
@@ -83,6 +86,7 @@ async fn overview(_admin: AdminSession) -> Markup {
             h1 { "cloop administration" }
             ul {
                 li { a href="/admin/platforms" { "LMS platforms" } " — registrations, deployments and the values to paste into each LMS" }
+                li { a href="/admin/import" { "Import activity" } " — Blackboard accumulator, Loop, Moodle log, Caliper or xAPI files" }
             }
         },
     )
