@@ -233,6 +233,7 @@ pub async fn ingest_pushed(
         }
     }
     for (course, events) in by_course {
+        resolver.prefetch(store, course, &events).await?;
         let mut resolved = Vec::with_capacity(events.len());
         for event in &events {
             resolved.push(resolver.activity(store, course, event).await?);

@@ -68,6 +68,42 @@ impl Resolver {
         Ok(id)
     }
 
+    /// Looks up, in bulk, the users and content items these events name that are not
+    /// cached yet; what is still unknown afterwards is created one by one on first use.
+    pub async fn prefetch(
+        &mut self,
+        store: &Store,
+        course: CourseId,
+        events: &[LmsEvent],
+    ) -> StoreResult<()> {
+        let mut users: Vec<&str> = events
+            .iter()
+            .filter_map(|e| e.user_pk.as_deref())
+            .filter(|pk| !self.users.contains_key(*pk))
+            .collect();
+        users.sort_unstable();
+        users.dedup();
+        if !users.is_empty() {
+            for (pk, id) in store.users_by_lms_pks(self.platform, &users).await? {
+                self.users.entry(pk).or_insert(id);
+            }
+        }
+        let known = self.content.entry(course).or_default();
+        let mut items: Vec<&str> = events
+            .iter()
+            .filter_map(|e| e.content.as_ref().map(|c| c.lms_id.as_str()))
+            .filter(|id| !known.contains_key(*id))
+            .collect();
+        items.sort_unstable();
+        items.dedup();
+        if !items.is_empty() {
+            for (lms_id, id) in store.content_items_by_lms_ids(course, &items).await? {
+                known.insert(lms_id, id);
+            }
+        }
+        Ok(())
+    }
+
     /// The event with its user and content resolved for `course`.
     pub async fn activity(
         &mut self,

@@ -97,11 +97,22 @@ pub struct Bucketing<'a> {
     pub session_gap_ms: i64,
 }
 
-/// Rows per multi-row statement: well under SQLite's 32,766 bound parameters.
+/// Advisory lock keys of rollup writers: "CLOP" in the high half, the course id below.
+const ROLLUP_LOCK_SPACE: i64 = 0x434C_4F50 << 32;
+
+/// Rows per multi-row rollup statement.
 const CHUNK: usize = 500;
 
-/// Batches at least this large go through `COPY` on PostgreSQL.
-const COPY_THRESHOLD: usize = 2_000;
+/// Rows per multi-row activity insert: 8 columns, under SQLite's 32,766 bound parameters.
+const ACTIVITY_CHUNK: usize = 4_000;
+
+/// SQLite page cache for bulk batches (KiB, as `PRAGMA cache_size` takes it negated), so a
+/// batch's index pages stay in memory instead of spilling mid-transaction.
+const BULK_CACHE_KIB: i64 = 65_536;
+
+/// Batches at least this large go through `COPY` on PostgreSQL (and get a larger page
+/// cache on SQLite).
+const BULK_THRESHOLD: usize = 2_000;
 
 /// `prefix (…),(…) suffix` with `$n` placeholders for `rows` rows of `cols` columns.
 fn values_sql(prefix: &str, cols: usize, rows: usize, suffix: &str) -> sqlx::AssertSqlSafe<String> {
@@ -137,7 +148,7 @@ const ACTIVITY_CONFLICT: &str =
 macro_rules! insert_activity_values {
     ($tx:expr, $course:expr, $rows:expr) => {{
         let mut inserted: Vec<String> = Vec::with_capacity($rows.len());
-        for chunk in $rows.chunks(CHUNK) {
+        for chunk in $rows.chunks(ACTIVITY_CHUNK) {
             let sql = values_sql(INSERT_ACTIVITY, 8, chunk.len(), ACTIVITY_CONFLICT);
             let mut query = sqlx::query_scalar::<_, String>(sql);
             for e in chunk {
@@ -305,6 +316,13 @@ impl Store {
         let inserted: HashSet<String> = match self {
             Store::Sqlite(pool) => {
                 let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                if unique.len() >= BULK_THRESHOLD {
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "PRAGMA cache_size = -{BULK_CACHE_KIB}"
+                    )))
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 let inserted: HashSet<String> = insert_activity_values!(tx, course, unique)
                     .into_iter()
                     .collect();
@@ -321,10 +339,10 @@ impl Store {
                 let mut tx = pool.begin().await?;
                 // One writer per course at a time: session merging reads, then writes.
                 sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                    .bind(course.0)
+                    .bind(ROLLUP_LOCK_SPACE ^ course.0)
                     .execute(&mut *tx)
                     .await?;
-                let inserted: HashSet<String> = if unique.len() >= COPY_THRESHOLD {
+                let inserted: HashSet<String> = if unique.len() >= BULK_THRESHOLD {
                     copy_activity(&mut tx, course, &unique).await?
                 } else {
                     insert_activity_values!(tx, course, unique)

@@ -200,6 +200,55 @@ impl Store {
         })?)
     }
 
+    /// The users of the platform known by these LMS primary keys, as (pk, id) pairs; a
+    /// bulk lookup so a batch of events costs one query, not one per person.
+    pub async fn users_by_lms_pks(
+        &self,
+        platform: PlatformId,
+        pks: &[&str],
+    ) -> StoreResult<Vec<(String, UserId)>> {
+        let mut found = Vec::with_capacity(pks.len());
+        for chunk in pks.chunks(500) {
+            let sql = in_list(
+                "SELECT lms_user_pk, id FROM users WHERE platform_id = $1 AND lms_user_pk IN (",
+                chunk.len(),
+            );
+            let rows: Vec<(String, UserId)> = on_pool!(self, pool => {
+                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(platform);
+                for pk in chunk {
+                    query = query.bind(*pk);
+                }
+                query.fetch_all(pool).await
+            })?;
+            found.extend(rows);
+        }
+        Ok(found)
+    }
+
+    /// The content items of the course with these LMS ids, as (lms id, id) pairs.
+    pub async fn content_items_by_lms_ids(
+        &self,
+        course: CourseId,
+        lms_ids: &[&str],
+    ) -> StoreResult<Vec<(String, ContentItemId)>> {
+        let mut found = Vec::with_capacity(lms_ids.len());
+        for chunk in lms_ids.chunks(500) {
+            let sql = in_list(
+                "SELECT lms_id, id FROM content_items WHERE course_id = $1 AND lms_id IN (",
+                chunk.len(),
+            );
+            let rows: Vec<(String, ContentItemId)> = on_pool!(self, pool => {
+                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(course);
+                for id in chunk {
+                    query = query.bind(*id);
+                }
+                query.fetch_all(pool).await
+            })?;
+            found.extend(rows);
+        }
+        Ok(found)
+    }
+
     /// The content item with this LMS id in the course, created as an untitled placeholder
     /// when the content sync has not brought it yet (the sync's upsert then fills it in).
     pub async fn content_item_by_lms_id(
@@ -338,4 +387,18 @@ impl Store {
         })?
         .ok_or(StoreError::NotFound("course"))
     }
+}
+
+/// `prefix $2, $3, … )` for `n` values after the first parameter.
+fn in_list(prefix: &str, n: usize) -> String {
+    let mut sql = String::from(prefix);
+    for i in 0..n {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('$');
+        sql.push_str(&(i + 2).to_string());
+    }
+    sql.push(')');
+    sql
 }
