@@ -31,6 +31,8 @@ pub struct Config {
     /// Blackboard REST calls per platform per UTC day after which syncs pause until the
     /// next day (the default developer quota is 10,000 a day across all sites).
     pub blackboard_daily_budget: i64,
+    /// The longest pause inside one student session; a longer one starts a new session.
+    pub session_gap: Duration,
     /// Signs session tokens and seals stored secrets; generated and stored in the
     /// database when not configured.
     pub secret_key: Option<SecretString>,
@@ -73,6 +75,7 @@ struct RawConfig {
     sync_interval: Option<String>,
     #[serde(default, deserialize_with = "scalar_text")]
     blackboard_daily_budget: Option<String>,
+    session_gap: Option<String>,
     #[serde(default, deserialize_with = "scalar_text")]
     secret_key: Option<String>,
 }
@@ -85,6 +88,7 @@ impl Default for RawConfig {
             listen: Some("127.0.0.1:8080".into()),
             sync_interval: Some("6h".into()),
             blackboard_daily_budget: Some(DEFAULT_DAILY_BUDGET.to_string()),
+            session_gap: Some("40m".into()),
             secret_key: None,
         }
     }
@@ -143,6 +147,7 @@ impl Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             sync_interval: Duration::from_secs(6 * 3600),
             blackboard_daily_budget: DEFAULT_DAILY_BUDGET,
+            session_gap: Duration::from_secs(40 * 60),
             secret_key: None,
         }
     }
@@ -205,6 +210,18 @@ impl Config {
                 )
             })?;
 
+        let gap_text = raw.session_gap.unwrap_or_default();
+        let session_gap = humantime::parse_duration(&gap_text)
+            .ok()
+            .filter(|d| *d >= Duration::from_secs(60))
+            .ok_or_else(|| {
+                ConfigError::invalid(
+                    "session_gap",
+                    format!("{gap_text:?} is not a duration of at least one minute"),
+                    "\"40m\"",
+                )
+            })?;
+
         let secret_key = match raw.secret_key {
             Some(key) if key.chars().count() < MIN_SECRET_LEN => {
                 return Err(ConfigError::invalid(
@@ -226,6 +243,7 @@ impl Config {
             listen,
             sync_interval,
             blackboard_daily_budget,
+            session_gap,
             secret_key,
         })
     }
@@ -278,6 +296,7 @@ mod tests {
         assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(config.public_url.as_str(), "http://127.0.0.1:8080/");
         assert_eq!(config.sync_interval, Duration::from_secs(6 * 3600));
+        assert_eq!(config.session_gap, Duration::from_secs(40 * 60));
         assert!(config.public_url_is_insecure());
     }
 

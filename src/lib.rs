@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod error;
+pub mod ingest;
 pub mod jobs;
 pub mod lms;
 pub mod lti;

@@ -64,6 +64,36 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Create (or revoke) the key an LMS pushes Caliper events with (`--xapi`: the Basic
+    /// credentials for xAPI statements). The key is printed once and stored hashed.
+    CaliperKey {
+        /// The platform's name (see `cloop platform list`).
+        #[arg(long)]
+        platform: String,
+        /// Create xAPI credentials instead of a Caliper key.
+        #[arg(long)]
+        xapi: bool,
+        /// Revoke the key with this id instead of creating one.
+        #[arg(long, value_name = "KEY_ID")]
+        revoke: Option<i64>,
+        /// List the platform's keys (ids, kinds, dates; never the keys).
+        #[arg(long)]
+        list: bool,
+    },
+    /// Import an activity file into a course, streamed, with a progress bar. Formats:
+    /// bb-accumulator, loop, moodle-log, caliper-jsonl, xapi-jsonl. Rows that cannot be
+    /// read are listed with their line number; the exit status is non-zero only when
+    /// nothing could be read.
+    Import {
+        /// cloop's id of the course.
+        #[arg(long)]
+        course: cloop::store::CourseId,
+        /// The file's format.
+        #[arg(long, value_parser = clap::value_parser!(cloop::ingest::import::Format))]
+        format: cloop::ingest::import::Format,
+        /// The file to import.
+        file: PathBuf,
+    },
     /// Tool administrators (LMS roles never make one).
     Admin {
         #[command(subcommand)]
@@ -186,6 +216,17 @@ async fn run(cli: Cli) -> Result<(), String> {
             store.close().await;
             result
         }
+        Command::CaliperKey {
+            platform,
+            xapi,
+            revoke,
+            list,
+        } => ingest_key(&config, &platform, xapi, revoke, list).await,
+        Command::Import {
+            course,
+            format,
+            file,
+        } => import(&config, course, format, &file).await,
         Command::Admin {
             command: AdminCommand::Create { name },
         } => {
@@ -352,6 +393,123 @@ async fn keys(store: &Store, command: KeysCommand) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+async fn ingest_key(
+    config: &Config,
+    platform: &str,
+    xapi: bool,
+    revoke: Option<i64>,
+    list: bool,
+) -> Result<(), String> {
+    use cloop::store::ingest::IngestKeyKind;
+    let store = open_store(config).await?;
+    let found = find_platform(&store, platform).await?;
+    let result = if list {
+        let keys = store
+            .ingest_keys(found.id)
+            .await
+            .map_err(|e| e.to_string())?;
+        if keys.is_empty() {
+            println!("{platform} has no ingest keys");
+        }
+        for key in keys {
+            println!(
+                "{}\t{}\tcreated {}\t{}",
+                key.id,
+                key.kind,
+                key.created_at,
+                key.revoked_at
+                    .map_or("live".to_string(), |at| format!("revoked {at}"))
+            );
+        }
+        Ok(())
+    } else if let Some(id) = revoke {
+        store
+            .revoke_ingest_key(found.id, id)
+            .await
+            .map_err(|e| e.to_string())?;
+        println!("key {id} of {platform} is revoked");
+        Ok(())
+    } else {
+        let kind = if xapi {
+            IngestKeyKind::Xapi
+        } else {
+            IngestKeyKind::Caliper
+        };
+        let (id, key) = cloop::ingest::new_ingest_key(&store, found.id, kind, "cli")
+            .await
+            .map_err(|e| e.to_string())?;
+        if xapi {
+            println!(
+                "xAPI endpoint: {}\nusername: {platform}\npassword: {key}\n(key id {id}; shown once, revoke with `cloop caliper-key --platform {platform} --revoke {id}`)",
+                config.url("/xapi")
+            );
+        } else {
+            println!(
+                "Caliper event store URL: {}\nAPI key: {key}\n(key id {id}; shown once, revoke with `cloop caliper-key --platform {platform} --revoke {id}`)",
+                config.url("/caliper")
+            );
+        }
+        Ok(())
+    };
+    store.close().await;
+    result
+}
+
+async fn import(
+    config: &Config,
+    course: cloop::store::CourseId,
+    format: cloop::ingest::import::Format,
+    file: &std::path::Path,
+) -> Result<(), String> {
+    let store = open_store(config).await?;
+    let size = std::fs::metadata(file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?
+        .len();
+    let bar = indicatif::ProgressBar::new(size).with_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        )
+        .map_err(|e| e.to_string())?,
+    );
+    let started = std::time::Instant::now();
+    let result = cloop::ingest::import::import_file(
+        &store,
+        course,
+        format,
+        file,
+        config.session_gap,
+        &|bytes| bar.set_position(bytes),
+    )
+    .await;
+    bar.finish_and_clear();
+    store.close().await;
+    let report = result.map_err(|e| e.to_string())?;
+    for r in &report.report.rejections {
+        println!("line {}: {}", r.at, r.reason);
+    }
+    if report.report.rejected > report.report.rejections.len() as u64 {
+        println!(
+            "… and {} more rejected rows",
+            report.report.rejected - report.report.rejections.len() as u64
+        );
+    }
+    println!(
+        "{} rows in {:.1}s: {} new, {} already stored, {} rejected",
+        report.rows,
+        started.elapsed().as_secs_f64(),
+        report.report.new,
+        report.report.duplicate,
+        report.report.rejected
+    );
+    if report.nothing_readable() {
+        return Err(format!(
+            "nothing could be imported from {}: every row was rejected",
+            file.display()
+        ));
+    }
+    Ok(())
 }
 
 /// The migrated store, for commands that work on the database directly.

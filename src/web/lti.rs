@@ -246,6 +246,9 @@ async fn launch(
         "launch accepted"
     );
 
+    // Activity pushed before cloop knew the course (or its Learn ids, which the REST sync
+    // fills in) waits in `pending_activity` until a launch finds it.
+    crate::ingest::attach_pending(&state.store, opened.course, state.config.session_gap).await?;
     if opened.new_course
         && state
             .store

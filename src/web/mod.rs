@@ -6,6 +6,7 @@ mod course;
 pub mod csp;
 mod deep_link;
 mod health;
+pub mod ingest;
 pub mod layout;
 pub mod lti;
 pub mod session;
@@ -38,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .merge(lti::router())
         .merge(course::router())
         .merge(deep_link::router())
+        .merge(ingest::router())
         .route("/static/cloop.css", get(stylesheet))
         .route("/static/lti-storage.js", get(|| script(STORAGE_SCRIPT)))
         .route("/static/lti-close.js", get(|| script(CLOSE_SCRIPT)))
