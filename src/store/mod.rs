@@ -2,9 +2,11 @@
 //! migrations of both embedded; one file per aggregate holds that aggregate's queries.
 
 mod admins;
+pub mod course_events;
 pub mod courses;
 mod ids;
 pub mod platforms;
+pub mod reports;
 pub mod settings;
 pub mod users;
 
