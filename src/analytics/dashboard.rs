@@ -212,7 +212,7 @@ pub async fn dashboard(store: &Store, cv: &CourseView, range: Range) -> StoreRes
             ]),
         ));
     }
-    rows.sort_by(|a, b| b.0.cmp(&a.0));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.0));
     top_assessment.rows = rows.into_iter().take(TOP).map(|(_, r)| r).collect();
 
     Ok(Dashboard {

@@ -2,9 +2,11 @@
 //! every response shares (request logs, error rendering, security headers, body limits).
 
 pub mod admin;
+pub mod charts;
 mod health;
 pub mod layout;
 pub mod session;
+pub mod views;
 
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, header};
@@ -23,12 +25,15 @@ use crate::error::log_and_render;
 const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
 const STYLESHEET: &str = include_str!("../../static/cloop.css");
+const SCRIPT: &str = include_str!("../../static/cloop.js");
 
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .merge(admin::router())
+        .merge(views::router())
         .route("/static/cloop.css", get(stylesheet))
+        .route("/static/cloop.js", get(script))
         .with_state(state)
         .layer(middleware::from_fn(log_and_render))
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -54,5 +59,15 @@ async fn stylesheet() -> impl IntoResponse {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         STYLESHEET,
+    )
+}
+
+async fn script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        SCRIPT,
     )
 }
