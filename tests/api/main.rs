@@ -9,3 +9,5 @@ mod health;
 mod store_courses;
 mod store_platforms;
 mod store_settings;
+mod views;
+mod views_fixture;
