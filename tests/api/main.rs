@@ -4,6 +4,7 @@
 mod helpers;
 
 mod admin_login;
+mod browser;
 mod cli;
 mod health;
 mod store_courses;
