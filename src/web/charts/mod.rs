@@ -26,18 +26,18 @@ pub const ASSESSMENT: &str = "#009e73";
 pub const NEUTRAL: &str = "#0072b2";
 pub const SECOND: &str = "#e69f00";
 
-/// A round upper bound for an axis.
+/// A round upper bound for an axis, so that its four grid steps are round numbers.
 fn nice_max(max: f64) -> f64 {
     if max <= 0.0 {
-        return 1.0;
+        return 4.0;
     }
-    let mag = 10f64.powf(max.log10().floor());
-    for step in [1.0, 2.0, 2.5, 5.0, 10.0] {
-        if step * mag >= max {
-            return step * mag;
-        }
-    }
-    10.0 * mag
+    let raw = max / 4.0;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .find(|s| s * mag >= raw)
+        .unwrap_or(10.0);
+    4.0 * step * mag
 }
 
 /// Horizontal grid lines and their labels.
@@ -74,5 +74,16 @@ fn swatch(color: &str, label: &str) -> Markup {
             }
             " " (label)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn axis_tops_have_round_steps() {
+        assert_eq!(super::nice_max(3.0), 4.0);
+        assert_eq!(super::nice_max(5.0), 8.0);
+        assert_eq!(super::nice_max(170.0), 200.0);
+        assert_eq!(super::nice_max(0.0), 4.0);
     }
 }
