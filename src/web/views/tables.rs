@@ -86,8 +86,8 @@ pub fn figure(
     csv.push(("csv", &t.id));
     html! {
         figure class="figure" id={"fig-" (t.id)} {
-            figcaption { (t.caption) }
             @if let Some(chart) = chart {
+                figcaption { (t.caption) }
                 (chart)
                 details class="numbers" {
                     summary { "Show the numbers as a table" }
