@@ -43,10 +43,6 @@ impl Cell {
             _ => 0.0,
         }
     }
-
-    pub fn is_numeric(&self) -> bool {
-        matches!(self, Self::Int(_) | Self::Num(..) | Self::Pct(_))
-    }
 }
 
 /// A resource row's place in the content tree.
