@@ -10,6 +10,7 @@ mod ids;
 pub mod jobs;
 pub mod launches;
 pub mod lms_courses;
+pub mod lti_services;
 pub mod memberships;
 pub mod platforms;
 pub mod rest;

@@ -10,6 +10,8 @@ mod health;
 mod lti_launch;
 mod lti_platform;
 mod lti_registration;
+mod lti_services;
+mod lti_services_mock;
 mod sessions;
 mod store_courses;
 mod store_platforms;
