@@ -137,13 +137,10 @@ impl Store {
         })?)
     }
 
-    /// Courses whose launches carried a memberships or line-items URL.
-    pub async fn courses_with_lti_services(&self) -> StoreResult<Vec<CourseId>> {
+    /// Courses whose launches carried a memberships URL.
+    pub async fn courses_with_roster_service(&self) -> StoreResult<Vec<CourseId>> {
         Ok(on_pool!(self, pool => {
-            sqlx::query_scalar(
-                "SELECT id FROM courses WHERE nrps_url IS NOT NULL OR ags_lineitems_url IS NOT NULL \
-                 ORDER BY id",
-            )
+            sqlx::query_scalar("SELECT id FROM courses WHERE nrps_url IS NOT NULL ORDER BY id")
             .fetch_all(pool)
             .await
         })?)

@@ -307,3 +307,48 @@ on_both_backends! {
         assert!(matches!(error, ServiceError::NoEndpoint), "{error:?}");
     }
 }
+
+on_both_backends! {
+    async fn a_launch_queues_a_roster_read_at_most_once_per_interval(backend: Backend) {
+        let app = crate::app_on!(backend);
+        let (platform_mock, _) = crate::lti_platform::MockPlatform::start(&app, "https://lms.example", "client-1").await;
+        let with_roster = |claims: &mut Value| {
+            claims["https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"] = json!({
+                "context_memberships_url": "https://lms.example/nrps/ctx-1/members?placement_id=_9_1",
+                "service_versions": ["2.0"]
+            });
+        };
+        let launched = crate::lti_platform::launch_with(&app, &platform_mock, with_roster).await;
+        assert_eq!(launched.status(), 303);
+        assert_eq!(crate::helpers::count_rows(&app.store, "jobs").await, 1, "a roster read is queued");
+        let job = app.store.claim_job("w1").await.unwrap().expect("the queued job");
+        assert_eq!(job.kind, cloop::jobs::LTI_ROSTER);
+        let course: CourseId = job.dedupe_key.parse().unwrap();
+        app.store.record_service_success(course, nrps::SERVICE, "1 members read", None).await.unwrap();
+        app.store.complete_job(job.id).await.unwrap();
+
+        let again = crate::lti_platform::launch_with(&app, &platform_mock, with_roster).await;
+        assert_eq!(again.status(), 303);
+        assert_eq!(crate::helpers::count_rows(&app.store, "jobs").await, 1, "read within the interval: none queued");
+        assert!(
+            cloop::jobs::enqueue_roster_sync_if_due(&app.store, course, Duration::ZERO).await.unwrap(),
+            "an older roster is read again"
+        );
+    }
+}
+
+on_both_backends! {
+    async fn a_worker_runs_the_queued_roster_read_and_the_scheduler_waits_for_the_interval(backend: Backend) {
+        let app = crate::app_on!(backend);
+        let mock = MockServices::start().await;
+        let platform = mock.register(&app, None).await;
+        let course = course_with_roster(&app, &mock, &platform).await;
+        mock.lms().members = vec![member("teacher", "Instructor", "Active"), member("s1", "Learner", "Active")];
+        let options = cloop::jobs::JobsOptions::from_config(&app.state.config);
+        assert_eq!(cloop::jobs::schedule_syncs(&app.store, &options).await.unwrap(), 1, "the scheduler queues the roster read");
+        assert!(cloop::jobs::run_one_job(&app.store, &app.state.secret, &options, "w1").await.unwrap());
+        assert!(enrolment_of(&app, &platform, course, "s1").await.active);
+        assert!(status(&app.store, course).await.unwrap()[0].ok());
+        assert_eq!(cloop::jobs::schedule_syncs(&app.store, &options).await.unwrap(), 0, "read recently: not queued again");
+    }
+}
