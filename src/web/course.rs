@@ -26,11 +26,29 @@ async fn course_home(State(state): State<AppState>, session: CourseSession) -> R
             },
         ));
     }
+    let sources = crate::lti::services::status(&state.store, course.id).await?;
     Ok(layout::page(
         &course.title,
         html! {
             h1 { (course.title) }
             p class="muted" { (course.code) }
+            (data_source_status(&sources))
         },
     ))
+}
+
+/// The LTI services' data-source status lines, for staff; nothing when none was read.
+pub fn data_source_status(sources: &[crate::lti::services::DataSourceStatus]) -> Markup {
+    html! {
+        @if !sources.is_empty() {
+            section class="data-sources" {
+                h2 { "Data sources" }
+                ul {
+                    @for source in sources {
+                        li class=(if source.ok() { "ok" } else { "failed" }) { (source.line()) }
+                    }
+                }
+            }
+        }
+    }
 }

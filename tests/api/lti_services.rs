@@ -352,3 +352,20 @@ on_both_backends! {
         assert_eq!(cloop::jobs::schedule_syncs(&app.store, &options).await.unwrap(), 0, "read recently: not queued again");
     }
 }
+
+on_both_backends! {
+    async fn staff_see_a_failed_roster_read_on_the_course_page(backend: Backend) {
+        let app = crate::app_on!(backend);
+        let (platform_mock, _) = crate::lti_platform::MockPlatform::start(&app, "https://lms.example", "client-1").await;
+        let launched = crate::lti_platform::launch_with(&app, &platform_mock, |_| {}).await;
+        let location = launched.headers()["location"].to_str().unwrap().to_string();
+        let course: CourseId = location.split('?').next().unwrap().trim_start_matches("/courses/").parse().unwrap();
+        let error = ServiceError::Token(TokenError::ScopeNotGranted(SCOPE_NRPS.into()));
+        app.store.record_service_failure(course, nrps::SERVICE, &error.to_string()).await.unwrap();
+        let page = app.client.get(app.url(&location)).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        let body = page.text().await.unwrap();
+        assert!(body.contains("Class list (LTI Names and Roles): not updated"), "{body}");
+        assert!(body.contains("scope not granted by the LMS admin"), "{body}");
+    }
+}
