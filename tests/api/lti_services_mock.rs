@@ -1,6 +1,6 @@
 //! A mock LTI Advantage platform for the services: an OAuth token endpoint (client
-//! credentials with a JWT assertion), an NRPS membership container paged two members at a
-//! time with `differences` links, and Moodle-style AGS line items (`?type_id=`) and results.
+//! credentials with a JWT assertion) and an NRPS membership container paged two members at
+//! a time with `differences` links.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -36,9 +36,6 @@ pub struct Lms {
     /// Offer a `differences` link, and the members changed since then.
     pub offer_differences: bool,
     pub changes: Vec<Value>,
-    /// Line items and, per line item number, their results.
-    pub line_items: Vec<Value>,
-    pub results: HashMap<usize, Vec<Value>>,
     /// Every service request: path and query, and the Accept header.
     pub requests: Vec<(String, String)>,
 }
@@ -64,11 +61,6 @@ impl MockServices {
         let router = Router::new()
             .route("/token", post(token))
             .route("/nrps/{context}/members", get(members))
-            .route("/mod/lti/services.php/{course}/lineitems", get(line_items))
-            .route(
-                "/mod/lti/services.php/{course}/lineitems/{item}/lineitem/results",
-                get(results),
-            )
             .with_state(mock.clone());
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
         mock
@@ -216,71 +208,4 @@ async fn members(
             .insert("link", links.join(", ").parse().unwrap());
     }
     response
-}
-
-async fn line_items(
-    State(mock): State<MockServices>,
-    Path(course): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-) -> Response {
-    if let Some(refused) = admit(
-        &mock,
-        &headers,
-        format!(
-            "/mod/lti/services.php/{course}/lineitems?{}",
-            query_text(&query)
-        ),
-    ) {
-        return refused;
-    }
-    if query.get("type_id").map(String::as_str) != Some("3") {
-        return (StatusCode::BAD_REQUEST, "type_id is required").into_response();
-    }
-    let lms = mock.lms();
-    let page: usize = query.get("page").and_then(|p| p.parse().ok()).unwrap_or(0);
-    let start = page * PAGE_SIZE;
-    let items: Vec<Value> = lms
-        .line_items
-        .iter()
-        .skip(start)
-        .take(PAGE_SIZE)
-        .cloned()
-        .collect();
-    let mut response = axum::Json(Value::Array(items)).into_response();
-    if start + PAGE_SIZE < lms.line_items.len() {
-        let next = format!(
-            "<{}/mod/lti/services.php/{course}/lineitems?type_id=3&page={}>; rel=\"next\"",
-            mock.base,
-            page + 1
-        );
-        response.headers_mut().insert("link", next.parse().unwrap());
-    }
-    response
-}
-
-async fn results(
-    State(mock): State<MockServices>,
-    Path((course, item)): Path<(String, usize)>,
-    Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-) -> Response {
-    if let Some(refused) = admit(
-        &mock,
-        &headers,
-        format!(
-            "/mod/lti/services.php/{course}/lineitems/{item}/lineitem/results?{}",
-            query_text(&query)
-        ),
-    ) {
-        return refused;
-    }
-    if query.get("type_id").map(String::as_str) != Some("3") {
-        return (StatusCode::BAD_REQUEST, "type_id is required").into_response();
-    }
-    let lms = mock.lms();
-    axum::Json(Value::Array(
-        lms.results.get(&item).cloned().unwrap_or_default(),
-    ))
-    .into_response()
 }
