@@ -28,6 +28,8 @@ pub struct Config {
     pub database_url: String,
     pub listen: SocketAddr,
     pub sync_interval: Duration,
+    /// How often a course's roster is read over LTI (NRPS), on launch and on schedule.
+    pub roster_interval: Duration,
     /// Blackboard REST calls per platform per UTC day after which syncs pause until the
     /// next day (the default developer quota is 10,000 a day across all sites).
     pub blackboard_daily_budget: i64,
@@ -74,6 +76,8 @@ struct RawConfig {
     #[serde(default, deserialize_with = "scalar_text")]
     sync_interval: Option<String>,
     #[serde(default, deserialize_with = "scalar_text")]
+    roster_interval: Option<String>,
+    #[serde(default, deserialize_with = "scalar_text")]
     blackboard_daily_budget: Option<String>,
     session_gap: Option<String>,
     #[serde(default, deserialize_with = "scalar_text")]
@@ -87,6 +91,7 @@ impl Default for RawConfig {
             database_url: Some("sqlite://cloop.db".into()),
             listen: Some("127.0.0.1:8080".into()),
             sync_interval: Some("6h".into()),
+            roster_interval: Some("6h".into()),
             blackboard_daily_budget: Some(DEFAULT_DAILY_BUDGET.to_string()),
             session_gap: Some("40m".into()),
             secret_key: None,
@@ -146,6 +151,7 @@ impl Config {
             database_url: database_url.to_string(),
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             sync_interval: Duration::from_secs(6 * 3600),
+            roster_interval: Duration::from_secs(6 * 3600),
             blackboard_daily_budget: DEFAULT_DAILY_BUDGET,
             session_gap: Duration::from_secs(40 * 60),
             secret_key: None,
@@ -196,6 +202,18 @@ impl Config {
                 )
             })?;
 
+        let roster_text = raw.roster_interval.unwrap_or_default();
+        let roster_interval = humantime::parse_duration(&roster_text)
+            .ok()
+            .filter(|d| *d >= Duration::from_secs(60))
+            .ok_or_else(|| {
+                ConfigError::invalid(
+                    "roster_interval",
+                    format!("{roster_text:?} is not a duration of at least one minute"),
+                    "\"6h\"",
+                )
+            })?;
+
         let budget_text = raw.blackboard_daily_budget.unwrap_or_default();
         let blackboard_daily_budget = budget_text
             .trim()
@@ -242,6 +260,7 @@ impl Config {
             database_url,
             listen,
             sync_interval,
+            roster_interval,
             blackboard_daily_budget,
             session_gap,
             secret_key,

@@ -35,6 +35,8 @@ pub struct CourseView {
     pub occurrences: Vec<Occurrence>,
     pub last_sync: Option<EpochMs>,
     pub last_event: Option<EpochMs>,
+    /// How the LTI services (roster, gradebook) last fared for this course.
+    pub data_sources: Vec<crate::lti::services::DataSourceStatus>,
 }
 
 impl CourseView {
@@ -73,6 +75,7 @@ impl CourseView {
             occurrences,
             last_sync,
             last_event,
+            data_sources: crate::lti::services::status(store, id).await?,
         })
     }
 

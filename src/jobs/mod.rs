@@ -22,6 +22,9 @@ pub use worker::run_one_job;
 /// The job kind of a course sync; its dedupe key is the course id.
 pub const COURSE_SYNC: &str = "course_sync";
 
+/// The job kind of an LTI roster (NRPS) read; its dedupe key is the course id.
+pub const LTI_ROSTER: &str = "lti_roster";
+
 /// How workers and the scheduler behave.
 #[derive(Clone, Debug)]
 pub struct JobsOptions {
@@ -29,6 +32,8 @@ pub struct JobsOptions {
     pub workers: usize,
     /// How often the scheduler queues a sync of every course with REST credentials.
     pub sync_interval: Duration,
+    /// How often a course's LTI roster is read at most.
+    pub roster_interval: Duration,
     /// How long an idle worker waits before looking for due jobs again.
     pub poll: Duration,
     /// Attempts of a failing job before it is given up.
@@ -48,6 +53,7 @@ impl JobsOptions {
         Self {
             workers: 2,
             sync_interval: config.sync_interval,
+            roster_interval: config.roster_interval,
             poll: Duration::from_secs(5),
             max_attempts: 5,
             retry_backoff: Duration::from_secs(60),
@@ -66,6 +72,27 @@ impl JobsOptions {
 pub async fn enqueue_course_sync(store: &Store, course: CourseId) -> StoreResult<bool> {
     let queued = store
         .enqueue_job(COURSE_SYNC, &course.to_string(), "{}", EpochMs::now())
+        .await?;
+    Ok(queued.is_some())
+}
+
+/// Queues a roster (NRPS) read of the course unless one ran within `interval`. Returns
+/// false when none was queued (recent, or one already queued or running).
+pub async fn enqueue_roster_sync_if_due(
+    store: &Store,
+    course: CourseId,
+    interval: Duration,
+) -> StoreResult<bool> {
+    let interval_ms = i64::try_from(interval.as_millis()).unwrap_or(i64::MAX);
+    if let Some(run) = store
+        .service_run(course, crate::lti::services::nrps::SERVICE)
+        .await?
+        && EpochMs::now().0.saturating_sub(run.last_run_at.0) < interval_ms
+    {
+        return Ok(false);
+    }
+    let queued = store
+        .enqueue_job(LTI_ROSTER, &course.to_string(), "{}", EpochMs::now())
         .await?;
     Ok(queued.is_some())
 }

@@ -1,9 +1,10 @@
 //! Every `sync_interval`: requeue jobs whose worker died, and queue a sync of every
-//! course whose platform has REST credentials.
+//! course whose platform has REST credentials, and an LTI roster read of every course
+//! whose launches offered one and whose roster is older than `roster_interval`.
 
 use tokio::sync::watch;
 
-use super::{JobsOptions, enqueue_course_sync, sleep_or_shutdown};
+use super::{JobsOptions, enqueue_course_sync, enqueue_roster_sync_if_due, sleep_or_shutdown};
 use crate::store::{EpochMs, Store, StoreResult};
 
 pub(super) async fn run(store: Store, options: JobsOptions, mut shutdown: watch::Receiver<bool>) {
@@ -31,6 +32,11 @@ pub async fn schedule_syncs(store: &Store, options: &JobsOptions) -> StoreResult
     let mut queued = 0;
     for course in store.syncable_courses().await? {
         if enqueue_course_sync(store, course.id).await? {
+            queued += 1;
+        }
+    }
+    for course in store.courses_with_roster_service().await? {
+        if enqueue_roster_sync_if_due(store, course, options.roster_interval).await? {
             queued += 1;
         }
     }

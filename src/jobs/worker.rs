@@ -7,7 +7,7 @@ use std::time::Duration;
 use rand::Rng;
 use tokio::sync::watch;
 
-use super::{COURSE_SYNC, JobsOptions, sleep_or_shutdown};
+use super::{COURSE_SYNC, JobsOptions, LTI_ROSTER, sleep_or_shutdown};
 use crate::lms::blackboard::{BbError, SyncError, sync_course};
 use crate::secret::SecretKey;
 use crate::store::jobs::Job;
@@ -109,7 +109,7 @@ async fn run_job(
     options: &JobsOptions,
     job: &Job,
 ) -> Result<Outcome, Failure> {
-    if job.kind != COURSE_SYNC {
+    if job.kind != COURSE_SYNC && job.kind != LTI_ROSTER {
         return Err(Failure {
             message: format!("unknown job kind {:?}", job.kind),
             permanent: true,
@@ -119,6 +119,9 @@ async fn run_job(
         message: format!("bad course id {:?}", job.dedupe_key),
         permanent: true,
     })?;
+    if job.kind == LTI_ROSTER {
+        return run_roster(store, course).await;
+    }
     match sync_course(store, secret, course, &options.client, &|_| {}).await {
         Ok(run) if run.status == "paused" => Ok(Outcome::Paused),
         Ok(_) => Ok(Outcome::Done),
@@ -131,6 +134,22 @@ async fn run_job(
                         | BbError::SecretUnreadable
                         | BbError::BadBaseUrl(_)
                 )
+            ),
+            message: e.to_string(),
+        }),
+    }
+}
+
+/// A roster read; its outcome is also the course's data-source status. Only failures a
+/// retry can mend (the LMS unreachable or failing) are retried.
+async fn run_roster(store: &Store, course: CourseId) -> Result<Outcome, Failure> {
+    use crate::lti::services::{AccessTokens, ServiceError, nrps};
+    match nrps::sync_roster(store, AccessTokens::shared(), course).await {
+        Ok(_) => Ok(Outcome::Done),
+        Err(e) => Err(Failure {
+            permanent: !matches!(
+                e,
+                ServiceError::Unreachable(_) | ServiceError::Status(_) | ServiceError::Store(_)
             ),
             message: e.to_string(),
         }),

@@ -11,6 +11,7 @@ pub mod login;
 pub mod platform_keys;
 pub mod registration;
 pub mod roles;
+pub mod services;
 pub mod tool_config;
 
 use crate::Config;

@@ -13,6 +13,7 @@ pub mod ingest;
 pub mod jobs;
 pub mod launches;
 pub mod lms_courses;
+pub mod lti_services;
 pub mod memberships;
 pub mod platforms;
 pub mod reports;

@@ -227,6 +227,19 @@ async fn launch(
     )
     .await?;
     let opened = launch::record(&state.store, &valid).await?;
+    let offers_roster = valid
+        .claims
+        .names_roles
+        .as_ref()
+        .is_some_and(|n| n.context_memberships_url.is_some());
+    if offers_roster {
+        crate::jobs::enqueue_roster_sync_if_due(
+            &state.store,
+            opened.course,
+            state.config.roster_interval,
+        )
+        .await?;
+    }
     let mut new_origin = false;
     for origin in launch::framing_origins(&valid.claims) {
         new_origin |= state

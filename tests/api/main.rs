@@ -16,6 +16,8 @@ mod ingest_xapi;
 mod lti_launch;
 mod lti_platform;
 mod lti_registration;
+mod lti_services;
+mod lti_services_mock;
 mod sessions;
 mod store_courses;
 mod store_platforms;

@@ -92,6 +92,7 @@ pub fn course_page(
             }
             h1 { (title) }
             (freshness(cv))
+            (data_sources(&cv.data_sources))
             @if !cv.dates_known {
                 p class="notice" {
                     "The course start date is not set, so weeks are counted from the first recorded activity. "
@@ -114,6 +115,22 @@ fn freshness(cv: &CourseView) -> Markup {
         p class="freshness muted" {
             "Data: last sync " (when(cv.last_sync)) ", last event received " (when(cv.last_event))
             " (times in " (cv.cal.tz_name) ")."
+        }
+    }
+}
+
+/// The LTI services' status lines (roster, gradebook); nothing when none was read.
+fn data_sources(sources: &[crate::lti::services::DataSourceStatus]) -> Markup {
+    html! {
+        @if !sources.is_empty() {
+            section class="data-sources" {
+                h2 { "Data sources" }
+                ul {
+                    @for source in sources {
+                        li class=(if source.ok() { "ok" } else { "failed" }) { (source.line()) }
+                    }
+                }
+            }
         }
     }
 }

@@ -1,0 +1,136 @@
+//! One GET of a service container with the service's bearer token: the exact media type,
+//! a single retry with a fresh token after a 401, typed failures, and the `Link` header's
+//! `next` and `differences` URLs.
+
+use reqwest::StatusCode;
+use reqwest::header::{ACCEPT, AUTHORIZATION, LINK};
+
+use super::token::{AccessTokens, TokenError};
+use crate::store::platforms::Platform;
+use crate::store::{Store, StoreError};
+
+/// Why a service could not be read; the message is shown to staff as the data-source status.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{0}")]
+    Token(#[from] TokenError),
+    #[error(
+        "the LMS refused cloop's access token (HTTP 401). If this persists, check the tool's registration in the LMS."
+    )]
+    Unauthorized,
+    #[error(
+        "the LMS denied access (HTTP 403). Ask the LMS administrator to allow this service for cloop's deployment."
+    )]
+    Forbidden,
+    #[error(
+        "the LMS does not know this service URL (HTTP 404); the course may have been removed or copied. Launching cloop again from the course refreshes it."
+    )]
+    NotFound,
+    #[error("the LMS answered HTTP {0}")]
+    Status(u16),
+    #[error("the LMS sent a malformed answer: {0}")]
+    Malformed(String),
+    #[error("the LMS could not be reached: {0}")]
+    Unreachable(String),
+    #[error(
+        "the LMS has not offered this service for the course yet: launch cloop from the course once the LMS administrator has enabled it"
+    )]
+    NoEndpoint,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// One page of a container.
+pub(super) struct Page {
+    pub body: serde_json::Value,
+    pub next: Option<String>,
+    pub differences: Option<String>,
+}
+
+/// GETs one container page.
+pub(super) async fn get_page(
+    tokens: &AccessTokens,
+    store: &Store,
+    platform: &Platform,
+    scopes: &[&str],
+    url: &str,
+    accept: &str,
+) -> Result<Page, ServiceError> {
+    let base = url::Url::parse(url).map_err(|e| ServiceError::Malformed(format!("{url}: {e}")))?;
+    let mut retried = false;
+    loop {
+        let token = tokens.token(store, platform, scopes).await?;
+        let response = tokens
+            .http()
+            .get(base.clone())
+            .header(ACCEPT, accept)
+            .header(AUTHORIZATION, format!("Bearer {token}"))
+            .send()
+            .await
+            .map_err(|e| ServiceError::Unreachable(e.without_url().to_string()))?;
+        match response.status() {
+            StatusCode::UNAUTHORIZED if !retried => {
+                tokens.forget(platform, scopes).await;
+                retried = true;
+                continue;
+            }
+            StatusCode::UNAUTHORIZED => return Err(ServiceError::Unauthorized),
+            StatusCode::FORBIDDEN => return Err(ServiceError::Forbidden),
+            StatusCode::NOT_FOUND => return Err(ServiceError::NotFound),
+            s if !s.is_success() => return Err(ServiceError::Status(s.as_u16())),
+            _ => {}
+        }
+        let links: Vec<String> = response
+            .headers()
+            .get_all(LINK)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::to_string)
+            .collect();
+        let body = response
+            .json::<serde_json::Value>()
+            .await
+            .map_err(|e| ServiceError::Malformed(format!("not JSON: {}", e.without_url())))?;
+        return Ok(Page {
+            body,
+            next: link(&links, "next", &base),
+            differences: link(&links, "differences", &base),
+        });
+    }
+}
+
+/// The URL of the `Link` header entry with relation `rel`, resolved against the request.
+fn link(headers: &[String], rel: &str, base: &url::Url) -> Option<String> {
+    headers.iter().flat_map(|h| h.split(',')).find_map(|entry| {
+        let mut parts = entry.split(';');
+        let target = parts.next()?.trim().strip_prefix('<')?.strip_suffix('>')?;
+        parts
+            .filter_map(|p| p.trim().strip_prefix("rel="))
+            .flat_map(|v| v.trim_matches('"').split_whitespace())
+            .any(|r| r.eq_ignore_ascii_case(rel))
+            .then(|| base.join(target).ok().map(String::from))
+            .flatten()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_are_found_by_relation_and_resolved() {
+        let base = url::Url::parse("https://lms.example/ctx/1/members?placement_id=_9_1").unwrap();
+        let headers = vec![
+            r#"<https://lms.example/ctx/1/members?p=2>; rel="next", </ctx/1/members?since=5>; rel="differences""#.to_string(),
+        ];
+        assert_eq!(
+            link(&headers, "next", &base).as_deref(),
+            Some("https://lms.example/ctx/1/members?p=2")
+        );
+        assert_eq!(
+            link(&headers, "differences", &base).as_deref(),
+            Some("https://lms.example/ctx/1/members?since=5")
+        );
+        assert_eq!(link(&headers, "prev", &base), None);
+    }
+}

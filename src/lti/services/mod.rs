@@ -1,0 +1,11 @@
+//! LTI Advantage services cloop calls with its own OAuth token: the roster (NRPS) and the
+//! gradebook (AGS), each run's outcome kept per course as a data-source status for staff.
+
+mod container;
+pub mod nrps;
+pub mod status;
+pub mod token;
+
+pub use container::ServiceError;
+pub use status::{DataSourceStatus, status};
+pub use token::{AccessTokens, TokenError};

@@ -1,0 +1,208 @@
+//! Names and Role Provisioning Services: reads the course's membership container (every
+//! page, or only the differences since the last read when the LMS offers them) and stores
+//! the members, their roles and status; members who left are marked inactive.
+
+use serde::Deserialize;
+
+use super::container::{ServiceError, get_page};
+use super::token::{AccessTokens, SCOPE_NRPS};
+use crate::lti::roles::{is_course_staff, parse_roles};
+use crate::store::lti_services::RosterMember;
+use crate::store::sync_runs::SyncCounts;
+use crate::store::{CourseId, Store};
+
+pub const MEDIA_TYPE: &str = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json";
+/// The service name in the data-source status.
+pub const SERVICE: &str = "nrps";
+/// A roster of more pages than this is taken to be a paging loop.
+const MAX_PAGES: usize = 1000;
+
+/// What one roster read did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RosterReport {
+    pub counts: SyncCounts,
+    pub members: usize,
+    pub pages: usize,
+    /// The read started from the LMS's differences URL rather than the whole roster.
+    pub differences: bool,
+}
+
+#[derive(Deserialize)]
+struct Container {
+    members: Vec<Member>,
+}
+
+#[derive(Deserialize)]
+struct Member {
+    user_id: String,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    given_name: Option<String>,
+    #[serde(default)]
+    family_name: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    roles: Vec<String>,
+}
+
+impl Member {
+    fn into_row(self) -> RosterMember {
+        let roles = parse_roles(&self.roles);
+        let status = self.status.as_deref().unwrap_or("Active");
+        RosterMember {
+            lms_sub: self.user_id,
+            name: self.name.unwrap_or_default(),
+            given_name: self.given_name.unwrap_or_default(),
+            family_name: self.family_name.unwrap_or_default(),
+            email: self.email.filter(|e| !e.is_empty()),
+            is_staff: is_course_staff(&roles),
+            roles: roles
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" "),
+            available: !status.eq_ignore_ascii_case("Inactive"),
+            active: !status.eq_ignore_ascii_case("Deleted"),
+        }
+    }
+}
+
+/// Reads the roster and records the outcome as the course's NRPS data-source status.
+pub async fn sync_roster(
+    store: &Store,
+    tokens: &AccessTokens,
+    course: CourseId,
+) -> Result<RosterReport, ServiceError> {
+    match read_roster(store, tokens, course).await {
+        Ok((report, differences_url)) => {
+            let summary = format!(
+                "{} members read ({} new, {} changed, {} left)",
+                report.members,
+                report.counts.inserted,
+                report.counts.updated,
+                report.counts.removed
+            );
+            store
+                .record_service_success(course, SERVICE, &summary, differences_url.as_deref())
+                .await?;
+            Ok(report)
+        }
+        Err(e) => {
+            store
+                .record_service_failure(course, SERVICE, &e.to_string())
+                .await?;
+            Err(e)
+        }
+    }
+}
+
+async fn read_roster(
+    store: &Store,
+    tokens: &AccessTokens,
+    course_id: CourseId,
+) -> Result<(RosterReport, Option<String>), ServiceError> {
+    let course = store.course(course_id).await?;
+    let platform = store.platform(course.platform_id).await?;
+    let memberships_url = store
+        .course_service_urls(course_id)
+        .await?
+        .0
+        .ok_or(ServiceError::NoEndpoint)?;
+    let previous = store.service_run(course_id, SERVICE).await?;
+    let (mut url, differences) = match previous.and_then(|r| r.differences_url) {
+        Some(since) => (since, true),
+        None => (memberships_url.clone(), false),
+    };
+    let mut members = Vec::new();
+    let mut next_differences = None;
+    let mut pages = 0;
+    loop {
+        pages += 1;
+        if pages > MAX_PAGES {
+            return Err(ServiceError::Malformed(format!(
+                "the roster has more than {MAX_PAGES} pages"
+            )));
+        }
+        let page = get_page(tokens, store, &platform, &[SCOPE_NRPS], &url, MEDIA_TYPE).await?;
+        let container: Container = serde_json::from_value(page.body).map_err(|e| {
+            ServiceError::Malformed(format!("the membership container is not valid: {e}"))
+        })?;
+        members.extend(container.members.into_iter().map(Member::into_row));
+        if page.differences.is_some() {
+            next_differences = page.differences.map(|d| merge_query(&d, &memberships_url));
+        }
+        match page.next {
+            Some(next) => url = merge_query(&next, &memberships_url),
+            None => break,
+        }
+    }
+    let counts = store
+        .sync_roster(platform.id, course_id, &members, !differences)
+        .await?;
+    Ok((
+        RosterReport {
+            counts,
+            members: members.len(),
+            pages,
+            differences,
+        },
+        next_differences,
+    ))
+}
+
+/// Adds to `url` the query parameters of the launch's memberships URL it lacks, so that
+/// a paging link that drops one (Blackboard's `placement_id`) still names the same roster.
+fn merge_query(url: &str, original: &str) -> String {
+    let (Ok(mut merged), Ok(original)) = (url::Url::parse(url), url::Url::parse(original)) else {
+        return url.to_string();
+    };
+    let present: Vec<String> = merged.query_pairs().map(|(k, _)| k.into_owned()).collect();
+    let missing: Vec<(String, String)> = original
+        .query_pairs()
+        .filter(|(k, _)| !present.iter().any(|p| p == k))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if !missing.is_empty() {
+        merged.query_pairs_mut().extend_pairs(missing);
+    }
+    merged.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paging_links_keep_the_launch_urls_query() {
+        assert_eq!(
+            merge_query(
+                "https://lms.example/members?page=2",
+                "https://lms.example/members?placement_id=_9_1"
+            ),
+            "https://lms.example/members?page=2&placement_id=_9_1"
+        );
+        assert_eq!(
+            merge_query(
+                "https://lms.example/members?placement_id=_9_1&page=2",
+                "https://lms.example/members?placement_id=_9_1"
+            ),
+            "https://lms.example/members?placement_id=_9_1&page=2"
+        );
+    }
+
+    #[test]
+    fn member_status_and_roles_are_normalised() {
+        let member: Member = serde_json::from_value(serde_json::json!({
+            "user_id": "u1", "status": "Inactive",
+            "roles": ["http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"]
+        }))
+        .unwrap();
+        let row = member.into_row();
+        assert!(row.is_staff && !row.available && row.active);
+        assert_eq!(row.roles, "Instructor");
+    }
+}
