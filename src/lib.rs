@@ -2,6 +2,7 @@
 //! REST API, Caliper and xAPI. `App::build` wires the store and the HTTP server together.
 
 pub mod config;
+pub mod demo;
 pub mod error;
 pub mod lti;
 pub mod secret;
@@ -106,6 +107,12 @@ impl App {
 
     pub fn state(&self) -> &AppState {
         &self.state
+    }
+
+    /// The state and the bound listener, for a caller that serves extra routes beside
+    /// cloop's (the demo's LMS simulator).
+    pub fn into_parts(self) -> (AppState, TcpListener) {
+        (self.state, self.listener)
     }
 
     /// Serves until `shutdown` completes, then finishes in-flight requests and closes the store.

@@ -53,6 +53,20 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Try cloop with no LMS: a seeded demo semester on an embedded SQLite database and a
+    /// built-in LMS simulator that launches cloop through the real LTI 1.3 flow.
+    ///
+    /// Prints the URL to open. Ignores cloop.toml and CLOOP_* settings. A second run with
+    /// the same --data-dir reuses its data.
+    Demo {
+        /// Address and port to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// Folder for the demo database (created if missing); a temporary folder, removed
+        /// on exit, when not given.
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -154,6 +168,12 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
+    if let Command::Demo { listen, data_dir } = cli.command {
+        let options = cloop::demo::DemoOptions { listen, data_dir };
+        return cloop::demo::run(options, shutdown_signal())
+            .await
+            .map_err(|e| e.to_string());
+    }
     let config = Config::load(cli.config.as_deref()).map_err(|e| e.to_string())?;
     match cli.command {
         Command::Serve => serve(config).await,
@@ -184,6 +204,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("One-time login link for {name} (valid 24 hours):\n{link}");
             Ok(())
         }
+        Command::Demo { .. } => unreachable!("handled before the configuration is read"),
     }
 }
 

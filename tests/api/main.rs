@@ -5,6 +5,7 @@ mod helpers;
 
 mod admin_login;
 mod cli;
+mod demo;
 mod health;
 mod lti_launch;
 mod lti_platform;
