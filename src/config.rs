@@ -17,6 +17,9 @@ const DEFAULT_FILE: &str = "cloop.toml";
 /// The shortest accepted `secret_key`, in characters.
 const MIN_SECRET_LEN: usize = 32;
 
+/// Blackboard REST calls a day, leaving room under the default 10,000 quota for others.
+const DEFAULT_DAILY_BUDGET: i64 = 8000;
+
 /// cloop's validated configuration.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -25,6 +28,11 @@ pub struct Config {
     pub database_url: String,
     pub listen: SocketAddr,
     pub sync_interval: Duration,
+    /// Blackboard REST calls per platform per UTC day after which syncs pause until the
+    /// next day (the default developer quota is 10,000 a day across all sites).
+    pub blackboard_daily_budget: i64,
+    /// The longest pause inside one student session; a longer one starts a new session.
+    pub session_gap: Duration,
     /// Signs session tokens and seals stored secrets; generated and stored in the
     /// database when not configured.
     pub secret_key: Option<SecretString>,
@@ -66,6 +74,9 @@ struct RawConfig {
     #[serde(default, deserialize_with = "scalar_text")]
     sync_interval: Option<String>,
     #[serde(default, deserialize_with = "scalar_text")]
+    blackboard_daily_budget: Option<String>,
+    session_gap: Option<String>,
+    #[serde(default, deserialize_with = "scalar_text")]
     secret_key: Option<String>,
 }
 
@@ -76,6 +87,8 @@ impl Default for RawConfig {
             database_url: Some("sqlite://cloop.db".into()),
             listen: Some("127.0.0.1:8080".into()),
             sync_interval: Some("6h".into()),
+            blackboard_daily_budget: Some(DEFAULT_DAILY_BUDGET.to_string()),
+            session_gap: Some("40m".into()),
             secret_key: None,
         }
     }
@@ -133,6 +146,8 @@ impl Config {
             database_url: database_url.to_string(),
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             sync_interval: Duration::from_secs(6 * 3600),
+            blackboard_daily_budget: DEFAULT_DAILY_BUDGET,
+            session_gap: Duration::from_secs(40 * 60),
             secret_key: None,
         }
     }
@@ -181,6 +196,32 @@ impl Config {
                 )
             })?;
 
+        let budget_text = raw.blackboard_daily_budget.unwrap_or_default();
+        let blackboard_daily_budget = budget_text
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| {
+                ConfigError::invalid(
+                    "blackboard_daily_budget",
+                    format!("{budget_text:?} is not a positive number of calls per day"),
+                    "8000",
+                )
+            })?;
+
+        let gap_text = raw.session_gap.unwrap_or_default();
+        let session_gap = humantime::parse_duration(&gap_text)
+            .ok()
+            .filter(|d| *d >= Duration::from_secs(60))
+            .ok_or_else(|| {
+                ConfigError::invalid(
+                    "session_gap",
+                    format!("{gap_text:?} is not a duration of at least one minute"),
+                    "\"40m\"",
+                )
+            })?;
+
         let secret_key = match raw.secret_key {
             Some(key) if key.chars().count() < MIN_SECRET_LEN => {
                 return Err(ConfigError::invalid(
@@ -201,6 +242,8 @@ impl Config {
             database_url,
             listen,
             sync_interval,
+            blackboard_daily_budget,
+            session_gap,
             secret_key,
         })
     }
@@ -253,6 +296,7 @@ mod tests {
         assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(config.public_url.as_str(), "http://127.0.0.1:8080/");
         assert_eq!(config.sync_interval, Duration::from_secs(6 * 3600));
+        assert_eq!(config.session_gap, Duration::from_secs(40 * 60));
         assert!(config.public_url_is_insecure());
     }
 
@@ -312,6 +356,21 @@ mod tests {
                 ..raw()
             })
             .is_err()
+        );
+    }
+
+    #[test]
+    fn daily_budget_must_be_a_positive_number() {
+        assert_eq!(Config::parse(raw()).unwrap().blackboard_daily_budget, 8000);
+        let err = Config::parse(RawConfig {
+            blackboard_daily_budget: Some("lots".into()),
+            ..raw()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("config key `blackboard_daily_budget`"),
+            "{err}"
         );
     }
 

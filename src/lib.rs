@@ -4,6 +4,9 @@
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod ingest;
+pub mod jobs;
+pub mod lms;
 pub mod lti;
 pub mod secret;
 pub mod store;
@@ -50,6 +53,7 @@ pub enum StartError {
 pub struct App {
     state: AppState,
     listener: TcpListener,
+    jobs: Option<jobs::JobsOptions>,
 }
 
 impl App {
@@ -95,7 +99,15 @@ impl App {
                 frame_ancestors: Arc::default(),
             },
             listener,
+            jobs: None,
         })
+    }
+
+    /// Runs the sync scheduler and workers beside the server (`cloop serve` without
+    /// `--no-jobs`); they stop on the same shutdown signal.
+    pub fn with_jobs(mut self, options: jobs::JobsOptions) -> Self {
+        self.jobs = Some(options);
+        self
     }
 
     /// The address actually bound (useful with port 0).
@@ -122,11 +134,33 @@ impl App {
     ) -> std::io::Result<()> {
         let store = self.state.store.clone();
         let maintenance = tokio::spawn(purge_expired_launch_data(store.clone()));
+        let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
+        let mut background = self.jobs.map(|options| {
+            jobs::spawn(
+                store.clone(),
+                self.state.secret.clone(),
+                options,
+                jobs_stopped,
+            )
+        });
         let router = web::router(self.state);
         let result = axum::serve(self.listener, router)
-            .with_graceful_shutdown(shutdown)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                let _ = stop_jobs.send(true);
+            })
             .await;
         maintenance.abort();
+        if let Some(tasks) = background.as_mut() {
+            // Give a running sync a moment to finish; one cut short resumes on its next run.
+            let drained = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+                while tasks.join_next().await.is_some() {}
+            })
+            .await;
+            if drained.is_err() {
+                tasks.abort_all();
+            }
+        }
         store.close().await;
         result
     }

@@ -31,8 +31,24 @@ enum Command {
     /// Run the web server: LTI launch, dashboards, event endpoints, admin pages.
     ///
     /// Applies pending database migrations first, then listens on `listen` until SIGINT or
-    /// SIGTERM, finishing in-flight requests before it exits.
-    Serve,
+    /// SIGTERM, finishing in-flight requests before it exits. The sync scheduler and
+    /// workers run in the same process unless --no-jobs is given.
+    Serve {
+        /// Serve HTTP only; run `cloop worker` elsewhere for background syncs.
+        #[arg(long)]
+        no_jobs: bool,
+    },
+    /// Run the sync scheduler and workers only (no HTTP), until SIGINT or SIGTERM.
+    Worker,
+    /// Sync courses from the Blackboard Learn REST API now, in the foreground.
+    Sync {
+        /// cloop's course id, or an LMS course id (context id, `_123_1`, uuid, code).
+        #[arg(long, conflicts_with = "all", required_unless_present = "all")]
+        course: Option<String>,
+        /// Every course whose platform has REST credentials.
+        #[arg(long)]
+        all: bool,
+    },
     /// Apply pending database migrations and exit.
     ///
     /// `serve` does this too; run it alone to upgrade the schema before starting several
@@ -47,6 +63,36 @@ enum Command {
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
+    },
+    /// Create (or revoke) the key an LMS pushes Caliper events with (`--xapi`: the Basic
+    /// credentials for xAPI statements). The key is printed once and stored hashed.
+    CaliperKey {
+        /// The platform's name (see `cloop platform list`).
+        #[arg(long)]
+        platform: String,
+        /// Create xAPI credentials instead of a Caliper key.
+        #[arg(long)]
+        xapi: bool,
+        /// Revoke the key with this id instead of creating one.
+        #[arg(long, value_name = "KEY_ID")]
+        revoke: Option<i64>,
+        /// List the platform's keys (ids, kinds, dates; never the keys).
+        #[arg(long)]
+        list: bool,
+    },
+    /// Import an activity file into a course, streamed, with a progress bar. Formats:
+    /// bb-accumulator, loop, moodle-log, caliper-jsonl, xapi-jsonl. Rows that cannot be
+    /// read are listed with their line number; the exit status is non-zero only when
+    /// nothing could be read.
+    Import {
+        /// cloop's id of the course.
+        #[arg(long)]
+        course: cloop::store::CourseId,
+        /// The file's format.
+        #[arg(long, value_parser = clap::value_parser!(cloop::ingest::import::Format))]
+        format: cloop::ingest::import::Format,
+        /// The file to import.
+        file: PathBuf,
     },
     /// Tool administrators (LMS roles never make one).
     Admin {
@@ -75,29 +121,8 @@ enum PlatformCommand {
     /// blackboard (Developer Portal; --client-id is the Application ID),
     /// canvas (Instructure cloud), moodle and d2l (derived from --base-url).
     Add {
-        /// A short name for this registration, used by the other commands.
-        #[arg(long)]
-        name: String,
-        #[arg(long, value_parser = clap::value_parser!(cloop::lti::registration::Preset))]
-        preset: Option<cloop::lti::registration::Preset>,
-        /// The LMS's address (Moodle, D2L presets), e.g. https://moodle.example.edu.
-        #[arg(long)]
-        base_url: Option<String>,
-        /// The platform's issuer (`iss` of its id_tokens).
-        #[arg(long)]
-        issuer: Option<String>,
-        /// The client id the LMS assigned to cloop.
-        #[arg(long)]
-        client_id: String,
-        /// The platform's OIDC authorisation endpoint.
-        #[arg(long)]
-        auth_url: Option<String>,
-        /// The platform's public key set.
-        #[arg(long)]
-        jwks_url: Option<String>,
-        /// The platform's OAuth 2 token endpoint (LTI Advantage services).
-        #[arg(long)]
-        token_url: Option<String>,
+        #[command(flatten)]
+        registration: cloop::lti::registration::RegistrationRequest,
         /// A deployment id the LMS created for cloop; repeat for several.
         #[arg(long = "deployment")]
         deployments: Vec<String>,
@@ -108,6 +133,22 @@ enum PlatformCommand {
     Remove {
         /// The platform's name.
         name: String,
+    },
+    /// Blackboard Learn REST credentials of a platform (checked against Learn first). The
+    /// secret is stored sealed and never shown again.
+    Rest {
+        /// The platform's name.
+        #[arg(long)]
+        platform: String,
+        /// The Learn site, e.g. https://learn.example.edu.
+        #[arg(long)]
+        base_url: String,
+        /// The REST application key (Developer Portal).
+        #[arg(long)]
+        key: String,
+        /// The REST application secret (or set CLOOP_REST_SECRET to keep it off the command line).
+        #[arg(long, env = "CLOOP_REST_SECRET", hide_env_values = true)]
+        secret: String,
     },
     /// Deployment ids of a platform.
     Deployment {
@@ -176,7 +217,9 @@ async fn run(cli: Cli) -> Result<(), String> {
     }
     let config = Config::load(cli.config.as_deref()).map_err(|e| e.to_string())?;
     match cli.command {
-        Command::Serve => serve(config).await,
+        Command::Serve { no_jobs } => serve(config, !no_jobs).await,
+        Command::Worker => worker(config).await,
+        Command::Sync { course, all } => sync(&config, course.as_deref(), all).await,
         Command::Migrate => {
             let store = open_store(&config).await?;
             store.close().await;
@@ -193,6 +236,17 @@ async fn run(cli: Cli) -> Result<(), String> {
             store.close().await;
             result
         }
+        Command::CaliperKey {
+            platform,
+            xapi,
+            revoke,
+            list,
+        } => ingest_key(&config, &platform, xapi, revoke, list).await,
+        Command::Import {
+            course,
+            format,
+            file,
+        } => import(&config, course, format, &file).await,
         Command::Admin {
             command: AdminCommand::Create { name },
         } => {
@@ -212,27 +266,10 @@ async fn platform(config: &Config, command: PlatformCommand) -> Result<(), Strin
     let store = open_store(config).await?;
     let result = match command {
         PlatformCommand::Add {
-            name,
-            preset,
-            base_url,
-            issuer,
-            client_id,
-            auth_url,
-            jwks_url,
-            token_url,
+            registration,
             deployments,
         } => {
-            let request = cloop::lti::registration::RegistrationRequest {
-                name,
-                preset,
-                base_url,
-                issuer,
-                client_id,
-                auth_url,
-                jwks_url,
-                token_url,
-            };
-            let new = request.resolve()?;
+            let new = registration.resolve()?;
             let platform = store
                 .create_platform(&new)
                 .await
@@ -285,6 +322,34 @@ async fn platform(config: &Config, command: PlatformCommand) -> Result<(), Strin
                 .await
                 .map_err(|e| e.to_string())?;
             println!("removed {name}");
+            Ok(())
+        }
+        PlatformCommand::Rest {
+            platform,
+            base_url,
+            key,
+            secret,
+        } => {
+            let found = find_platform(&store, &platform).await?;
+            cloop::lti::registration::check_url("--base-url", &base_url)?;
+            let instance_key = cloop::SecretKey::load_or_create(&store, config.secret_key.as_ref())
+                .await
+                .map_err(|e| e.to_string())?;
+            let options = cloop::jobs::JobsOptions::from_config(config).client;
+            cloop::lms::blackboard::set_rest_credentials(
+                &store,
+                &instance_key,
+                found.id,
+                &base_url,
+                &key,
+                &secret,
+                &options,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            println!(
+                "REST credentials for {platform} checked and saved (key {key}); the secret is stored sealed"
+            );
             Ok(())
         }
         PlatformCommand::Deployment {
@@ -351,6 +416,123 @@ async fn keys(store: &Store, command: KeysCommand) -> Result<(), String> {
     }
 }
 
+async fn ingest_key(
+    config: &Config,
+    platform: &str,
+    xapi: bool,
+    revoke: Option<i64>,
+    list: bool,
+) -> Result<(), String> {
+    use cloop::store::ingest::IngestKeyKind;
+    let store = open_store(config).await?;
+    let found = find_platform(&store, platform).await?;
+    let result = if list {
+        let keys = store
+            .ingest_keys(found.id)
+            .await
+            .map_err(|e| e.to_string())?;
+        if keys.is_empty() {
+            println!("{platform} has no ingest keys");
+        }
+        for key in keys {
+            println!(
+                "{}\t{}\tcreated {}\t{}",
+                key.id,
+                key.kind,
+                key.created_at,
+                key.revoked_at
+                    .map_or("live".to_string(), |at| format!("revoked {at}"))
+            );
+        }
+        Ok(())
+    } else if let Some(id) = revoke {
+        store
+            .revoke_ingest_key(found.id, id)
+            .await
+            .map_err(|e| e.to_string())?;
+        println!("key {id} of {platform} is revoked");
+        Ok(())
+    } else {
+        let kind = if xapi {
+            IngestKeyKind::Xapi
+        } else {
+            IngestKeyKind::Caliper
+        };
+        let (id, key) = cloop::ingest::new_ingest_key(&store, found.id, kind, "cli")
+            .await
+            .map_err(|e| e.to_string())?;
+        if xapi {
+            println!(
+                "xAPI endpoint: {}\nusername: {platform}\npassword: {key}\n(key id {id}; shown once, revoke with `cloop caliper-key --platform {platform} --revoke {id}`)",
+                config.url("/xapi")
+            );
+        } else {
+            println!(
+                "Caliper event store URL: {}\nAPI key: {key}\n(key id {id}; shown once, revoke with `cloop caliper-key --platform {platform} --revoke {id}`)",
+                config.url("/caliper")
+            );
+        }
+        Ok(())
+    };
+    store.close().await;
+    result
+}
+
+async fn import(
+    config: &Config,
+    course: cloop::store::CourseId,
+    format: cloop::ingest::import::Format,
+    file: &std::path::Path,
+) -> Result<(), String> {
+    let store = open_store(config).await?;
+    let size = std::fs::metadata(file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?
+        .len();
+    let bar = indicatif::ProgressBar::new(size).with_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        )
+        .map_err(|e| e.to_string())?,
+    );
+    let started = std::time::Instant::now();
+    let result = cloop::ingest::import::import_file(
+        &store,
+        course,
+        format,
+        file,
+        config.session_gap,
+        &|bytes| bar.set_position(bytes),
+    )
+    .await;
+    bar.finish_and_clear();
+    store.close().await;
+    let report = result.map_err(|e| e.to_string())?;
+    for r in &report.report.rejections {
+        println!("line {}: {}", r.at, r.reason);
+    }
+    if report.report.rejected > report.report.rejections.len() as u64 {
+        println!(
+            "… and {} more rejected rows",
+            report.report.rejected - report.report.rejections.len() as u64
+        );
+    }
+    println!(
+        "{} rows in {:.1}s: {} new, {} already stored, {} rejected",
+        report.rows,
+        started.elapsed().as_secs_f64(),
+        report.report.new,
+        report.report.duplicate,
+        report.report.rejected
+    );
+    if report.nothing_readable() {
+        return Err(format!(
+            "nothing could be imported from {}: every row was rejected",
+            file.display()
+        ));
+    }
+    Ok(())
+}
+
 /// The migrated store, for commands that work on the database directly.
 async fn open_store(config: &Config) -> Result<Store, String> {
     let store = Store::connect(&config.database_url)
@@ -360,8 +542,12 @@ async fn open_store(config: &Config) -> Result<Store, String> {
     Ok(store)
 }
 
-async fn serve(config: Config) -> Result<(), String> {
-    let app = App::build(config).await.map_err(|e| e.to_string())?;
+async fn serve(config: Config, jobs: bool) -> Result<(), String> {
+    let jobs_options = cloop::jobs::JobsOptions::from_config(&config);
+    let mut app = App::build(config).await.map_err(|e| e.to_string())?;
+    if jobs {
+        app = app.with_jobs(jobs_options);
+    }
     if app.state().config.public_url_is_insecure() {
         tracing::warn!(
             public_url = %app.state().config.public_url,
@@ -377,6 +563,98 @@ async fn serve(config: Config) -> Result<(), String> {
     app.run(shutdown_signal())
         .await
         .map_err(|e| format!("server failed: {e}"))
+}
+
+async fn worker(config: Config) -> Result<(), String> {
+    let store = open_store(&config).await?;
+    let secret = cloop::SecretKey::load_or_create(&store, config.secret_key.as_ref())
+        .await
+        .map_err(|e| e.to_string())?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut tasks = cloop::jobs::spawn(
+        store.clone(),
+        std::sync::Arc::new(secret),
+        cloop::jobs::JobsOptions::from_config(&config),
+        stopped,
+    );
+    tracing::info!(database = ?store.backend(), "cloop worker is running");
+    shutdown_signal().await;
+    let _ = stop.send(true);
+    while tasks.join_next().await.is_some() {}
+    store.close().await;
+    Ok(())
+}
+
+async fn sync(config: &Config, course: Option<&str>, all: bool) -> Result<(), String> {
+    use cloop::lms::blackboard::{SyncProgress, sync::STAGES};
+    let store = open_store(config).await?;
+    let secret = cloop::SecretKey::load_or_create(&store, config.secret_key.as_ref())
+        .await
+        .map_err(|e| e.to_string())?;
+    let courses = if all {
+        store.syncable_courses().await.map_err(|e| e.to_string())?
+    } else {
+        let reference = course.unwrap_or_default();
+        let found = store
+            .find_courses(reference)
+            .await
+            .map_err(|e| e.to_string())?;
+        match found.len() {
+            0 => {
+                return Err(format!(
+                    "no course {reference:?}; give cloop's course id or the LMS course id"
+                ));
+            }
+            1 => found,
+            n => {
+                return Err(format!(
+                    "{n} courses match {reference:?}; give cloop's course id instead"
+                ));
+            }
+        }
+    };
+    if courses.is_empty() {
+        println!("no course has Blackboard REST credentials; set them with `cloop platform rest`");
+    }
+    let options = cloop::jobs::JobsOptions::from_config(config).client;
+    let mut failures = Vec::new();
+    for course in courses {
+        let bar = indicatif::ProgressBar::new(STAGES.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg}")
+                .expect("static template")
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(format!("course {} {}", course.id, course.title));
+        let show = |p: SyncProgress| {
+            bar.set_position(p.done as u64);
+            bar.set_message(p.stage);
+        };
+        let result =
+            cloop::jobs::sync_course_now(&store, &secret, course.id, &options, &show).await;
+        bar.finish_and_clear();
+        match result {
+            Ok(run) => println!(
+                "course {} {}: {} ({}) — {} calls, {} inserted, {} updated, {} removed{}",
+                course.id,
+                course.title,
+                run.status,
+                run.kind,
+                run.calls,
+                run.inserted,
+                run.updated,
+                run.removed,
+                run.error.map(|e| format!(" — {e}")).unwrap_or_default()
+            ),
+            Err(e) => failures.push(format!("course {}: {e}", course.id)),
+        }
+    }
+    store.close().await;
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("; "))
+    }
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

@@ -3,6 +3,8 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chacha20poly1305::aead::Aead;
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use hmac::{Hmac, KeyInit, Mac};
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
@@ -11,6 +13,10 @@ use sha2::Sha256;
 use crate::store::{Store, StoreResult};
 
 const SETTING: &str = "secret_key";
+
+/// Marks the format of sealed values, so the scheme can change without guessing.
+const SEALED_PREFIX: &str = "v1.";
+const NONCE_LEN: usize = 24;
 
 pub struct SecretKey(SecretString);
 
@@ -64,6 +70,43 @@ impl SecretKey {
         mac.finalize().into_bytes().into()
     }
 
+    /// Encrypts a secret for storage (XChaCha20-Poly1305 under a key derived from this
+    /// one, random nonce); only [`SecretKey::unseal`] with the same key reads it back.
+    pub fn seal(&self, plaintext: &str) -> String {
+        let mut nonce = [0u8; NONCE_LEN];
+        rand::rng().fill_bytes(&mut nonce);
+        let sealed = self
+            .cipher()
+            .encrypt(&XNonce::from(nonce), plaintext.as_bytes())
+            .expect("encrypting into a Vec cannot fail");
+        let mut bytes = nonce.to_vec();
+        bytes.extend_from_slice(&sealed);
+        format!("{SEALED_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes))
+    }
+
+    /// The secret sealed by [`SecretKey::seal`], or `None` when it was sealed under
+    /// another key or has been altered.
+    pub fn unseal(&self, sealed: &str) -> Option<SecretString> {
+        let bytes = URL_SAFE_NO_PAD
+            .decode(sealed.strip_prefix(SEALED_PREFIX)?)
+            .ok()?;
+        if bytes.len() < NONCE_LEN {
+            return None;
+        }
+        let (nonce, ciphertext) = bytes.split_at(NONCE_LEN);
+        let nonce: [u8; NONCE_LEN] = nonce.try_into().ok()?;
+        let plaintext = self
+            .cipher()
+            .decrypt(&XNonce::from(nonce), ciphertext)
+            .ok()?;
+        String::from_utf8(plaintext).ok().map(SecretString::from)
+    }
+
+    fn cipher(&self) -> XChaCha20Poly1305 {
+        XChaCha20Poly1305::new_from_slice(&self.sign("seal", b"stored secrets"))
+            .expect("a 32-byte key")
+    }
+
     /// Checks a tag made by [`SecretKey::sign`] in constant time.
     pub fn verify(&self, purpose: &str, message: &[u8], tag: &[u8]) -> bool {
         let mut mac = Hmac::<Sha256>::new_from_slice(self.0.expose_secret().as_bytes())
@@ -87,5 +130,23 @@ mod tests {
         assert!(!key.verify("session", b"course=2", &tag));
         assert!(!key.verify("admin", b"course=1", &tag));
         assert_eq!(format!("{key:?}"), "SecretKey(***)");
+    }
+
+    #[test]
+    fn sealed_secrets_open_only_under_their_key() {
+        let key = SecretKey(SecretString::from("k".repeat(40)));
+        let sealed = key.seal("rest-secret");
+        assert!(sealed.starts_with("v1.") && !sealed.contains("rest-secret"));
+        assert_ne!(sealed, key.seal("rest-secret"), "a fresh nonce each time");
+        assert_eq!(
+            key.unseal(&sealed).map(|s| s.expose_secret().to_string()),
+            Some("rest-secret".to_string())
+        );
+        let other = SecretKey(SecretString::from("o".repeat(40)));
+        assert!(other.unseal(&sealed).is_none());
+        let mut tampered = sealed.clone();
+        tampered.push('A');
+        assert!(key.unseal(&tampered).is_none());
+        assert!(key.unseal("plain").is_none());
     }
 }

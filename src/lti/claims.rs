@@ -47,6 +47,8 @@ pub struct IdTokenClaims {
     pub names_roles: Option<NamesRoleService>,
     #[serde(rename = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint")]
     pub ags_endpoint: Option<AgsEndpoint>,
+    #[serde(rename = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings")]
+    pub deep_linking_settings: Option<DeepLinkingSettings>,
     #[serde(rename = "https://blackboard.com/lti/claim/one_time_session_token")]
     pub blackboard_one_time_session_token: Option<String>,
 }
@@ -76,6 +78,15 @@ pub struct ToolPlatform {
 pub struct LaunchPresentation {
     pub return_url: Option<String>,
     pub document_target: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct DeepLinkingSettings {
+    pub deep_link_return_url: Option<String>,
+    #[serde(default)]
+    pub accept_types: Vec<String>,
+    /// Opaque to the tool; returned unaltered in the response.
+    pub data: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]

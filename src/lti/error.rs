@@ -83,10 +83,12 @@ pub enum LaunchError {
         "The launch does not say who you are (no `sub`). Ask your LMS administrator to send the user's identity to cloop."
     )]
     Anonymous,
+    #[error("Only course staff can place cloop in a course.")]
+    DeepLinkingNeedsStaff,
     #[error(
-        "Placing cloop through deep linking is not available yet. Add cloop to the course as a course tool or link instead."
+        "The LMS accepts no LTI resource links here, which is what cloop places. Add cloop where links to tools are accepted."
     )]
-    DeepLinkingNotYetSupported,
+    DeepLinkingUnacceptable,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -97,7 +99,9 @@ impl From<LaunchError> for crate::error::Error {
         match e {
             L::Store(s) => Self::Store(s),
             L::Keys(KeyError::Unavailable { .. }) => Self::Internal(e.to_string()),
-            L::UnregisteredDeployment { .. } => Self::Forbidden(e.to_string()),
+            L::UnregisteredDeployment { .. } | L::DeepLinkingNeedsStaff => {
+                Self::Forbidden(e.to_string())
+            }
             L::MissingParameter(_)
             | L::AmbiguousRegistration(_)
             | L::TargetNotOurs(_)
@@ -108,7 +112,7 @@ impl From<LaunchError> for crate::error::Error {
             | L::MissingResourceLink
             | L::MissingContext
             | L::Anonymous
-            | L::DeepLinkingNotYetSupported => Self::BadRequest(e.to_string()),
+            | L::DeepLinkingUnacceptable => Self::BadRequest(e.to_string()),
             other => Self::Unauthorized(other.to_string()),
         }
     }

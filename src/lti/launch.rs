@@ -207,11 +207,27 @@ pub async fn validate(
         return Err(LaunchError::MissingResourceLink);
     }
     if claims.message_type.as_deref() == Some(DEEP_LINKING_REQUEST) {
-        return Err(LaunchError::DeepLinkingNotYetSupported);
+        let settings = claims.deep_linking_settings.as_ref();
+        if settings
+            .and_then(|s| s.deep_link_return_url.as_deref())
+            .is_none_or(str::is_empty)
+        {
+            return Err(LaunchError::MissingParameter(
+                "deep_linking_settings.deep_link_return_url",
+            ));
+        }
+        if settings.is_some_and(|s| {
+            !s.accept_types.is_empty() && !s.accept_types.iter().any(|t| t == "ltiResourceLink")
+        }) {
+            return Err(LaunchError::DeepLinkingUnacceptable);
+        }
     }
 
     let roles = parse_roles(&claims.roles);
     let staff = is_course_staff(&roles);
+    if claims.message_type.as_deref() == Some(DEEP_LINKING_REQUEST) && !staff {
+        return Err(LaunchError::DeepLinkingNeedsStaff);
+    }
     Ok(ValidLaunch {
         platform,
         claims,

@@ -2,6 +2,7 @@
 //! launch validation, roles, dynamic registration and platform storage.
 
 pub mod claims;
+pub mod deep_linking;
 pub mod dynamic_registration;
 pub mod error;
 pub mod keys;

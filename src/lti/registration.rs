@@ -49,16 +49,34 @@ impl fmt::Display for Preset {
     }
 }
 
-/// What the admin gave; a preset fills whatever was left out.
-#[derive(Clone, Debug, Default)]
+/// What the admin gave; a preset fills whatever was left out. Also the arguments of
+/// `cloop platform add`.
+#[derive(Clone, Debug, Default, clap::Args)]
 pub struct RegistrationRequest {
+    /// A short name for this registration, used by the other commands.
+    #[arg(long)]
     pub name: String,
+    /// Fill the LMS's fixed URLs: blackboard (Developer Portal; --client-id is the
+    /// Application ID), canvas (Instructure cloud), moodle and d2l (from --base-url).
+    #[arg(long)]
     pub preset: Option<Preset>,
+    /// The LMS's address (Moodle, D2L presets), e.g. https://moodle.example.edu.
+    #[arg(long)]
     pub base_url: Option<String>,
+    /// The platform's issuer (`iss` of its id_tokens).
+    #[arg(long)]
     pub issuer: Option<String>,
+    /// The client id the LMS assigned to cloop.
+    #[arg(long)]
     pub client_id: String,
+    /// The platform's OIDC authorisation endpoint.
+    #[arg(long)]
     pub auth_url: Option<String>,
+    /// The platform's public key set.
+    #[arg(long)]
     pub jwks_url: Option<String>,
+    /// The platform's OAuth 2 token endpoint (LTI Advantage services).
+    #[arg(long)]
     pub token_url: Option<String>,
 }
 

@@ -1,13 +1,25 @@
 //! The database: one `Store` that is SQLite or PostgreSQL, chosen by the URL, with the
 //! migrations of both embedded; one file per aggregate holds that aggregate's queries.
 
+pub mod activity;
 mod admins;
+pub mod content;
 pub mod courses;
+pub mod forums;
+pub mod gradebook;
 mod ids;
+pub mod ingest;
+pub mod jobs;
 pub mod launches;
+pub mod lms_courses;
+pub mod memberships;
 pub mod platforms;
+pub mod rest;
+pub mod rollups;
 pub mod settings;
 pub mod signing_keys;
+pub mod sync_runs;
+pub mod synced_events;
 pub mod users;
 
 use std::str::FromStr;

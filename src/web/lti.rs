@@ -7,19 +7,21 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Json, Router};
 use axum_extra::extract::CookieJar;
-use axum_extra::extract::cookie::{Cookie, SameSite};
+use axum_extra::extract::cookie::Cookie;
 use maud::html;
 use serde::Deserialize;
 
 use crate::AppState;
 use crate::error::{Error, Result};
+use crate::lti::claims::DEEP_LINKING_REQUEST;
+use crate::lti::deep_linking::{self, DeepLinkRequest};
 use crate::lti::dynamic_registration::{self, RegistrationError};
 use crate::lti::error::LaunchError;
 use crate::lti::keys;
 use crate::lti::launch::{self, StateProof};
 use crate::lti::login::{self, LoginRequest};
 use crate::web::layout;
-use crate::web::session::CourseSession;
+use crate::web::session::{CourseSession, frame_cookie};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -143,16 +145,12 @@ async fn begin_login(
     )
     .await?;
     let secure = cookies_can_be_secure(&state);
-    let mut cookie = Cookie::new(state_cookie_name(&auth.state), "1");
-    cookie.set_path("/lti/launch");
-    cookie.set_http_only(true);
-    cookie.set_secure(secure);
-    cookie.set_same_site(if secure {
-        SameSite::None
-    } else {
-        SameSite::Lax
-    });
-    cookie.set_partitioned(secure);
+    let mut cookie = frame_cookie(
+        state_cookie_name(&auth.state),
+        "1".into(),
+        "/lti/launch",
+        secure,
+    );
     cookie.set_max_age(time::Duration::seconds(login::STATE_TTL_SECS));
     let jar = jar.add(cookie);
 
@@ -248,17 +246,53 @@ async fn launch(
         "launch accepted"
     );
 
+    // Activity pushed before cloop knew the course (or its Learn ids, which the REST sync
+    // fills in) waits in `pending_activity` until a launch finds it.
+    crate::ingest::attach_pending(&state.store, opened.course, state.config.session_gap).await?;
+    if opened.new_course
+        && state
+            .store
+            .platform_rest(valid.platform.id)
+            .await?
+            .is_some()
+    {
+        crate::jobs::enqueue_course_sync(&state.store, opened.course).await?;
+    }
+
     let session = CourseSession::new(opened.user, opened.course, opened.staff);
     let token = session.token(&state.secret);
     let mut jar = jar.add(session.cookie(&state.secret, cookies_can_be_secure(&state)));
     if let Some(sent) = sent_state {
         jar = jar.remove(Cookie::build(state_cookie_name(sent)).path("/lti/launch"));
     }
-    Ok((
-        jar,
-        Redirect::to(&format!("/courses/{}?s={token}", opened.course)),
-    )
-        .into_response())
+    let claims = &valid.claims;
+    let landing = if claims.message_type.as_deref() == Some(DEEP_LINKING_REQUEST) {
+        let settings = claims.deep_linking_settings.as_ref();
+        let request = DeepLinkRequest::new(
+            valid.platform.id,
+            opened.course,
+            claims.deployment_id.as_deref().unwrap_or_default(),
+            settings
+                .and_then(|s| s.deep_link_return_url.as_deref())
+                .unwrap_or_default(),
+            settings.and_then(|s| s.data.clone()),
+        );
+        format!(
+            "/courses/{}/deep-link?s={token}&request={}",
+            opened.course,
+            request.seal(&state.secret)
+        )
+    } else {
+        match claims
+            .target_link_uri
+            .as_deref()
+            .and_then(deep_linking::view_of)
+        {
+            Some(view) => format!("/courses/{}/{view}?s={token}", opened.course),
+            None => format!("/courses/{}?s={token}", opened.course),
+        }
+    };
+    Ok((jar, Redirect::to(&landing)).into_response())
 }
 
 /// A page that reads the state back from platform storage and re-posts the launch with it.

@@ -4,7 +4,9 @@
 pub mod admin;
 mod course;
 pub mod csp;
+mod deep_link;
 mod health;
+pub mod ingest;
 pub mod layout;
 pub mod lti;
 pub mod session;
@@ -28,6 +30,7 @@ const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 const STYLESHEET: &str = include_str!("../../static/cloop.css");
 const STORAGE_SCRIPT: &str = include_str!("../../static/lti-storage.js");
 const CLOSE_SCRIPT: &str = include_str!("../../static/lti-close.js");
+const AUTO_SUBMIT_SCRIPT: &str = include_str!("../../static/auto-submit.js");
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -35,9 +38,12 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::router())
         .merge(lti::router())
         .merge(course::router())
+        .merge(deep_link::router())
+        .merge(ingest::router())
         .route("/static/cloop.css", get(stylesheet))
         .route("/static/lti-storage.js", get(|| script(STORAGE_SCRIPT)))
         .route("/static/lti-close.js", get(|| script(CLOSE_SCRIPT)))
+        .route("/static/auto-submit.js", get(|| script(AUTO_SUBMIT_SCRIPT)))
         .layer(middleware::from_fn(log_and_render))
         .layer(middleware::from_fn_with_state(state.clone(), csp::set_csp))
         .with_state(state)

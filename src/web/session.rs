@@ -117,18 +117,29 @@ impl CourseSession {
 
     /// The convenience cookie; partitioned so browsers that allow it keep it per LMS site.
     pub fn cookie(&self, secret: &SecretKey, secure: bool) -> Cookie<'static> {
-        let mut cookie = Cookie::new(COURSE_COOKIE, self.token(secret));
-        cookie.set_path("/");
-        cookie.set_http_only(true);
-        cookie.set_secure(secure);
-        cookie.set_same_site(if secure {
-            SameSite::None
-        } else {
-            SameSite::Lax
-        });
-        cookie.set_partitioned(secure);
-        cookie
+        frame_cookie(COURSE_COOKIE, self.token(secret), "/", secure)
     }
+}
+
+/// A cookie meant to survive inside a cross-site LMS iframe: `SameSite=None; Secure;
+/// Partitioned` where the browser allows `Secure` (https or loopback), else `Lax`.
+pub fn frame_cookie(
+    name: impl Into<String>,
+    value: String,
+    path: &'static str,
+    secure: bool,
+) -> Cookie<'static> {
+    let mut cookie = Cookie::new(name.into(), value);
+    cookie.set_path(path);
+    cookie.set_http_only(true);
+    cookie.set_secure(secure);
+    cookie.set_same_site(if secure {
+        SameSite::None
+    } else {
+        SameSite::Lax
+    });
+    cookie.set_partitioned(secure);
+    cookie
 }
 
 impl AdminSession {

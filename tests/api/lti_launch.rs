@@ -348,14 +348,97 @@ on_both_backends! {
 }
 
 on_both_backends! {
-    async fn deep_linking_request_gets_a_clear_answer(backend: Backend) {
+    async fn deep_linking_by_a_learner_is_refused(backend: Backend) {
         let Some((app, mock)) = setup(backend).await else { return };
-        let response = launch_with(&app, &mock, |c| {
-            c["https://purl.imsglobal.org/spec/lti/claim/message_type"] = json!("LtiDeepLinkingRequest");
-            c.as_object_mut().unwrap().remove("https://purl.imsglobal.org/spec/lti/claim/resource_link");
+        let response = launch_with(&app, &mock, |c| deep_linking(c, &mock.base)).await;
+        assert_eq!(response.status(), 303, "staff may place cloop");
+        let learner = launch_with(&app, &mock, |c| {
+            deep_linking(c, &mock.base);
+            c["sub"] = json!("user-student");
+            c["https://purl.imsglobal.org/spec/lti/claim/roles"] = json!([LEARNER]);
         })
         .await;
-        assert_rejected(&app, response, 400, "deep linking").await;
+        assert_eq!(learner.status(), 403);
+        assert!(learner.text().await.unwrap().contains("Only course staff can place cloop"));
+    }
+}
+
+/// Turns a resource-link launch into a deep-linking request.
+pub fn deep_linking(claims: &mut serde_json::Value, platform_base: &str) {
+    claims["https://purl.imsglobal.org/spec/lti/claim/message_type"] =
+        json!("LtiDeepLinkingRequest");
+    claims
+        .as_object_mut()
+        .unwrap()
+        .remove("https://purl.imsglobal.org/spec/lti/claim/resource_link");
+    claims["https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"] = json!({
+        "deep_link_return_url": format!("{platform_base}/deep-link-return?x=1"),
+        "accept_types": ["ltiResourceLink", "link"],
+        "accept_presentation_document_targets": ["iframe", "window"],
+        "data": "opaque platform data: {\"a\":1} & more"
+    });
+}
+
+on_both_backends! {
+    async fn deep_linking_round_trip_returns_a_signed_resource_link(backend: Backend) {
+        let Some((app, mock)) = setup(backend).await else { return };
+        let response = launch_with(&app, &mock, |c| deep_linking(c, &mock.base)).await;
+        assert_eq!(response.status(), 303);
+        let location = response.headers()["location"].to_str().unwrap().to_string();
+        assert!(location.contains("/deep-link?s="), "{location}");
+        let page = app.client.get(app.url(&location)).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        let body = page.text().await.unwrap();
+        assert!(body.contains("value=\"students\""), "{body}");
+        let action = body.split("action=\"").nth(1).unwrap().split('"').next().unwrap().replace("&amp;", "&");
+        let request = body.split("name=\"request\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+
+        let answer = app.client.post(app.url(&action)).form(&[("request", request.as_str()), ("view", "students")]).send().await.unwrap();
+        assert_eq!(answer.status(), 200);
+        let answer = answer.text().await.unwrap();
+        let return_url = format!("{}/deep-link-return?x=1", mock.base);
+        assert!(answer.contains(&format!("action=\"{}\"", return_url.replace('&', "&amp;"))), "{answer}");
+        assert!(answer.contains("/static/auto-submit.js"));
+        let jwt = answer.split("name=\"JWT\" value=\"").nth(1).unwrap().split('"').next().unwrap();
+
+        // The response verifies with the tool's published JWKS.
+        let jwks: jsonwebtoken::jwk::JwkSet = app.client.get(app.url("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
+        let header = jsonwebtoken::decode_header(jwt).unwrap();
+        let jwk = jwks.find(header.kid.as_deref().expect("kid in header")).expect("kid is published");
+        let mut validation = jsonwebtoken::Validation::new(Algorithm::RS256);
+        validation.set_audience(&[ISSUER]);
+        validation.set_issuer(&["client-1"]);
+        let claims = jsonwebtoken::decode::<serde_json::Value>(jwt, &jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap(), &validation)
+            .unwrap()
+            .claims;
+        assert_eq!(claims["https://purl.imsglobal.org/spec/lti/claim/message_type"], "LtiDeepLinkingResponse");
+        assert_eq!(claims["https://purl.imsglobal.org/spec/lti/claim/version"], "1.3.0");
+        assert_eq!(claims["https://purl.imsglobal.org/spec/lti/claim/deployment_id"], mock.deployment_id);
+        assert_eq!(claims["https://purl.imsglobal.org/spec/lti-dl/claim/data"], "opaque platform data: {\"a\":1} & more", "data returned unaltered");
+        let item = &claims["https://purl.imsglobal.org/spec/lti-dl/claim/content_items"][0];
+        assert_eq!(item["type"], "ltiResourceLink");
+        assert_eq!(item["url"], app.url("/lti/launch?view=students"));
+
+        // A placed link opens its view.
+        let placed = launch_with(&app, &mock, |c| {
+            c["https://purl.imsglobal.org/spec/lti/claim/target_link_uri"] = json!(app.url("/lti/launch?view=students"));
+        })
+        .await;
+        assert_eq!(placed.status(), 303);
+        let location = placed.headers()["location"].to_str().unwrap();
+        assert!(location.contains("/students?s="), "{location}");
+    }
+}
+
+on_both_backends! {
+    async fn deep_linking_without_a_return_url_is_rejected(backend: Backend) {
+        let Some((app, mock)) = setup(backend).await else { return };
+        let response = launch_with(&app, &mock, |c| {
+            deep_linking(c, &mock.base);
+            c["https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"] = json!({"accept_types": ["ltiResourceLink"]});
+        })
+        .await;
+        assert_rejected(&app, response, 400, "deep_link_return_url").await;
     }
 }
 
@@ -510,5 +593,31 @@ on_both_backends! {
             .unwrap();
         let login = crate::lti_platform::login_answer(named).await;
         assert_eq!(login.redirect.query_pairs().find(|(k, _)| k == "client_id").unwrap().1, "app-b");
+    }
+}
+
+on_both_backends! {
+    async fn first_launch_queues_a_sync_when_the_platform_has_rest_credentials(backend: Backend) {
+        let Some((app, mock)) = setup(backend).await else { return };
+        assert_eq!(launch_with(&app, &mock, |_| {}).await.status(), 303);
+        assert_eq!(count_rows(&app.store, "jobs").await, 0, "no REST credentials: nothing to sync");
+
+        let platform = app.store.platform_by_name("mock-client-1").await.unwrap().unwrap();
+        let sealed = app.state.secret.seal("rest-secret");
+        app.store.set_platform_rest(platform.id, "https://learn.example.edu", "rest-key", &sealed).await.unwrap();
+        let second_course = launch_with(&app, &mock, |c| {
+            c["https://purl.imsglobal.org/spec/lti/claim/context"]["id"] = json!("ctx-2");
+        })
+        .await;
+        assert_eq!(second_course.status(), 303);
+        let jobs = app.store.jobs_of_kind("course_sync").await.unwrap();
+        assert_eq!(jobs.len(), 1, "the new course's first launch queues its sync");
+        let course = second_course.headers()["location"].to_str().unwrap().split('/').nth(2).unwrap().split('?').next().unwrap().to_string();
+        assert_eq!(jobs[0].dedupe_key, course);
+
+        assert_eq!(launch_with(&app, &mock, |c| {
+            c["https://purl.imsglobal.org/spec/lti/claim/context"]["id"] = json!("ctx-2");
+        }).await.status(), 303);
+        assert_eq!(app.store.jobs_of_kind("course_sync").await.unwrap().len(), 1, "later launches queue nothing more");
     }
 }

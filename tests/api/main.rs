@@ -4,9 +4,15 @@
 mod helpers;
 
 mod admin_login;
+mod blackboard_fake;
 mod cli;
 mod demo;
 mod health;
+mod ingest_caliper;
+mod ingest_import;
+mod ingest_rollups;
+mod ingest_support;
+mod ingest_xapi;
 mod lti_launch;
 mod lti_platform;
 mod lti_registration;
@@ -14,3 +20,7 @@ mod sessions;
 mod store_courses;
 mod store_platforms;
 mod store_settings;
+mod sync;
+mod sync_admin;
+mod sync_cli;
+mod sync_jobs;

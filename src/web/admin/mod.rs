@@ -1,6 +1,8 @@
 //! Tool administration pages (`/admin/…`): reached with a one-time login link from
 //! `cloop admin create`, never through an LMS role.
 
+mod import;
+
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect};
@@ -8,6 +10,8 @@ use axum::routing::get;
 use axum_extra::extract::CookieJar;
 use maud::{Markup, html};
 use serde::Deserialize;
+
+mod sync;
 
 use crate::AppState;
 use crate::error::{Error, Result};
@@ -23,6 +27,8 @@ pub fn router() -> Router<AppState> {
         .merge(platforms::router())
         .route("/admin", get(overview))
         .route("/admin/login", get(login))
+        .merge(sync::router())
+        .merge(import::router())
 }
 
 /// How long a login link from `cloop admin create` stays valid.
@@ -86,6 +92,8 @@ async fn overview(_admin: AdminSession) -> Markup {
             h1 { "cloop administration" }
             ul {
                 li { a href="/admin/platforms" { "LMS platforms" } " — registrations, deployments and the values to paste into each LMS" }
+                li { a href="/admin/sync" { "Blackboard sync" } " — REST credentials, each course's last sync, calls used today" }
+                li { a href="/admin/import" { "Import activity" } " — Blackboard accumulator, Loop, Moodle log, Caliper or xAPI files" }
             }
         },
     )

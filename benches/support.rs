@@ -1,0 +1,66 @@
+//! Shared by the benchmarks: peak memory from /proc and a course to import into.
+
+use cloop::Store;
+use cloop::store::CourseId;
+use cloop::store::courses::{CourseCalendar, CourseUpsert};
+use cloop::store::platforms::{NewPlatform, Platform};
+
+/// Resets the peak resident set size the kernel reports (VmHWM), where supported.
+pub fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// The peak resident set size in MB since the last reset (VmHWM).
+pub fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+pub async fn platform_and_course(store: &Store, pk1: u64) -> (Platform, CourseId) {
+    let platform = store
+        .create_platform(&NewPlatform {
+            name: "bench".into(),
+            product: "blackboard".into(),
+            issuer: "https://blackboard.com".into(),
+            client_id: "bench".into(),
+            auth_url: "https://developer.blackboard.com/api/v1/gateway/oidcauth".into(),
+            jwks_url: "https://developer.blackboard.com/jwks.json".into(),
+            token_url: "https://developer.blackboard.com/token".into(),
+            token_audience: None,
+        })
+        .await
+        .expect("platform");
+    let course = store
+        .upsert_course(
+            platform.id,
+            &CourseUpsert {
+                lms_context_id: format!("ctx-{pk1}"),
+                title: "Benchmark course".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("course");
+    store
+        .set_course_lms_refs(course.id, Some(&format!("_{pk1}_1")), None)
+        .await
+        .expect("refs");
+    store
+        .set_course_calendar(
+            course.id,
+            &CourseCalendar {
+                start_date: time::macros::date!(2024 - 02 - 26),
+                weeks: 12,
+                time_zone: "Australia/Melbourne".into(),
+            },
+        )
+        .await
+        .expect("calendar");
+    (platform, course.id)
+}

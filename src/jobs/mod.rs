@@ -1,0 +1,157 @@
+//! Background work: a scheduler that queues course syncs every `sync_interval`, and
+//! workers that claim jobs from the durable queue in the database and run them.
+
+mod scheduler;
+mod worker;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::Config;
+use crate::lms::blackboard::{ClientOptions, SyncError, SyncProgress, sync_course};
+use crate::secret::SecretKey;
+use crate::store::sync_runs::SyncRun;
+use crate::store::{CourseId, EpochMs, Store, StoreError, StoreResult};
+
+pub use scheduler::schedule_syncs;
+pub use worker::run_one_job;
+
+/// The job kind of a course sync; its dedupe key is the course id.
+pub const COURSE_SYNC: &str = "course_sync";
+
+/// How workers and the scheduler behave.
+#[derive(Clone, Debug)]
+pub struct JobsOptions {
+    /// Workers in this process.
+    pub workers: usize,
+    /// How often the scheduler queues a sync of every course with REST credentials.
+    pub sync_interval: Duration,
+    /// How long an idle worker waits before looking for due jobs again.
+    pub poll: Duration,
+    /// Attempts of a failing job before it is given up.
+    pub max_attempts: i64,
+    /// First retry delay of a failed job (doubled per attempt, plus jitter).
+    pub retry_backoff: Duration,
+    /// When a paused sync (budget, rate limit) is tried again.
+    pub pause_for: Duration,
+    /// A running job not heard of for this long is taken to have died with its worker.
+    pub stale_after: Duration,
+    pub client: ClientOptions,
+}
+
+impl JobsOptions {
+    /// The configured interval and daily budget, with production pacing.
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            workers: 2,
+            sync_interval: config.sync_interval,
+            poll: Duration::from_secs(5),
+            max_attempts: 5,
+            retry_backoff: Duration::from_secs(60),
+            pause_for: Duration::from_secs(30 * 60),
+            stale_after: Duration::from_secs(10 * 60),
+            client: ClientOptions {
+                daily_budget: config.blackboard_daily_budget,
+                ..ClientOptions::default()
+            },
+        }
+    }
+}
+
+/// Queues a sync of the course now (call it right after a course's first launch). Returns
+/// false when one is already queued or running.
+pub async fn enqueue_course_sync(store: &Store, course: CourseId) -> StoreResult<bool> {
+    let queued = store
+        .enqueue_job(COURSE_SYNC, &course.to_string(), "{}", EpochMs::now())
+        .await?;
+    Ok(queued.is_some())
+}
+
+/// Why `sync_course_now` did not sync.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncNowError {
+    #[error("a sync of course {0} is already running in a worker; see /admin/sync")]
+    Busy(CourseId),
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Runs a course's sync in this process now (`cloop sync`), through the queue, so that no
+/// worker syncs the same course at the same time. A paused sync is left queued for the
+/// workers to resume.
+pub async fn sync_course_now(
+    store: &Store,
+    secret: &SecretKey,
+    course: CourseId,
+    client: &ClientOptions,
+    progress: &(dyn Fn(SyncProgress) + Sync),
+) -> Result<SyncRun, SyncNowError> {
+    enqueue_course_sync(store, course).await?;
+    let job = store
+        .claim_job_by_key(COURSE_SYNC, &course.to_string(), "cli")
+        .await?
+        .ok_or(SyncNowError::Busy(course))?;
+    match sync_course(store, secret, course, client, progress).await {
+        Ok(run) if run.status == "paused" => {
+            let later = EpochMs::now().plus_secs(30 * 60);
+            store
+                .requeue_job(job.id, later, run.error.as_deref())
+                .await?;
+            Ok(run)
+        }
+        Ok(run) => {
+            store.complete_job(job.id).await?;
+            Ok(run)
+        }
+        Err(e) => {
+            store.fail_job(job.id, &e.to_string()).await?;
+            Err(e.into())
+        }
+    }
+}
+
+/// Starts the scheduler and the workers; they stop when `shutdown` turns true.
+pub fn spawn(
+    store: Store,
+    secret: Arc<SecretKey>,
+    options: JobsOptions,
+    shutdown: watch::Receiver<bool>,
+) -> JoinSet<()> {
+    let mut tasks = JoinSet::new();
+    tasks.spawn(scheduler::run(
+        store.clone(),
+        options.clone(),
+        shutdown.clone(),
+    ));
+    for n in 0..options.workers.max(1) {
+        let name = format!("{}-{}-{n}", hostname(), std::process::id());
+        tasks.spawn(worker::run(
+            store.clone(),
+            secret.clone(),
+            options.clone(),
+            name,
+            shutdown.clone(),
+        ));
+    }
+    tasks
+}
+
+fn hostname() -> String {
+    std::env::var("HOSTNAME").unwrap_or_else(|_| "cloop".into())
+}
+
+/// Sleeps for `duration` unless shutdown comes first; returns true on shutdown.
+async fn sleep_or_shutdown(duration: Duration, shutdown: &mut watch::Receiver<bool>) -> bool {
+    if *shutdown.borrow() {
+        return true;
+    }
+    tokio::select! {
+        () = tokio::time::sleep(duration) => *shutdown.borrow(),
+        changed = shutdown.changed() => changed.is_err() || *shutdown.borrow(),
+    }
+}

@@ -1,0 +1,11 @@
+//! The Blackboard Learn REST client (two-legged OAuth, paging, rate limits, retries) and
+//! the course sync built on it.
+
+mod client;
+mod model;
+mod setup;
+pub mod sync;
+
+pub use client::{BbError, ClientOptions, LearnClient};
+pub use setup::set_rest_credentials;
+pub use sync::{SyncError, SyncProgress, rest_course_id, sync_course};

@@ -1,0 +1,465 @@
+//! Activity events and the rollups that summarise them, written in one transaction: new
+//! rows are inserted once per idempotency key, then the day rollups and the students'
+//! sessions are brought up to date for exactly the rows that were new.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Serialize;
+
+use super::rollups::{RollupDeltas, merge_sessions};
+use super::{ContentItemId, CourseId, EpochMs, Store, StoreResult, UserId};
+
+/// What happened, in the vocabulary every source is mapped to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ActivityKind {
+    /// A content item or course page was opened.
+    View,
+    /// A forum post or reply.
+    Post,
+    /// An assessment was started or attempted.
+    Attempt,
+    /// Work was submitted.
+    Submission,
+    Grade,
+    Login,
+    Logout,
+}
+
+impl ActivityKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::View => "view",
+            Self::Post => "post",
+            Self::Attempt => "attempt",
+            Self::Submission => "submission",
+            Self::Grade => "grade",
+            Self::Login => "login",
+            Self::Logout => "logout",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "view" => Self::View,
+            "post" => Self::Post,
+            "attempt" => Self::Attempt,
+            "submission" => Self::Submission,
+            "grade" => Self::Grade,
+            "login" => Self::Login,
+            "logout" => Self::Logout,
+            _ => return None,
+        })
+    }
+}
+
+/// Where an activity row came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum ActivitySource {
+    Caliper,
+    Xapi,
+    BbAccumulator,
+    Loop,
+    MoodleLog,
+    Gradebook,
+}
+
+impl ActivitySource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Caliper => "caliper",
+            Self::Xapi => "xapi",
+            Self::BbAccumulator => "bb-accumulator",
+            Self::Loop => "loop",
+            Self::MoodleLog => "moodle-log",
+            Self::Gradebook => "gradebook",
+        }
+    }
+}
+
+/// One event to record for a course, already resolved to cloop's ids.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewActivity {
+    pub user: Option<UserId>,
+    pub content_item: Option<ContentItemId>,
+    pub kind: ActivityKind,
+    pub occurred_at: EpochMs,
+    pub source: ActivitySource,
+    /// The source's own event id, or a hash of the fields that identify the event.
+    pub idempotency_key: String,
+    pub session_ref: Option<String>,
+}
+
+/// How a course's events are bucketed: its local day, and the gap that ends a session.
+pub struct Bucketing<'a> {
+    /// Days since 1970-01-01 of the instant's local date in the course's time zone.
+    pub day_of: &'a (dyn Fn(EpochMs) -> i64 + Sync),
+    pub session_gap_ms: i64,
+}
+
+/// Advisory lock keys of rollup writers: "CLOP" in the high half, the course id below.
+const ROLLUP_LOCK_SPACE: i64 = 0x434C_4F50 << 32;
+
+/// Rows per multi-row rollup statement.
+const CHUNK: usize = 500;
+
+/// Rows per multi-row activity insert: 8 columns, under SQLite's 32,766 bound parameters.
+const ACTIVITY_CHUNK: usize = 4_000;
+
+/// SQLite page cache for bulk batches (KiB, as `PRAGMA cache_size` takes it negated), so a
+/// batch's index pages stay in memory instead of spilling mid-transaction.
+const BULK_CACHE_KIB: i64 = 65_536;
+
+/// Batches at least this large go through `COPY` on PostgreSQL (and get a larger page
+/// cache on SQLite).
+const BULK_THRESHOLD: usize = 2_000;
+
+/// `prefix (…),(…) suffix` with `$n` placeholders for `rows` rows of `cols` columns.
+fn values_sql(prefix: &str, cols: usize, rows: usize, suffix: &str) -> sqlx::AssertSqlSafe<String> {
+    let mut sql = String::with_capacity(prefix.len() + suffix.len() + rows * cols * 6);
+    sql.push_str(prefix);
+    let mut n = 1;
+    for row in 0..rows {
+        if row > 0 {
+            sql.push(',');
+        }
+        sql.push('(');
+        for col in 0..cols {
+            if col > 0 {
+                sql.push(',');
+            }
+            sql.push('$');
+            sql.push_str(&n.to_string());
+            n += 1;
+        }
+        sql.push(')');
+    }
+    sql.push(' ');
+    sql.push_str(suffix);
+    sqlx::AssertSqlSafe(sql)
+}
+
+const INSERT_ACTIVITY: &str = "INSERT INTO activity (course_id, user_id, content_item_id, kind, \
+     occurred_at, source, idempotency_key, session_ref) VALUES ";
+const ACTIVITY_CONFLICT: &str =
+    "ON CONFLICT (course_id, idempotency_key) DO NOTHING RETURNING idempotency_key";
+
+/// Inserts `rows` (no key twice) with multi-row statements; returns the keys that were new.
+macro_rules! insert_activity_values {
+    ($tx:expr, $course:expr, $rows:expr) => {{
+        let mut inserted: Vec<String> = Vec::with_capacity($rows.len());
+        for chunk in $rows.chunks(ACTIVITY_CHUNK) {
+            let sql = values_sql(INSERT_ACTIVITY, 8, chunk.len(), ACTIVITY_CONFLICT);
+            let mut query = sqlx::query_scalar::<_, String>(sql);
+            for e in chunk {
+                query = query
+                    .bind($course)
+                    .bind(e.user)
+                    .bind(e.content_item)
+                    .bind(e.kind.as_str())
+                    .bind(e.occurred_at)
+                    .bind(e.source.as_str())
+                    .bind(e.idempotency_key.as_str())
+                    .bind(e.session_ref.as_deref());
+            }
+            inserted.extend(query.fetch_all(&mut *$tx).await?);
+        }
+        inserted
+    }};
+}
+
+/// Applies the rollup changes of the new rows `$new` inside the open transaction.
+macro_rules! apply_rollups {
+    ($tx:expr, $course:expr, $new:expr, $bucketing:expr) => {{
+        let course: CourseId = $course;
+        let mut deltas = RollupDeltas::from_new_events($new, $bucketing.day_of);
+
+        // Unique students: a (day, item, user) triple counts once, the first time it is seen.
+        let triples: Vec<(i64, i64, i64)> = deltas.content_students.iter().copied().collect();
+        for chunk in triples.chunks(CHUNK) {
+            let sql = values_sql(
+                "INSERT INTO rollup_content_day_students (course_id, day, content_item_id, user_id) VALUES ",
+                4,
+                chunk.len(),
+                "ON CONFLICT DO NOTHING RETURNING day, content_item_id",
+            );
+            let mut query = sqlx::query_as::<_, (i64, i64)>(sql);
+            for (day, item, user) in chunk {
+                query = query.bind(course).bind(*day).bind(*item).bind(*user);
+            }
+            for key in query.fetch_all(&mut *$tx).await? {
+                deltas.content.entry(key).or_default().1 += 1;
+            }
+        }
+        let content: Vec<((i64, i64), (i64, i64))> = deltas.content.drain().collect();
+        for chunk in content.chunks(CHUNK) {
+            let sql = values_sql(
+                "INSERT INTO rollup_content_day (course_id, day, content_item_id, views, unique_students) VALUES ",
+                5,
+                chunk.len(),
+                "ON CONFLICT (course_id, day, content_item_id) DO UPDATE SET \
+                 views = rollup_content_day.views + excluded.views, \
+                 unique_students = rollup_content_day.unique_students + excluded.unique_students",
+            );
+            let mut query = sqlx::query(sql);
+            for ((day, item), (views, uniques)) in chunk {
+                query = query.bind(course).bind(*day).bind(*item).bind(*views).bind(*uniques);
+            }
+            query.execute(&mut *$tx).await?;
+        }
+
+        // Sessions: merge the stored sessions near the new events with those events.
+        if let Some((low, high)) = deltas.time_window() {
+            let gap = $bucketing.session_gap_ms;
+            let stored: Vec<(i64, i64, i64)> = sqlx::query_as(
+                "SELECT user_id, started_at, last_event_at FROM student_sessions \
+                 WHERE course_id = $1 AND last_event_at >= $2 AND started_at <= $3",
+            )
+            .bind(course)
+            .bind(low - gap)
+            .bind(high + gap)
+            .fetch_all(&mut *$tx)
+            .await?;
+            let mut by_user: HashMap<i64, Vec<(i64, i64)>> = HashMap::new();
+            for (user, start, last) in stored {
+                if deltas.user_times.contains_key(&user) {
+                    by_user.entry(user).or_default().push((start, last));
+                }
+            }
+            let mut added: Vec<(i64, i64, i64)> = Vec::new();
+            for (user, times) in &deltas.user_times {
+                let old = by_user.remove(user).unwrap_or_default();
+                let change = merge_sessions(&old, times, gap);
+                for (start, last) in change.removed {
+                    sqlx::query(
+                        "DELETE FROM student_sessions WHERE course_id = $1 AND user_id = $2 AND started_at = $3",
+                    )
+                    .bind(course)
+                    .bind(*user)
+                    .bind(start)
+                    .execute(&mut *$tx)
+                    .await?;
+                    let entry = deltas.student.entry(((*$bucketing.day_of)(EpochMs(start)), *user)).or_default();
+                    entry.1 -= 1;
+                    entry.2 -= last - start;
+                }
+                for (start, last) in change.added {
+                    let entry = deltas.student.entry(((*$bucketing.day_of)(EpochMs(start)), *user)).or_default();
+                    entry.1 += 1;
+                    entry.2 += last - start;
+                    added.push((*user, start, last));
+                }
+            }
+            for chunk in added.chunks(CHUNK) {
+                let sql = values_sql(
+                    "INSERT INTO student_sessions (course_id, user_id, started_at, last_event_at) VALUES ",
+                    4,
+                    chunk.len(),
+                    "",
+                );
+                let mut query = sqlx::query(sql);
+                for (user, start, last) in chunk {
+                    query = query.bind(course).bind(*user).bind(*start).bind(*last);
+                }
+                query.execute(&mut *$tx).await?;
+            }
+        }
+        let student: Vec<((i64, i64), (i64, i64, i64))> = deltas
+            .student
+            .drain()
+            .filter(|(_, d)| *d != (0, 0, 0))
+            .collect();
+        for chunk in student.chunks(CHUNK) {
+            let sql = values_sql(
+                "INSERT INTO rollup_student_day (course_id, day, user_id, views, sessions, active_ms) VALUES ",
+                6,
+                chunk.len(),
+                "ON CONFLICT (course_id, day, user_id) DO UPDATE SET \
+                 views = rollup_student_day.views + excluded.views, \
+                 sessions = rollup_student_day.sessions + excluded.sessions, \
+                 active_ms = rollup_student_day.active_ms + excluded.active_ms",
+            );
+            let mut query = sqlx::query(sql);
+            for ((day, user), (views, sessions, active)) in chunk {
+                query = query
+                    .bind(course)
+                    .bind(*day)
+                    .bind(*user)
+                    .bind(*views)
+                    .bind(*sessions)
+                    .bind(*active);
+            }
+            query.execute(&mut *$tx).await?;
+        }
+    }};
+}
+
+impl Store {
+    /// Stores the events of one course that are not stored yet and folds exactly those into
+    /// the rollups, all in one transaction. Returns, per input event, whether it was new (an
+    /// event whose key is already stored, or repeated earlier in `events`, is not).
+    #[tracing::instrument(skip_all, fields(course = %course, events = events.len()))]
+    pub async fn record_activity(
+        &self,
+        course: CourseId,
+        events: &[NewActivity],
+        bucketing: &Bucketing<'_>,
+    ) -> StoreResult<Vec<bool>> {
+        let mut seen = HashSet::with_capacity(events.len());
+        let unique: Vec<&NewActivity> = events
+            .iter()
+            .filter(|e| seen.insert(e.idempotency_key.as_str()))
+            .collect();
+        if unique.is_empty() {
+            return Ok(vec![false; events.len()]);
+        }
+        let inserted: HashSet<String> = match self {
+            Store::Sqlite(pool) => {
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                if unique.len() >= BULK_THRESHOLD {
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "PRAGMA cache_size = -{BULK_CACHE_KIB}"
+                    )))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                let inserted: HashSet<String> = insert_activity_values!(tx, course, unique)
+                    .into_iter()
+                    .collect();
+                let new: Vec<&NewActivity> = unique
+                    .iter()
+                    .copied()
+                    .filter(|e| inserted.contains(&e.idempotency_key))
+                    .collect();
+                apply_rollups!(tx, course, &new, bucketing);
+                tx.commit().await?;
+                inserted
+            }
+            Store::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                // One writer per course at a time: session merging reads, then writes.
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(ROLLUP_LOCK_SPACE ^ course.0)
+                    .execute(&mut *tx)
+                    .await?;
+                let inserted: HashSet<String> = if unique.len() >= BULK_THRESHOLD {
+                    copy_activity(&mut tx, course, &unique).await?
+                } else {
+                    insert_activity_values!(tx, course, unique)
+                }
+                .into_iter()
+                .collect();
+                let new: Vec<&NewActivity> = unique
+                    .iter()
+                    .copied()
+                    .filter(|e| inserted.contains(&e.idempotency_key))
+                    .collect();
+                apply_rollups!(tx, course, &new, bucketing);
+                tx.commit().await?;
+                inserted
+            }
+        };
+        let mut claimed = HashSet::with_capacity(inserted.len());
+        Ok(events
+            .iter()
+            .map(|e| {
+                inserted.contains(&e.idempotency_key) && claimed.insert(e.idempotency_key.as_str())
+            })
+            .collect())
+    }
+
+    /// The stored events of a course in time order (for recounts, exports and tests).
+    pub async fn activity_of_course(&self, course: CourseId) -> StoreResult<Vec<StoredActivity>> {
+        Ok(super::on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT user_id, content_item_id, kind, occurred_at, source, idempotency_key \
+                 FROM activity WHERE course_id = $1 ORDER BY occurred_at, id",
+            )
+            .bind(course)
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+}
+
+/// An activity row as stored.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct StoredActivity {
+    pub user_id: Option<UserId>,
+    pub content_item_id: Option<ContentItemId>,
+    pub kind: String,
+    pub occurred_at: EpochMs,
+    pub source: String,
+    pub idempotency_key: String,
+}
+
+/// PostgreSQL's bulk path: `COPY` into a per-connection staging table, then one
+/// `INSERT … SELECT … ON CONFLICT DO NOTHING`.
+async fn copy_activity(
+    tx: &mut sqlx::PgConnection,
+    course: CourseId,
+    rows: &[&NewActivity],
+) -> StoreResult<Vec<String>> {
+    sqlx::query(
+        "CREATE TEMP TABLE IF NOT EXISTS activity_staging (user_id BIGINT, content_item_id BIGINT, \
+         kind TEXT, occurred_at BIGINT, source TEXT, idempotency_key TEXT, session_ref TEXT) \
+         ON COMMIT DELETE ROWS",
+    )
+    .execute(&mut *tx)
+    .await?;
+    let mut data = String::with_capacity(rows.len() * 64);
+    for e in rows {
+        push_copy_field(&mut data, e.user.map(|u| u.0.to_string()).as_deref());
+        data.push('\t');
+        push_copy_field(
+            &mut data,
+            e.content_item.map(|c| c.0.to_string()).as_deref(),
+        );
+        data.push('\t');
+        push_copy_field(&mut data, Some(e.kind.as_str()));
+        data.push('\t');
+        push_copy_field(&mut data, Some(&e.occurred_at.0.to_string()));
+        data.push('\t');
+        push_copy_field(&mut data, Some(e.source.as_str()));
+        data.push('\t');
+        push_copy_field(&mut data, Some(&e.idempotency_key));
+        data.push('\t');
+        push_copy_field(&mut data, e.session_ref.as_deref());
+        data.push('\n');
+    }
+    let mut copy = tx
+        .copy_in_raw("COPY activity_staging FROM STDIN (FORMAT text)")
+        .await?;
+    copy.send(data.into_bytes()).await?;
+    copy.finish().await?;
+    let inserted = sqlx::query_scalar(
+        "INSERT INTO activity (course_id, user_id, content_item_id, kind, occurred_at, source, \
+         idempotency_key, session_ref) SELECT $1, user_id, content_item_id, kind, occurred_at, \
+         source, idempotency_key, session_ref FROM activity_staging \
+         ON CONFLICT (course_id, idempotency_key) DO NOTHING RETURNING idempotency_key",
+    )
+    .bind(course)
+    .fetch_all(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM activity_staging")
+        .execute(&mut *tx)
+        .await?;
+    Ok(inserted)
+}
+
+/// One field of PostgreSQL's text `COPY` format: `\N` for null, backslash escapes.
+fn push_copy_field(out: &mut String, value: Option<&str>) {
+    let Some(value) = value else {
+        out.push_str("\\N");
+        return;
+    };
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
+}

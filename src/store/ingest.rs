@@ -1,0 +1,404 @@
+//! What event ingestion needs besides the activity rows: the keys LMSs push with, events
+//! held for courses not known yet, and finding (or creating) the rows that LMS ids name.
+
+use serde::Serialize;
+
+use super::{
+    ContentItemId, CourseId, EpochMs, PlatformId, Store, StoreError, StoreResult, UserId, on_pool,
+};
+
+/// Which endpoint a key opens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum IngestKeyKind {
+    Caliper,
+    Xapi,
+}
+
+impl IngestKeyKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Caliper => "caliper",
+            Self::Xapi => "xapi",
+        }
+    }
+}
+
+/// A key as listed (never the key itself, which is only stored hashed).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct IngestKey {
+    pub id: i64,
+    pub platform_id: PlatformId,
+    pub kind: String,
+    pub label: String,
+    pub created_at: EpochMs,
+    pub revoked_at: Option<EpochMs>,
+}
+
+/// An event held until its course is known.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct PendingEvent {
+    pub id: i64,
+    pub source: String,
+    pub payload: String,
+}
+
+/// Course references an event carries, any of which may name a course cloop knows.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct CourseRef {
+    /// Learn's primary key (`_123_1`), or the LMS's course id as the launch carries it.
+    pub pk: Option<String>,
+    /// Learn's batch uid / course number (`courseNumber`, `bb:course.externalId`).
+    pub external_id: Option<String>,
+}
+
+impl CourseRef {
+    /// The text pending events are filed under: the pk when there is one.
+    pub fn key(&self) -> Option<&str> {
+        self.pk.as_deref().or(self.external_id.as_deref())
+    }
+}
+
+impl Store {
+    /// Stores a new key's hash for a platform; returns the key's id.
+    pub async fn add_ingest_key(
+        &self,
+        platform: PlatformId,
+        kind: IngestKeyKind,
+        key_hash: &str,
+        label: &str,
+    ) -> StoreResult<i64> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_scalar(
+                "INSERT INTO ingest_keys (platform_id, kind, key_hash, label, created_at) \
+                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            )
+            .bind(platform)
+            .bind(kind.as_str())
+            .bind(key_hash)
+            .bind(label)
+            .bind(EpochMs::now())
+            .fetch_one(pool)
+            .await
+        })?)
+    }
+
+    /// The platform a live key of this kind belongs to.
+    pub async fn platform_for_ingest_key(
+        &self,
+        kind: IngestKeyKind,
+        key_hash: &str,
+    ) -> StoreResult<Option<PlatformId>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT platform_id FROM ingest_keys WHERE key_hash = $1 AND kind = $2 \
+                 AND revoked_at IS NULL",
+            )
+            .bind(key_hash)
+            .bind(kind.as_str())
+            .fetch_optional(pool)
+            .await
+        })?)
+    }
+
+    pub async fn ingest_keys(&self, platform: PlatformId) -> StoreResult<Vec<IngestKey>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT id, platform_id, kind, label, created_at, revoked_at FROM ingest_keys \
+                 WHERE platform_id = $1 ORDER BY id",
+            )
+            .bind(platform)
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+
+    /// Revokes a key of the platform; it stops working at once.
+    pub async fn revoke_ingest_key(&self, platform: PlatformId, id: i64) -> StoreResult<()> {
+        let done = on_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE ingest_keys SET revoked_at = $3 WHERE id = $1 AND platform_id = $2 \
+                 AND revoked_at IS NULL",
+            )
+            .bind(id)
+            .bind(platform)
+            .bind(EpochMs::now())
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        if done == 0 {
+            return Err(StoreError::NotFound("live ingest key"));
+        }
+        Ok(())
+    }
+
+    /// The course a reference names: by LMS primary key (or context id), else by external id.
+    pub async fn course_by_ref(
+        &self,
+        platform: PlatformId,
+        course: &CourseRef,
+    ) -> StoreResult<Option<CourseId>> {
+        if let Some(pk) = &course.pk {
+            let found = on_pool!(self, pool => {
+                sqlx::query_scalar(
+                    "SELECT id FROM courses WHERE platform_id = $1 \
+                     AND (lms_course_pk = $2 OR lms_context_id = $2) ORDER BY id LIMIT 1",
+                )
+                .bind(platform)
+                .bind(pk)
+                .fetch_optional(pool)
+                .await
+            })?;
+            if found.is_some() {
+                return Ok(found);
+            }
+        }
+        let Some(external) = &course.external_id else {
+            return Ok(None);
+        };
+        Ok(on_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT id FROM courses WHERE platform_id = $1 AND lms_external_id = $2 \
+                 ORDER BY id LIMIT 1",
+            )
+            .bind(platform)
+            .bind(external)
+            .fetch_optional(pool)
+            .await
+        })?)
+    }
+
+    /// The user with this LMS primary key (`_123_1`, or the LMS's user id), created as a
+    /// placeholder (`lms_sub` = `lms-pk:<pk>`, no name) when nobody has it yet; a later
+    /// launch or roster sync fills in the name.
+    pub async fn user_by_lms_pk(&self, platform: PlatformId, pk: &str) -> StoreResult<UserId> {
+        let found = on_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT id FROM users WHERE platform_id = $1 AND (lms_user_pk = $2 OR lms_sub = $2) \
+                 ORDER BY id LIMIT 1",
+            )
+            .bind(platform)
+            .bind(pk)
+            .fetch_optional(pool)
+            .await
+        })?;
+        if let Some(id) = found {
+            return Ok(id);
+        }
+        Ok(on_pool!(self, pool => {
+            sqlx::query_scalar(
+                "INSERT INTO users (platform_id, lms_sub, lms_user_pk, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $4) ON CONFLICT (platform_id, lms_sub) \
+                 DO UPDATE SET updated_at = excluded.updated_at RETURNING id",
+            )
+            .bind(platform)
+            .bind(format!("lms-pk:{pk}"))
+            .bind(pk)
+            .bind(EpochMs::now())
+            .fetch_one(pool)
+            .await
+        })?)
+    }
+
+    /// The users of the platform known by these LMS primary keys, as (pk, id) pairs; a
+    /// bulk lookup so a batch of events costs one query, not one per person.
+    pub async fn users_by_lms_pks(
+        &self,
+        platform: PlatformId,
+        pks: &[&str],
+    ) -> StoreResult<Vec<(String, UserId)>> {
+        let mut found = Vec::with_capacity(pks.len());
+        for chunk in pks.chunks(500) {
+            let sql = in_list(
+                "SELECT lms_user_pk, id FROM users WHERE platform_id = $1 AND lms_user_pk IN (",
+                chunk.len(),
+            );
+            let rows: Vec<(String, UserId)> = on_pool!(self, pool => {
+                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(platform);
+                for pk in chunk {
+                    query = query.bind(*pk);
+                }
+                query.fetch_all(pool).await
+            })?;
+            found.extend(rows);
+        }
+        Ok(found)
+    }
+
+    /// The content items of the course with these LMS ids, as (lms id, id) pairs.
+    pub async fn content_items_by_lms_ids(
+        &self,
+        course: CourseId,
+        lms_ids: &[&str],
+    ) -> StoreResult<Vec<(String, ContentItemId)>> {
+        let mut found = Vec::with_capacity(lms_ids.len());
+        for chunk in lms_ids.chunks(500) {
+            let sql = in_list(
+                "SELECT lms_id, id FROM content_items WHERE course_id = $1 AND lms_id IN (",
+                chunk.len(),
+            );
+            let rows: Vec<(String, ContentItemId)> = on_pool!(self, pool => {
+                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(course);
+                for id in chunk {
+                    query = query.bind(*id);
+                }
+                query.fetch_all(pool).await
+            })?;
+            found.extend(rows);
+        }
+        Ok(found)
+    }
+
+    /// The content item with this LMS id in the course, created as an untitled placeholder
+    /// when the content sync has not brought it yet (the sync's upsert then fills it in).
+    pub async fn content_item_by_lms_id(
+        &self,
+        course: CourseId,
+        lms_id: &str,
+        group: &str,
+    ) -> StoreResult<ContentItemId> {
+        let found = on_pool!(self, pool => {
+            sqlx::query_scalar("SELECT id FROM content_items WHERE course_id = $1 AND lms_id = $2")
+                .bind(course)
+                .bind(lms_id)
+                .fetch_optional(pool)
+                .await
+        })?;
+        if let Some(id) = found {
+            return Ok(id);
+        }
+        Ok(on_pool!(self, pool => {
+            sqlx::query_scalar(
+                "INSERT INTO content_items (course_id, lms_id, item_group, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $4) ON CONFLICT (course_id, lms_id) \
+                 DO UPDATE SET updated_at = content_items.updated_at RETURNING id",
+            )
+            .bind(course)
+            .bind(lms_id)
+            .bind(group)
+            .bind(EpochMs::now())
+            .fetch_one(pool)
+            .await
+        })?)
+    }
+
+    /// Keeps an event for a course not known yet; returns false when it was already kept.
+    pub async fn add_pending_event(
+        &self,
+        platform: PlatformId,
+        course_ref: &str,
+        source: &str,
+        idempotency_key: &str,
+        payload: &str,
+    ) -> StoreResult<bool> {
+        let done = on_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO pending_activity (platform_id, lms_course_ref, source, idempotency_key, \
+                 payload, received_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (platform_id, source, idempotency_key) DO NOTHING",
+            )
+            .bind(platform)
+            .bind(course_ref)
+            .bind(source)
+            .bind(idempotency_key)
+            .bind(payload)
+            .bind(EpochMs::now())
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(done > 0)
+    }
+
+    /// Events kept for any of the course's LMS references, oldest first, at most `limit`.
+    pub async fn pending_events_for_course(
+        &self,
+        course: CourseId,
+        limit: i64,
+    ) -> StoreResult<Vec<PendingEvent>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT p.id, p.source, p.payload FROM pending_activity p JOIN courses c \
+                 ON c.platform_id = p.platform_id AND p.lms_course_ref IN \
+                 (c.lms_context_id, COALESCE(c.lms_course_pk, ''), COALESCE(c.lms_external_id, ''), \
+                  COALESCE(c.lms_course_uuid, '')) \
+                 WHERE c.id = $1 ORDER BY p.id LIMIT $2",
+            )
+            .bind(course)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+
+    pub async fn remove_pending_events(&self, ids: &[i64]) -> StoreResult<()> {
+        for id in ids {
+            on_pool!(self, pool => {
+                sqlx::query("DELETE FROM pending_activity WHERE id = $1")
+                    .bind(*id)
+                    .execute(pool)
+                    .await
+                    .map(|r| r.rows_affected())
+            })?;
+        }
+        Ok(())
+    }
+
+    /// How many events are held for unknown courses on the platform.
+    pub async fn pending_event_count(&self, platform: PlatformId) -> StoreResult<i64> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM pending_activity WHERE platform_id = $1")
+                .bind(platform)
+                .fetch_one(pool)
+                .await
+        })?)
+    }
+
+    /// Sets the LMS primary key and external id of a course (a REST sync or a test does).
+    pub async fn set_course_lms_refs(
+        &self,
+        course: CourseId,
+        pk: Option<&str>,
+        external_id: Option<&str>,
+    ) -> StoreResult<()> {
+        on_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE courses SET lms_course_pk = COALESCE($2, lms_course_pk), \
+                 lms_external_id = COALESCE($3, lms_external_id), updated_at = $4 WHERE id = $1",
+            )
+            .bind(course)
+            .bind(pk)
+            .bind(external_id)
+            .bind(EpochMs::now())
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    /// The course's time zone name.
+    pub async fn course_time_zone(&self, course: CourseId) -> StoreResult<String> {
+        on_pool!(self, pool => {
+            sqlx::query_scalar("SELECT time_zone FROM courses WHERE id = $1")
+                .bind(course)
+                .fetch_optional(pool)
+                .await
+        })?
+        .ok_or(StoreError::NotFound("course"))
+    }
+}
+
+/// `prefix $2, $3, … )` for `n` values after the first parameter.
+fn in_list(prefix: &str, n: usize) -> String {
+    let mut sql = String::from(prefix);
+    for i in 0..n {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('$');
+        sql.push_str(&(i + 2).to_string());
+    }
+    sql.push(')');
+    sql
+}

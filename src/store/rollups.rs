@@ -1,0 +1,174 @@
+//! The day rollups: how new events change them (pure, so it can be tested alone), how a
+//! student's sessions merge when events arrive in any order, and reads of the results.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Serialize;
+
+use super::activity::{ActivityKind, NewActivity};
+use super::{CourseId, EpochMs, Store, StoreResult, on_pool};
+
+/// What a set of new events adds to the rollups, before unique students and sessions are
+/// settled against what is stored.
+#[derive(Default)]
+pub(crate) struct RollupDeltas {
+    /// (day, content item or 0) → (views, new unique students)
+    pub content: HashMap<(i64, i64), (i64, i64)>,
+    /// (day, content item or 0, user) seen viewing in these events.
+    pub content_students: HashSet<(i64, i64, i64)>,
+    /// (day, user) → (views, sessions, active ms)
+    pub student: HashMap<(i64, i64), (i64, i64, i64)>,
+    /// user → the instants of their new events, any kind.
+    pub user_times: HashMap<i64, Vec<i64>>,
+}
+
+impl RollupDeltas {
+    pub fn from_new_events(
+        events: &[&NewActivity],
+        day_of: &(dyn Fn(EpochMs) -> i64 + Sync),
+    ) -> Self {
+        let mut deltas = Self::default();
+        for e in events {
+            let user = e.user.map(|u| u.0);
+            if let Some(user) = user {
+                deltas
+                    .user_times
+                    .entry(user)
+                    .or_default()
+                    .push(e.occurred_at.0);
+            }
+            if e.kind != ActivityKind::View {
+                continue;
+            }
+            let day = day_of(e.occurred_at);
+            let item = e.content_item.map_or(0, |c| c.0);
+            deltas.content.entry((day, item)).or_default().0 += 1;
+            if let Some(user) = user {
+                deltas.content_students.insert((day, item, user));
+                deltas.student.entry((day, user)).or_default().0 += 1;
+            }
+        }
+        deltas
+    }
+
+    /// The earliest and latest new event of any user.
+    pub fn time_window(&self) -> Option<(i64, i64)> {
+        let times = self.user_times.values().flatten();
+        let low = times.clone().min()?;
+        let high = times.max()?;
+        Some((*low, *high))
+    }
+}
+
+/// Sessions (first, last event) that disappear and appear when events are added.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct SessionChange {
+    pub removed: Vec<(i64, i64)>,
+    pub added: Vec<(i64, i64)>,
+}
+
+/// Merges a user's stored sessions with new event instants. A session is a run of events
+/// with no gap over `gap` ms; stored sessions are such runs already, so treating each as
+/// an interval and merging intervals whose distance is at most `gap` gives exactly the
+/// sessions of all the events together. Adding events only ever joins sessions.
+pub(crate) fn merge_sessions(stored: &[(i64, i64)], new: &[i64], gap: i64) -> SessionChange {
+    let mut spans: Vec<(i64, i64)> = stored.to_vec();
+    spans.extend(new.iter().map(|t| (*t, *t)));
+    spans.sort_unstable();
+    let mut merged: Vec<(i64, i64)> = Vec::new();
+    for (start, last) in spans {
+        match merged.last_mut() {
+            Some(current) if start - current.1 <= gap => current.1 = current.1.max(last),
+            _ => merged.push((start, last)),
+        }
+    }
+    let before: HashSet<(i64, i64)> = stored.iter().copied().collect();
+    let after: HashSet<(i64, i64)> = merged.iter().copied().collect();
+    SessionChange {
+        removed: stored
+            .iter()
+            .copied()
+            .filter(|s| !after.contains(s))
+            .collect(),
+        added: merged.into_iter().filter(|s| !before.contains(s)).collect(),
+    }
+}
+
+/// One row of the course × day × content item rollup.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, sqlx::FromRow)]
+pub struct ContentDay {
+    pub day: i64,
+    pub content_item_id: i64,
+    pub views: i64,
+    pub unique_students: i64,
+}
+
+/// One row of the course × day × student rollup.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, sqlx::FromRow)]
+pub struct StudentDay {
+    pub day: i64,
+    pub user_id: i64,
+    pub views: i64,
+    pub sessions: i64,
+    pub active_ms: i64,
+}
+
+impl Store {
+    /// Every content-day rollup row of a course, ordered by day and item.
+    pub async fn content_days(&self, course: CourseId) -> StoreResult<Vec<ContentDay>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT day, content_item_id, views, unique_students FROM rollup_content_day \
+                 WHERE course_id = $1 ORDER BY day, content_item_id",
+            )
+            .bind(course)
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+
+    /// Every student-day rollup row of a course with any views or sessions, ordered by day
+    /// and user.
+    pub async fn student_days(&self, course: CourseId) -> StoreResult<Vec<StudentDay>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT day, user_id, views, sessions, active_ms FROM rollup_student_day \
+                 WHERE course_id = $1 AND (views <> 0 OR sessions <> 0 OR active_ms <> 0) \
+                 ORDER BY day, user_id",
+            )
+            .bind(course)
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GAP: i64 = 40 * 60_000;
+
+    #[test]
+    fn a_late_event_joins_two_sessions() {
+        let change = merge_sessions(
+            &[(0, 1000), (GAP + 2000, GAP + 3000)],
+            &[GAP / 2 + 1000],
+            GAP,
+        );
+        assert_eq!(change.removed, vec![(0, 1000), (GAP + 2000, GAP + 3000)]);
+        assert_eq!(change.added, vec![(0, GAP + 3000)]);
+    }
+
+    #[test]
+    fn a_gap_of_exactly_the_limit_stays_one_session() {
+        let change = merge_sessions(&[], &[0, GAP, 2 * GAP + 1], GAP);
+        assert_eq!(change.added, vec![(0, GAP), (2 * GAP + 1, 2 * GAP + 1)]);
+    }
+
+    #[test]
+    fn an_event_inside_a_session_changes_nothing() {
+        let change = merge_sessions(&[(0, 5000)], &[2500], GAP);
+        assert_eq!(change, SessionChange::default());
+    }
+}

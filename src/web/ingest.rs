@@ -1,0 +1,150 @@
+//! The event endpoints LMSs push to: `POST /caliper` (bearer key) and
+//! `POST /xapi/statements` (Basic auth), each answering with what was stored.
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use crate::AppState;
+use crate::error::{Error, Result};
+use crate::ingest::{self, IngestReport, caliper, xapi};
+use crate::secret::SecretKey;
+use crate::store::PlatformId;
+use crate::store::ingest::IngestKeyKind;
+
+/// Largest Caliper or xAPI request body (Learn sends batches of at most a few hundred
+/// events, well under this).
+pub const MAX_EVENT_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// The xAPI version this endpoint speaks.
+const XAPI_VERSION: &str = "1.0.3";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/caliper", post(receive_caliper))
+        .route("/xapi/statements", post(receive_xapi))
+        .layer(DefaultBodyLimit::max(MAX_EVENT_BODY_BYTES))
+}
+
+fn body_or_413(body: std::result::Result<Bytes, BytesRejection>) -> Result<Bytes> {
+    body.map_err(|e| match e {
+        BytesRejection::FailedToBufferBody(_) => Error::PayloadTooLarge(format!(
+            "the request body is over {} MB: send smaller batches",
+            MAX_EVENT_BODY_BYTES / (1024 * 1024)
+        )),
+        other => Error::BadRequest(other.body_text()),
+    })
+}
+
+async fn platform_for(
+    state: &AppState,
+    kind: IngestKeyKind,
+    key: Option<&str>,
+) -> Result<PlatformId> {
+    let unauthorized = || {
+        Error::Unauthorized(format!(
+            "a valid {} key is required (create one with `cloop caliper-key --platform NAME{}`)",
+            kind.as_str(),
+            if kind == IngestKeyKind::Xapi {
+                " --xapi"
+            } else {
+                ""
+            }
+        ))
+    };
+    let key = key
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .ok_or_else(unauthorized)?;
+    state
+        .store
+        .platform_for_ingest_key(kind, &SecretKey::hash_token(key))
+        .await?
+        .ok_or_else(unauthorized)
+}
+
+fn authorization(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::AUTHORIZATION)?.to_str().ok()
+}
+
+/// Learn sends the key as `Authorization: Bearer KEY` (some versions send the bare key).
+async fn receive_caliper(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Result<Json<IngestReport>> {
+    let key = authorization(&headers).map(|v| v.strip_prefix("Bearer ").unwrap_or(v));
+    let platform = platform_for(&state, IngestKeyKind::Caliper, key).await?;
+    let body = body_or_413(body)?;
+    let envelope = caliper::parse_envelope(&body).map_err(Error::BadRequest)?;
+    let mapped = caliper::map_envelope(envelope);
+    let report =
+        ingest::ingest_pushed(&state.store, platform, state.config.session_gap, mapped).await?;
+    Ok(Json(report))
+}
+
+/// The Basic password is the key; the user name is not checked (the LMS's form needs one).
+fn basic_password(headers: &HeaderMap) -> Option<String> {
+    let encoded = authorization(headers)?.strip_prefix("Basic ")?;
+    let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
+    decoded
+        .split_once(':')
+        .map(|(_, password)| password.to_string())
+}
+
+/// Answers as an LRS does (the ids of the statements, in order) and adds cloop's report
+/// in the `X-Cloop-Report` header.
+async fn receive_xapi(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Result<Response> {
+    let password = basic_password(&headers);
+    let platform = platform_for(&state, IngestKeyKind::Xapi, password.as_deref()).await?;
+    let version = headers
+        .get("x-experience-api-version")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !version.starts_with("1.0") {
+        return Err(Error::BadRequest(format!(
+            "the X-Experience-API-Version header must be 1.0.x (got {version:?})"
+        )));
+    }
+    let body = body_or_413(body)?;
+    let statements = xapi::parse_statements(&body).map_err(Error::BadRequest)?;
+    let mapped = xapi::map_statements(statements);
+    let ids: Vec<String> = mapped
+        .iter()
+        .map(|(id, m)| match (id, m) {
+            (Some(id), _) => id.clone(),
+            (None, Ok((event, _))) => event.idempotency_key.clone(),
+            (None, Err(_)) => String::new(),
+        })
+        .collect();
+    let report =
+        ingest::ingest_pushed(&state.store, platform, state.config.session_gap, mapped).await?;
+    let summary = serde_json::json!({
+        "new": report.new,
+        "duplicate": report.duplicate,
+        "rejected": report.rejected,
+        "pending": report.pending,
+        "rejections": report.rejections.iter().take(5).collect::<Vec<_>>(),
+    })
+    .to_string();
+    let mut response = Json(ids).into_response();
+    response.headers_mut().insert(
+        "x-experience-api-version",
+        HeaderValue::from_static(XAPI_VERSION),
+    );
+    if let Ok(value) = HeaderValue::from_str(&summary) {
+        response.headers_mut().insert("x-cloop-report", value);
+    }
+    Ok(response)
+}

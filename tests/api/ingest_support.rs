@@ -1,0 +1,151 @@
+//! Shared set-up for the ingestion tests: a Blackboard platform, a course with Learn ids
+//! and a time zone, push keys, and an independent recount of rollups from raw events.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use cloop::Store;
+use cloop::ingest::CourseClock;
+use cloop::store::courses::{CourseCalendar, CourseUpsert};
+use cloop::store::ingest::IngestKeyKind;
+use cloop::store::platforms::Platform;
+use cloop::store::rollups::{ContentDay, StudentDay};
+use cloop::store::{CourseId, PlatformId};
+
+use crate::store_platforms::blackboard;
+
+pub const GAP_MS: i64 = 40 * 60_000;
+
+pub async fn platform(store: &Store) -> Platform {
+    store
+        .create_platform(&blackboard("uni", "client-1"))
+        .await
+        .unwrap()
+}
+
+/// A course known by Learn pk `_{pk1}_1`, in `zone`.
+pub async fn course(store: &Store, platform: PlatformId, pk1: u64, zone: &str) -> CourseId {
+    let course = store
+        .upsert_course(
+            platform,
+            &CourseUpsert {
+                lms_context_id: format!("ctx-{pk1}"),
+                lms_course_uuid: None,
+                title: format!("Course {pk1}"),
+                code: format!("C{pk1}"),
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .set_course_lms_refs(course.id, Some(&format!("_{pk1}_1")), None)
+        .await
+        .unwrap();
+    store
+        .set_course_calendar(
+            course.id,
+            &CourseCalendar {
+                start_date: time::macros::date!(2024 - 02 - 26),
+                weeks: 12,
+                time_zone: zone.into(),
+            },
+        )
+        .await
+        .unwrap();
+    course.id
+}
+
+pub async fn key(store: &Store, platform: PlatformId, kind: IngestKeyKind) -> String {
+    cloop::ingest::new_ingest_key(store, platform, kind, "test")
+        .await
+        .unwrap()
+        .1
+}
+
+pub fn fixture(path: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/tests/fixtures/{path}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+/// The rollups recomputed from the stored events, by the definitions the views rely on.
+pub async fn recount(
+    store: &Store,
+    course: CourseId,
+    zone: &str,
+) -> (Vec<ContentDay>, Vec<StudentDay>) {
+    let clock = CourseClock::new(zone).unwrap();
+    let events = store.activity_of_course(course).await.unwrap();
+    let mut content: BTreeMap<(i64, i64), (i64, BTreeSet<i64>)> = BTreeMap::new();
+    let mut student: BTreeMap<(i64, i64), (i64, i64, i64)> = BTreeMap::new();
+    let mut times: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+    for e in &events {
+        let user = e.user_id.map(|u| u.0);
+        if let Some(user) = user {
+            times.entry(user).or_default().push(e.occurred_at.0);
+        }
+        if e.kind == "view" {
+            let day = clock.day_of(e.occurred_at);
+            let entry = content
+                .entry((day, e.content_item_id.map_or(0, |c| c.0)))
+                .or_default();
+            entry.0 += 1;
+            if let Some(user) = user {
+                entry.1.insert(user);
+                student.entry((day, user)).or_default().0 += 1;
+            }
+        }
+    }
+    for (user, mut ts) in times {
+        ts.sort_unstable();
+        let mut start = ts[0];
+        let mut last = ts[0];
+        for t in ts.into_iter().skip(1).chain(std::iter::once(i64::MAX)) {
+            if t == i64::MAX || t - last > GAP_MS {
+                let entry = student
+                    .entry((clock.day_of(cloop::store::EpochMs(start)), user))
+                    .or_default();
+                entry.1 += 1;
+                entry.2 += last - start;
+                start = t;
+            }
+            last = t;
+        }
+    }
+    let content = content
+        .into_iter()
+        .map(|((day, item), (views, users))| ContentDay {
+            day,
+            content_item_id: item,
+            views,
+            unique_students: users.len() as i64,
+        })
+        .collect();
+    let student = student
+        .into_iter()
+        .map(|((day, user), (views, sessions, active_ms))| StudentDay {
+            day,
+            user_id: user,
+            views,
+            sessions,
+            active_ms,
+        })
+        .collect();
+    (content, student)
+}
+
+/// Asserts the stored rollups equal a recount from the raw events.
+pub async fn assert_rollups_match(store: &Store, course: CourseId, zone: &str) {
+    let (content, student) = recount(store, course, zone).await;
+    assert_eq!(
+        store.content_days(course).await.unwrap(),
+        content,
+        "content-day rollup"
+    );
+    assert_eq!(
+        store.student_days(course).await.unwrap(),
+        student,
+        "student-day rollup"
+    );
+}
