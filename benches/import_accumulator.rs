@@ -66,7 +66,7 @@ async fn main() {
         report.report.new,
         report.rows as f64 / secs
     );
-    let days = store.student_days(course).await.expect("rollups");
+    let days = store.student_day_rollups(course).await.expect("rollups");
     println!(
         "rollups: {} student-days, {} sessions",
         days.len(),

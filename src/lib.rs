@@ -1,9 +1,11 @@
 //! cloop: learning analytics for instructors, an LTI 1.3 tool fed by the Blackboard Learn
 //! REST API, Caliper and xAPI. `App::build` wires the store and the HTTP server together.
 
+pub mod analytics;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod events;
 pub mod ingest;
 pub mod jobs;
 pub mod lms;

@@ -4,6 +4,7 @@
 pub mod activity;
 mod admins;
 pub mod content;
+pub mod course_events;
 pub mod courses;
 pub mod forums;
 pub mod gradebook;
@@ -14,6 +15,7 @@ pub mod launches;
 pub mod lms_courses;
 pub mod memberships;
 pub mod platforms;
+pub mod reports;
 pub mod rest;
 pub mod rollups;
 pub mod settings;

@@ -115,7 +115,7 @@ pub struct StudentDay {
 
 impl Store {
     /// Every content-day rollup row of a course, ordered by day and item.
-    pub async fn content_days(&self, course: CourseId) -> StoreResult<Vec<ContentDay>> {
+    pub async fn content_day_rollups(&self, course: CourseId) -> StoreResult<Vec<ContentDay>> {
         Ok(on_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT day, content_item_id, views, unique_students FROM rollup_content_day \
@@ -129,7 +129,7 @@ impl Store {
 
     /// Every student-day rollup row of a course with any views or sessions, ordered by day
     /// and user.
-    pub async fn student_days(&self, course: CourseId) -> StoreResult<Vec<StudentDay>> {
+    pub async fn student_day_rollups(&self, course: CourseId) -> StoreResult<Vec<StudentDay>> {
         Ok(on_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT day, user_id, views, sessions, active_ms FROM rollup_student_day \

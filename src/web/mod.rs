@@ -2,7 +2,7 @@
 //! every response shares (request logs, error rendering, security headers, body limits).
 
 pub mod admin;
-mod course;
+pub mod charts;
 pub mod csp;
 mod deep_link;
 mod health;
@@ -10,6 +10,7 @@ pub mod ingest;
 pub mod layout;
 pub mod lti;
 pub mod session;
+pub mod views;
 
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, header};
@@ -31,16 +32,18 @@ const STYLESHEET: &str = include_str!("../../static/cloop.css");
 const STORAGE_SCRIPT: &str = include_str!("../../static/lti-storage.js");
 const CLOSE_SCRIPT: &str = include_str!("../../static/lti-close.js");
 const AUTO_SUBMIT_SCRIPT: &str = include_str!("../../static/auto-submit.js");
+const SCRIPT: &str = include_str!("../../static/cloop.js");
 
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .merge(admin::router())
         .merge(lti::router())
-        .merge(course::router())
         .merge(deep_link::router())
         .merge(ingest::router())
+        .merge(views::router())
         .route("/static/cloop.css", get(stylesheet))
+        .route("/static/cloop.js", get(|| script(SCRIPT)))
         .route("/static/lti-storage.js", get(|| script(STORAGE_SCRIPT)))
         .route("/static/lti-close.js", get(|| script(CLOSE_SCRIPT)))
         .route("/static/auto-submit.js", get(|| script(AUTO_SUBMIT_SCRIPT)))

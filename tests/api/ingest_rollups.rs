@@ -104,12 +104,12 @@ on_both_backends! {
         let day = |y, m, d| {
             i64::from(jiff::civil::date(y, m, d).since(jiff::civil::date(1970, 1, 1)).unwrap().get_days())
         };
-        let local: Vec<(i64, i64)> = store.content_days(melbourne).await.unwrap().iter().map(|r| (r.day, r.views)).collect();
+        let local: Vec<(i64, i64)> = store.content_day_rollups(melbourne).await.unwrap().iter().map(|r| (r.day, r.views)).collect();
         assert_eq!(local, [(day(2024, 3, 4), 1), (day(2024, 3, 5), 1)]);
-        let utc_days: Vec<(i64, i64)> = store.content_days(utc).await.unwrap().iter().map(|r| (r.day, r.views)).collect();
+        let utc_days: Vec<(i64, i64)> = store.content_day_rollups(utc).await.unwrap().iter().map(|r| (r.day, r.views)).collect();
         assert_eq!(utc_days, [(day(2024, 3, 4), 2)]);
         // One session of 40 minutes, counted on the day it started.
-        let sessions: Vec<(i64, i64, i64)> = store.student_days(melbourne).await.unwrap().iter().map(|r| (r.day, r.sessions, r.active_ms)).collect();
+        let sessions: Vec<(i64, i64, i64)> = store.student_day_rollups(melbourne).await.unwrap().iter().map(|r| (r.day, r.sessions, r.active_ms)).collect();
         assert_eq!(sessions, [(day(2024, 3, 4), 1, 40 * 60_000), (day(2024, 3, 5), 0, 0)]);
     }
 }

@@ -139,12 +139,12 @@ pub async fn recount(
 pub async fn assert_rollups_match(store: &Store, course: CourseId, zone: &str) {
     let (content, student) = recount(store, course, zone).await;
     assert_eq!(
-        store.content_days(course).await.unwrap(),
+        store.content_day_rollups(course).await.unwrap(),
         content,
         "content-day rollup"
     );
     assert_eq!(
-        store.student_days(course).await.unwrap(),
+        store.student_day_rollups(course).await.unwrap(),
         student,
         "student-day rollup"
     );

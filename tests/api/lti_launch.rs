@@ -90,7 +90,7 @@ on_both_backends! {
         assert_eq!(response.status(), 303);
         let (path, token) = session_from(&response);
         let page = app.client.get(app.url(&path)).query(&[("s", &token)]).send().await.unwrap();
-        assert_eq!(page.status(), 200);
+        assert_eq!(page.status(), 403);
         let body = page.text().await.unwrap();
         assert!(body.contains("cloop is for course staff"), "{body}");
         assert!(!body.contains("ECOL101"));

@@ -5,6 +5,7 @@ mod helpers;
 
 mod admin_login;
 mod blackboard_fake;
+mod browser;
 mod cli;
 mod demo;
 mod health;
@@ -24,3 +25,5 @@ mod sync;
 mod sync_admin;
 mod sync_cli;
 mod sync_jobs;
+mod views;
+mod views_fixture;

@@ -1,0 +1,208 @@
+//! Event comparison: activity in the days before each occurrence of an event against the
+//! days from it on, for the cohort, per resource and per student.
+
+use std::collections::HashMap;
+
+use super::dashboard::display_name;
+use super::table::{Cell, Row, Table};
+use super::tree::Node;
+use super::{CourseView, day_label};
+use crate::events::Occurrence;
+use crate::store::{ContentItemId, CourseEventId, Store, StoreResult, UserId};
+
+/// Which event to split around and how many days on each side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EventWindow {
+    pub event: CourseEventId,
+    pub days: i64,
+}
+
+impl EventWindow {
+    pub const MAX_DAYS: i64 = 7;
+
+    /// From the `event` and `window` query parameters; defaults to the first repeating
+    /// event (else the first event) and 2 days. `None` when the course has no events.
+    pub fn parse(event: Option<&str>, days: Option<&str>, cv: &CourseView) -> Option<Self> {
+        let visible: Vec<&Occurrence> = cv.occurrences.iter().collect();
+        let chosen = event
+            .and_then(|e| e.parse::<CourseEventId>().ok())
+            .filter(|e| visible.iter().any(|o| o.event == *e))
+            .or_else(|| {
+                visible
+                    .iter()
+                    .find(|o| o.kind == crate::events::EventKind::Repeating)
+                    .or(visible.first())
+                    .map(|o| o.event)
+            })?;
+        let days = days
+            .and_then(|d| d.parse::<i64>().ok())
+            .unwrap_or(2)
+            .clamp(1, Self::MAX_DAYS);
+        Some(Self {
+            event: chosen,
+            days,
+        })
+    }
+}
+
+/// Each occurrence's day and its before/after day ranges.
+fn windows(cv: &CourseView, w: EventWindow) -> Vec<(&Occurrence, i64)> {
+    cv.occurrences
+        .iter()
+        .filter(|o| o.event == w.event)
+        .map(|o| (o, cv.cal.day_of(o.until.unwrap_or(o.at))))
+        .collect()
+}
+
+fn split_columns(first: &str, w: EventWindow) -> Vec<String> {
+    vec![
+        first.into(),
+        format!("Views in {} days before", w.days),
+        format!("Views in {} days from the event", w.days),
+        "After / before".into(),
+    ]
+}
+
+fn ratio(before: i64, after: i64) -> Cell {
+    Cell::Num((before > 0).then(|| after as f64 / before as f64), 2)
+}
+
+fn split_cells(label: Cell, before: i64, after: i64) -> Vec<Cell> {
+    vec![
+        label,
+        Cell::Int(before),
+        Cell::Int(after),
+        ratio(before, after),
+    ]
+}
+
+/// Sums `value(day)` over the before and after windows of every occurrence.
+fn sum_windows(
+    days: &[(&Occurrence, i64)],
+    w: EventWindow,
+    per_day: impl Fn(i64) -> i64,
+) -> (i64, i64) {
+    let mut before = 0;
+    let mut after = 0;
+    for &(_, d) in days {
+        before += (d - w.days..d).map(&per_day).sum::<i64>();
+        after += (d..d + w.days).map(&per_day).sum::<i64>();
+    }
+    (before, after)
+}
+
+/// The span of days the windows touch.
+fn span(days: &[(&Occurrence, i64)], w: EventWindow) -> (i64, i64) {
+    let from = days.iter().map(|d| d.1).min().unwrap_or(0) - w.days;
+    let to = days.iter().map(|d| d.1).max().unwrap_or(0) + w.days;
+    (from, to)
+}
+
+/// One row per occurrence: the cohort's views before and from the event.
+pub async fn comparison(store: &Store, cv: &CourseView, w: EventWindow) -> StoreResult<Table> {
+    let days = windows(cv, w);
+    let (from, to) = span(&days, w);
+    let mut per_day: HashMap<i64, i64> = HashMap::new();
+    for (day, _, views) in store.daily_group_views(cv.course.id, from, to).await? {
+        *per_day.entry(day).or_default() += views;
+    }
+    let mut table = Table::new(
+        "comparison",
+        "Views before and from each occurrence",
+        split_columns("Occurrence", w),
+    );
+    let (mut tb, mut ta) = (0, 0);
+    for &(o, d) in &days {
+        let (b, a) = sum_windows(&[(o, d)], w, |day| per_day.get(&day).copied().unwrap_or(0));
+        tb += b;
+        ta += a;
+        let label = match o.week {
+            Some(n) => format!("Week {n} ({})", day_label(d)),
+            None => day_label(d),
+        };
+        table
+            .rows
+            .push(Row::on_day(d, split_cells(Cell::Text(label), b, a)));
+    }
+    table.totals = Some(split_cells(Cell::Text("All occurrences".into()), tb, ta));
+    Ok(table)
+}
+
+/// Per resource (tree rows summing their subtree): views before and from the event.
+pub async fn event_split_by_item(
+    store: &Store,
+    cv: &CourseView,
+    nodes: &[Node],
+    w: EventWindow,
+) -> StoreResult<Table> {
+    let days = windows(cv, w);
+    let (from, to) = span(&days, w);
+    let mut views: HashMap<(ContentItemId, i64), i64> = HashMap::new();
+    for r in store.item_days(cv.course.id, from, to).await? {
+        views.insert((r.content_item_id, r.day), r.views);
+    }
+    let mut table = Table::new(
+        "event-split",
+        "Views around the event, per resource",
+        split_columns("Resource", w),
+    );
+    let (mut tb, mut ta) = (0, 0);
+    for node in nodes {
+        let (b, a) = sum_windows(&days, w, |day| {
+            node.subtree
+                .iter()
+                .map(|i| views.get(&(*i, day)).copied().unwrap_or(0))
+                .sum()
+        });
+        if node.pos.depth == 0 {
+            tb += b;
+            ta += a;
+        }
+        table.rows.push(Row {
+            cells: split_cells(Cell::Item(node.item.id, node.item.title.clone()), b, a),
+            day: None,
+            tree: Some(node.pos.clone()),
+        });
+    }
+    table.totals = Some(split_cells(Cell::Text("Total".into()), tb, ta));
+    Ok(table)
+}
+
+/// Per student: views before and from the event.
+pub async fn event_split_by_student(
+    store: &Store,
+    cv: &CourseView,
+    w: EventWindow,
+) -> StoreResult<Table> {
+    let days = windows(cv, w);
+    let (from, to) = span(&days, w);
+    let mut views: HashMap<(UserId, i64), i64> = HashMap::new();
+    for r in store.student_days(cv.course.id, from, to).await? {
+        views.insert((r.user_id, r.day), r.views);
+    }
+    let mut table = Table::new(
+        "event-split",
+        "Views around the event, per student",
+        split_columns("Student", w),
+    );
+    let (mut tb, mut ta) = (0, 0);
+    for p in store
+        .course_people(cv.course.id)
+        .await?
+        .iter()
+        .filter(|p| !p.is_staff)
+    {
+        let (b, a) = sum_windows(&days, w, |day| {
+            views.get(&(p.user_id, day)).copied().unwrap_or(0)
+        });
+        tb += b;
+        ta += a;
+        table.rows.push(Row::new(split_cells(
+            Cell::Student(p.user_id, display_name(&p.name, p.user_id)),
+            b,
+            a,
+        )));
+    }
+    table.totals = Some(split_cells(Cell::Text("All students".into()), tb, ta));
+    Ok(table)
+}

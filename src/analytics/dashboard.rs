@@ -1,0 +1,284 @@
+//! The course dashboard: daily views by group, daily metrics, the histogram of students by
+//! views and the top-10 tables. Reads only rollups and small tables.
+
+use std::collections::HashMap;
+
+use super::table::{Cell, Row, Table};
+use super::{CourseView, Range, day_label};
+use crate::store::{ContentItemId, Store, StoreResult, UserId};
+
+/// Everything the dashboard shows.
+#[derive(Clone, Debug)]
+pub struct Dashboard {
+    /// Date, content, communication, assessment views, then the day metrics.
+    pub daily: Table,
+    pub histogram: Table,
+    pub top_content: Table,
+    pub top_communication: Table,
+    pub visitors: Table,
+    pub top_assessment: Table,
+}
+
+const TOP: usize = 10;
+const BINS: i64 = 10;
+
+pub async fn dashboard(store: &Store, cv: &CourseView, range: Range) -> StoreResult<Dashboard> {
+    let id = cv.course.id;
+    let (from, to) = cv.days(range);
+    let groups = store.daily_group_views(id, from, to).await?;
+    let pages = store.daily_pages_viewed(id, from, to).await?;
+    let totals = store.daily_student_totals(id, from, to).await?;
+    let per_student = store.student_totals(id, from, to).await?;
+    let item_totals = store.item_totals(id, from, to).await?;
+    let tree = store.content_tree(id).await?;
+    let people = store.course_people(id).await?;
+
+    let span = (to - from) as usize;
+    let mut by_group = vec![[0i64; 3]; span];
+    for (day, group, views) in groups {
+        let g = match group.as_str() {
+            "communication" => 1,
+            "assessment" => 2,
+            _ => 0,
+        };
+        by_group[(day - from) as usize][g] += views;
+    }
+    let mut unique_pages = vec![0i64; span];
+    for (day, n) in pages {
+        unique_pages[(day - from) as usize] = n;
+    }
+    let mut day_totals = vec![None; span];
+    for t in totals {
+        day_totals[(t.day - from) as usize] = Some(t);
+    }
+    let mut daily = Table::new(
+        "daily",
+        "Page views per day by group, and daily activity metrics",
+        [
+            "Date",
+            "Content views",
+            "Communication views",
+            "Assessment views",
+            "Unique pages viewed",
+            "Active students",
+            "Sessions",
+            "Average session (min)",
+            "Page views per session",
+        ]
+        .map(String::from)
+        .to_vec(),
+    );
+    for i in 0..span {
+        let day = from + i as i64;
+        let [c, m, a] = by_group[i];
+        let t = day_totals[i];
+        let (students, sessions, active_ms, views) = t
+            .map(|t| (t.active_students, t.sessions, t.active_ms, t.views))
+            .unwrap_or_default();
+        let per_session = |x: f64| (sessions > 0).then(|| x / sessions as f64);
+        daily.rows.push(Row::on_day(
+            day,
+            vec![
+                Cell::Text(day_label(day)),
+                Cell::Int(c),
+                Cell::Int(m),
+                Cell::Int(a),
+                Cell::Int(unique_pages[i]),
+                Cell::Int(students),
+                Cell::Int(sessions),
+                Cell::Num(per_session(active_ms as f64 / 60_000.0), 1),
+                Cell::Num(per_session(views as f64), 1),
+            ],
+        ));
+    }
+
+    let names: HashMap<UserId, (&str, &str, bool)> = people
+        .iter()
+        .map(|p| (p.user_id, (p.name.as_str(), p.roles.as_str(), p.is_staff)))
+        .collect();
+    let histogram = histogram(&people, &per_student);
+
+    let mut visitors_sorted = per_student.clone();
+    visitors_sorted.sort_by(|a, b| b.views.cmp(&a.views).then(a.user_id.cmp(&b.user_id)));
+    let mut visitors = Table::new(
+        "visitors",
+        "Top 10 visitors by page views",
+        ["Name", "Role", "Page views"].map(String::from).to_vec(),
+    );
+    for s in visitors_sorted.iter().take(TOP) {
+        let (name, roles, _) = names.get(&s.user_id).copied().unwrap_or(("", "", false));
+        visitors.rows.push(Row::new(vec![
+            Cell::Student(s.user_id, display_name(name, s.user_id)),
+            Cell::Text(roles.replace(' ', ", ")),
+            Cell::Int(s.views),
+        ]));
+    }
+
+    let group_of: HashMap<ContentItemId, (&str, &str)> = tree
+        .iter()
+        .map(|t| (t.id, (t.item_group.as_str(), t.title.as_str())))
+        .collect();
+    let top_items = |group: &str| {
+        let mut items: Vec<(ContentItemId, i64)> = item_totals
+            .iter()
+            .filter(|(item, _)| group_of.get(item).is_some_and(|(g, _)| *g == group))
+            .copied()
+            .collect();
+        items.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        items.truncate(TOP);
+        items
+    };
+
+    let mut top_content = Table::new(
+        "top-content",
+        "Top 10 content by page views",
+        ["Resource", "Students", "Page views"]
+            .map(String::from)
+            .to_vec(),
+    );
+    for (item, views) in top_items("content") {
+        let students = store.item_unique_students(id, item, from, to).await?;
+        top_content.rows.push(Row::new(vec![
+            Cell::Item(item, group_of[&item].1.to_string()),
+            Cell::Int(students),
+            Cell::Int(views),
+        ]));
+    }
+
+    let (from_ms, to_ms) = (cv.day_start(from), cv.day_start(to));
+    let posts = store.course_posts(id).await?;
+    let mut posts_by_item: HashMap<ContentItemId, i64> = HashMap::new();
+    for p in posts
+        .iter()
+        .filter(|p| p.posted_at >= from_ms && p.posted_at < to_ms)
+    {
+        if let Some(item) = p.content_item_id {
+            *posts_by_item.entry(item).or_default() += 1;
+        }
+    }
+    let mut top_communication = Table::new(
+        "top-communication",
+        "Top 10 communication by page views",
+        ["Forum", "Students", "Page views", "Posts"]
+            .map(String::from)
+            .to_vec(),
+    );
+    for (item, views) in top_items("communication") {
+        let students = store.item_unique_students(id, item, from, to).await?;
+        top_communication.rows.push(Row::new(vec![
+            Cell::Item(item, group_of[&item].1.to_string()),
+            Cell::Int(students),
+            Cell::Int(views),
+            Cell::Int(posts_by_item.get(&item).copied().unwrap_or(0)),
+        ]));
+    }
+
+    let assessments = store.course_assessments(id).await?;
+    let attempts = store.course_attempts(id).await?;
+    let mut top_assessment = Table::new(
+        "top-assessment",
+        "Top 10 assessments by attempts",
+        ["Assessment", "Students", "Attempts", "Average score"]
+            .map(String::from)
+            .to_vec(),
+    );
+    let mut rows: Vec<(i64, Row)> = Vec::new();
+    for a in &assessments {
+        let mine: Vec<_> = attempts
+            .iter()
+            .filter(|t| {
+                t.assessment_id == a.id && t.at.is_some_and(|at| at >= from_ms && at < to_ms)
+            })
+            .collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let mut students: Vec<UserId> = mine.iter().map(|t| t.user_id).collect();
+        students.sort();
+        students.dedup();
+        let scores: Vec<f64> = mine.iter().filter_map(|t| t.score).collect();
+        let avg = (!scores.is_empty()).then(|| scores.iter().sum::<f64>() / scores.len() as f64);
+        let name = match a.content_item_id {
+            Some(item) => Cell::Item(item, a.name.clone()),
+            None => Cell::Text(a.name.clone()),
+        };
+        rows.push((
+            mine.len() as i64,
+            Row::new(vec![
+                name,
+                Cell::Int(students.len() as i64),
+                Cell::Int(mine.len() as i64),
+                Cell::Num(avg, 1),
+            ]),
+        ));
+    }
+    rows.sort_by_key(|r| std::cmp::Reverse(r.0));
+    top_assessment.rows = rows.into_iter().take(TOP).map(|(_, r)| r).collect();
+
+    Ok(Dashboard {
+        daily,
+        histogram,
+        top_content,
+        top_communication,
+        visitors,
+        top_assessment,
+    })
+}
+
+/// Students (non-staff enrolments and anyone else seen) by page views in ten equal bins,
+/// with those who viewed nothing in a bin of their own.
+fn histogram(
+    people: &[crate::store::reports::Person],
+    per_student: &[crate::store::reports::StudentTotals],
+) -> Table {
+    let staff: std::collections::HashSet<UserId> = people
+        .iter()
+        .filter(|p| p.is_staff)
+        .map(|p| p.user_id)
+        .collect();
+    let mut views: HashMap<UserId, i64> = people
+        .iter()
+        .filter(|p| !p.is_staff)
+        .map(|p| (p.user_id, 0))
+        .collect();
+    for s in per_student.iter().filter(|s| !staff.contains(&s.user_id)) {
+        views.insert(s.user_id, s.views);
+    }
+    let max = views.values().copied().max().unwrap_or(0);
+    let width = ((max + BINS - 1) / BINS).max(1);
+    let mut counts = vec![0i64; BINS as usize + 1];
+    for &v in views.values() {
+        let bin = if v == 0 {
+            0
+        } else {
+            ((v - 1) / width + 1).min(BINS) as usize
+        };
+        counts[bin] += 1;
+    }
+    let mut table = Table::new(
+        "histogram",
+        "Students by page views",
+        ["Page views", "Students"].map(String::from).to_vec(),
+    );
+    for (bin, n) in counts.into_iter().enumerate() {
+        let label = if bin == 0 {
+            "0".to_string()
+        } else {
+            let lo = (bin as i64 - 1) * width + 1;
+            format!("{lo}–{}", lo + width - 1)
+        };
+        table
+            .rows
+            .push(Row::new(vec![Cell::Text(label), Cell::Int(n)]));
+    }
+    table
+}
+
+/// A person's name, or a stable placeholder when the LMS sent none.
+pub fn display_name(name: &str, id: UserId) -> String {
+    if name.trim().is_empty() {
+        format!("User #{id}")
+    } else {
+        name.to_string()
+    }
+}

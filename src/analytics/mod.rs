@@ -1,0 +1,165 @@
+//! Read models behind the instructor views: one function per view computes that view's
+//! numbers from rollups and small tables, as [`Table`]s the web layer draws, lists and
+//! exports. Views never run SQL.
+
+mod access;
+mod comparison;
+mod dashboard;
+mod people;
+mod resource;
+mod table;
+mod tree;
+
+pub use access::{AccessTab, Group, access};
+pub use comparison::{EventWindow, comparison, event_split_by_item, event_split_by_student};
+pub use dashboard::{Dashboard, dashboard};
+pub use people::{StudentDetail, course_list, student_detail, students};
+pub use resource::{ResourceDetail, resource_detail};
+pub use table::{Cell, Row, Table, TreePos};
+
+use jiff::civil::Weekday;
+
+use crate::events::{Calendar, Occurrence, expand};
+use crate::store::course_events::CourseEventRow;
+use crate::store::courses::Course;
+use crate::store::{CourseId, EpochMs, Store, StoreResult};
+
+/// A course with its calendar, visible events and data freshness: what every page needs.
+#[derive(Clone, Debug)]
+pub struct CourseView {
+    pub course: Course,
+    pub cal: Calendar,
+    /// False while the start date is a guess (staff have not set it and the LMS sent none).
+    pub dates_known: bool,
+    pub events: Vec<CourseEventRow>,
+    pub occurrences: Vec<Occurrence>,
+    pub last_sync: Option<EpochMs>,
+    pub last_event: Option<EpochMs>,
+}
+
+impl CourseView {
+    pub async fn load(store: &Store, id: CourseId) -> StoreResult<Self> {
+        let course = store.course(id).await?;
+        let tz = if Calendar::new(jiff::civil::date(2000, 1, 3), 1, &course.time_zone).is_ok() {
+            course.time_zone.clone()
+        } else {
+            "UTC".to_string()
+        };
+        let weeks = course.weeks.clamp(1, 104);
+        let (start, dates_known) = match course.start_date {
+            Some(d) => (Calendar::from_stored(d), true),
+            None => {
+                // Until the dates are set, start on the Monday of the first recorded day.
+                let day = match store.first_rollup_day(id).await? {
+                    Some(day) => day,
+                    None => Calendar::new(jiff::civil::date(2000, 1, 3), 1, &tz)
+                        .expect("checked above")
+                        .day_of(EpochMs::now()),
+                };
+                let date = Calendar::date_of(day);
+                let back = i64::from(date.weekday().to_monday_zero_offset());
+                (Calendar::date_of(day - back), false)
+            }
+        };
+        let cal = Calendar::new(start, weeks, &tz).expect("weeks and time zone checked");
+        let events = store.course_events(id).await?;
+        let occurrences = expand(&events, &cal);
+        let (last_sync, last_event) = store.course_freshness(id).await?;
+        Ok(Self {
+            course,
+            cal,
+            dates_known,
+            events,
+            occurrences,
+            last_sync,
+            last_event,
+        })
+    }
+
+    /// The instant the local day begins.
+    pub fn day_start(&self, day: i64) -> EpochMs {
+        self.cal.instant(Calendar::date_of(day), 0)
+    }
+
+    /// The days a range covers.
+    pub fn days(&self, range: Range) -> (i64, i64) {
+        match range {
+            Range::All => (self.cal.start_day(), self.cal.end_day()),
+            Range::Week(n) => self.cal.week_days(n),
+        }
+    }
+
+    /// Column heads and day spans of the buckets of a range: weeks for all weeks, days for
+    /// one week.
+    pub fn buckets(&self, range: Range) -> Vec<Bucket> {
+        match range {
+            Range::All => (1..=self.cal.weeks)
+                .map(|n| {
+                    let (from, to) = self.cal.week_days(n);
+                    Bucket {
+                        label: format!("W{n}"),
+                        from,
+                        to,
+                    }
+                })
+                .collect(),
+            Range::Week(n) => {
+                let (from, _) = self.cal.week_days(n);
+                (from..from + 7)
+                    .map(|d| Bucket {
+                        label: day_label(d),
+                        from: d,
+                        to: d + 1,
+                    })
+                    .collect()
+            }
+        }
+    }
+}
+
+/// A column of a heat map: a week or a day.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bucket {
+    pub label: String,
+    pub from: i64,
+    pub to: i64,
+}
+
+/// "All weeks" or one teaching week.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Range {
+    All,
+    Week(i64),
+}
+
+impl Range {
+    /// From the `week` query parameter; out-of-range weeks mean all weeks.
+    pub fn parse(week: Option<&str>, weeks: i64) -> Self {
+        match week.and_then(|w| w.parse::<i64>().ok()) {
+            Some(n) if (1..=weeks).contains(&n) => Self::Week(n),
+            _ => Self::All,
+        }
+    }
+
+    pub fn query_value(self) -> String {
+        match self {
+            Self::All => String::new(),
+            Self::Week(n) => n.to_string(),
+        }
+    }
+}
+
+/// `Mon 02 Mar` for a day number.
+pub fn day_label(day: i64) -> String {
+    let d = Calendar::date_of(day);
+    let wd = match d.weekday() {
+        Weekday::Monday => "Mon",
+        Weekday::Tuesday => "Tue",
+        Weekday::Wednesday => "Wed",
+        Weekday::Thursday => "Thu",
+        Weekday::Friday => "Fri",
+        Weekday::Saturday => "Sat",
+        Weekday::Sunday => "Sun",
+    };
+    format!("{wd} {}", d.strftime("%Y-%m-%d"))
+}

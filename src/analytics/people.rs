@@ -1,0 +1,247 @@
+//! The course list, the students heat map and one student's detail.
+
+use std::collections::HashMap;
+
+use super::comparison::{EventWindow, event_split_by_student};
+use super::dashboard::display_name;
+use super::table::{Cell, Row, Table, pct};
+use super::{CourseView, Range, day_label};
+use crate::store::{ContentItemId, Store, StoreError, StoreResult, UserId};
+
+/// The courses a person teaches, with when each last received data.
+pub async fn course_list(store: &Store, user: UserId) -> StoreResult<Table> {
+    let mut table = Table::new(
+        "courses",
+        "Your courses",
+        [
+            "Code",
+            "Title",
+            "Term",
+            "Start",
+            "Weeks",
+            "Last data update",
+        ]
+        .map(String::from)
+        .to_vec(),
+    );
+    for c in store.staff_courses(user).await? {
+        let (sync, event) = store.course_freshness(c.id).await?;
+        let updated = sync
+            .max(event)
+            .map(|t| t.to_string())
+            .unwrap_or_else(|| "never".into());
+        table.rows.push(Row::new(vec![
+            Cell::Text(c.code.clone()),
+            Cell::Course(c.id, c.title.clone()),
+            Cell::Text(c.term.clone()),
+            Cell::Text(
+                c.start_date
+                    .map(|d| d.to_string())
+                    .unwrap_or_else(|| "not set".into()),
+            ),
+            Cell::Int(c.weeks),
+            Cell::Text(updated),
+        ]));
+    }
+    Ok(table)
+}
+
+/// Students × weeks (or days of one week) page views, or the split around an event.
+pub async fn students(
+    store: &Store,
+    cv: &CourseView,
+    range: Range,
+    events: Option<EventWindow>,
+) -> StoreResult<Vec<Table>> {
+    if let Some(w) = events {
+        return Ok(vec![event_split_by_student(store, cv, w).await?]);
+    }
+    let id = cv.course.id;
+    let buckets = cv.buckets(range);
+    let (from, to) = cv.days(range);
+    let width = buckets[0].to - buckets[0].from;
+    let people = store.course_people(id).await?;
+    let mut views: HashMap<UserId, Vec<i64>> = people
+        .iter()
+        .filter(|p| !p.is_staff)
+        .map(|p| (p.user_id, vec![0; buckets.len()]))
+        .collect();
+    for r in store.student_days(id, from, to).await? {
+        if let Some(v) = views.get_mut(&r.user_id) {
+            v[((r.day - from) / width) as usize] += r.views;
+        }
+    }
+    let grand: i64 = views.values().flatten().sum();
+    let mut cols = vec!["Student".to_string()];
+    cols.extend(buckets.iter().map(|b| b.label.clone()));
+    cols.extend(["Total".into(), "% of total".into()]);
+    let mut table = Table::new("students", "Page views per student", cols);
+    table.heat = Some((1, 1 + buckets.len()));
+    let mut bucket_totals = vec![0i64; buckets.len()];
+    for p in people.iter().filter(|p| !p.is_staff) {
+        let v = &views[&p.user_id];
+        bucket_totals.iter_mut().zip(v).for_each(|(a, b)| *a += b);
+        let total: i64 = v.iter().sum();
+        let mut cells = vec![Cell::Student(p.user_id, display_name(&p.name, p.user_id))];
+        cells.extend(v.iter().map(|&n| Cell::Int(n)));
+        cells.push(Cell::Int(total));
+        cells.push(pct(total as f64, grand as f64));
+        table.rows.push(Row::new(cells));
+    }
+    let mut totals = vec![Cell::Text("All students".into())];
+    totals.extend(bucket_totals.iter().map(|&n| Cell::Int(n)));
+    totals.push(Cell::Int(grand));
+    totals.push(pct(grand as f64, grand as f64));
+    table.totals = Some(totals);
+    let mut series = Table::new(
+        "over-time",
+        "Student page views over time",
+        vec!["Period".into(), "Page views".into()],
+    );
+    for (b, n) in buckets.iter().zip(bucket_totals) {
+        series.rows.push(Row::on_day(
+            b.from,
+            vec![Cell::Text(b.label.clone()), Cell::Int(n)],
+        ));
+    }
+    Ok(vec![table, series])
+}
+
+/// One student's activity.
+#[derive(Clone, Debug)]
+pub struct StudentDetail {
+    pub name: String,
+    pub roles: String,
+    pub daily: Table,
+    pub forums: Table,
+    pub assessments: Table,
+}
+
+pub async fn student_detail(
+    store: &Store,
+    cv: &CourseView,
+    user: UserId,
+) -> StoreResult<StudentDetail> {
+    let id = cv.course.id;
+    let person = store
+        .course_people(id)
+        .await?
+        .into_iter()
+        .find(|p| p.user_id == user)
+        .ok_or(StoreError::NotFound("student"))?;
+    let tree = store.content_tree(id).await?;
+    let group: HashMap<ContentItemId, &str> =
+        tree.iter().map(|t| (t.id, t.item_group.as_str())).collect();
+    let activity = store.user_activity(id, user).await?;
+    let (from, to) = cv.days(Range::All);
+    let mut per_day = vec![[0i64; 3]; (to - from) as usize];
+    let mut item_views: HashMap<ContentItemId, i64> = HashMap::new();
+    for a in activity.iter().filter(|a| a.kind == "view") {
+        if let Some(item) = a.content_item_id {
+            *item_views.entry(item).or_default() += 1;
+        }
+        let day = cv.cal.day_of(a.occurred_at);
+        if (from..to).contains(&day) {
+            let g = match a.content_item_id.and_then(|i| group.get(&i).copied()) {
+                Some("communication") => 1,
+                Some("assessment") => 2,
+                _ => 0,
+            };
+            per_day[(day - from) as usize][g] += 1;
+        }
+    }
+    let mut daily = Table::new(
+        "daily",
+        "Page views per day by group",
+        [
+            "Date",
+            "Content views",
+            "Communication views",
+            "Assessment views",
+        ]
+        .map(String::from)
+        .to_vec(),
+    );
+    for (i, [c, m, a]) in per_day.into_iter().enumerate() {
+        let day = from + i as i64;
+        daily.rows.push(Row::on_day(
+            day,
+            vec![
+                Cell::Text(day_label(day)),
+                Cell::Int(c),
+                Cell::Int(m),
+                Cell::Int(a),
+            ],
+        ));
+    }
+
+    let mut posts: HashMap<ContentItemId, i64> = HashMap::new();
+    for p in store
+        .course_posts(id)
+        .await?
+        .iter()
+        .filter(|p| p.user_id == Some(user))
+    {
+        if let Some(item) = p.content_item_id {
+            *posts.entry(item).or_default() += 1;
+        }
+    }
+    let mut forums = Table::new(
+        "forums",
+        "Forums: views and posts",
+        ["Forum", "Views", "Posts"].map(String::from).to_vec(),
+    );
+    for t in tree.iter().filter(|t| t.item_group == "communication") {
+        forums.rows.push(Row::new(vec![
+            Cell::Item(t.id, t.title.clone()),
+            Cell::Int(item_views.get(&t.id).copied().unwrap_or(0)),
+            Cell::Int(posts.get(&t.id).copied().unwrap_or(0)),
+        ]));
+    }
+
+    let attempts = store.course_attempts(id).await?;
+    let grades = store.course_grades(id).await?;
+    let mut assessments = Table::new(
+        "assessments",
+        "Assessments: views, attempts and latest grade",
+        ["Assessment", "Views", "Attempts", "Latest grade"]
+            .map(String::from)
+            .to_vec(),
+    );
+    for a in store.course_assessments(id).await? {
+        let views = a
+            .content_item_id
+            .and_then(|i| item_views.get(&i).copied())
+            .unwrap_or(0);
+        let tries = attempts
+            .iter()
+            .filter(|t| t.assessment_id == a.id && t.user_id == user)
+            .count();
+        let grade = grades
+            .iter()
+            .find(|g| g.assessment_id == a.id && g.user_id == user)
+            .map(|g| match (g.score, &g.text_grade) {
+                (Some(s), _) => format!("{s:.1}"),
+                (None, Some(t)) => t.clone(),
+                (None, None) => String::new(),
+            })
+            .unwrap_or_default();
+        let name = match a.content_item_id {
+            Some(item) => Cell::Item(item, a.name.clone()),
+            None => Cell::Text(a.name.clone()),
+        };
+        assessments.rows.push(Row::new(vec![
+            name,
+            Cell::Int(views),
+            Cell::Int(tries as i64),
+            Cell::Text(grade),
+        ]));
+    }
+    Ok(StudentDetail {
+        name: display_name(&person.name, user),
+        roles: person.roles.replace(' ', ", "),
+        daily,
+        forums,
+        assessments,
+    })
+}

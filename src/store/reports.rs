@@ -1,0 +1,453 @@
+//! Read queries behind the instructor views: rollups first, and small tables (content tree,
+//! people, grades, posts). Raw `activity` is read only for one student or one resource,
+//! through its indexes.
+
+use serde::Serialize;
+
+use super::{
+    AssessmentId, ContentItemId, CourseId, EpochMs, ForumId, Store, StoreResult, UserId, on_pool,
+};
+
+/// A node of the course content tree.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct TreeItem {
+    pub id: ContentItemId,
+    pub parent_id: Option<ContentItemId>,
+    pub title: String,
+    pub item_group: String,
+    pub position: i64,
+}
+
+/// Someone enrolled in the course (or seen in its activity).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct Person {
+    pub user_id: UserId,
+    pub name: String,
+    pub roles: String,
+    pub is_staff: bool,
+}
+
+/// A discussion post, with the content item of its forum.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct PostRow {
+    pub forum_id: ForumId,
+    pub content_item_id: Option<ContentItemId>,
+    pub user_id: Option<UserId>,
+    pub posted_at: EpochMs,
+}
+
+/// An assessment (grade column) of the course.
+#[derive(Clone, Debug, PartialEq, Serialize, sqlx::FromRow)]
+pub struct AssessmentRow {
+    pub id: AssessmentId,
+    pub content_item_id: Option<ContentItemId>,
+    pub name: String,
+    pub points_possible: Option<f64>,
+}
+
+/// One attempt on an assessment.
+#[derive(Clone, Debug, PartialEq, Serialize, sqlx::FromRow)]
+pub struct AttemptRow {
+    pub assessment_id: AssessmentId,
+    pub content_item_id: Option<ContentItemId>,
+    pub user_id: UserId,
+    pub at: Option<EpochMs>,
+    pub score: Option<f64>,
+}
+
+/// A student's latest grade on an assessment.
+#[derive(Clone, Debug, PartialEq, Serialize, sqlx::FromRow)]
+pub struct GradeRow {
+    pub assessment_id: AssessmentId,
+    pub user_id: UserId,
+    pub score: Option<f64>,
+    pub text_grade: Option<String>,
+}
+
+/// One student's daily totals (from `rollup_student_day`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct StudentDay {
+    pub day: i64,
+    pub user_id: UserId,
+    pub views: i64,
+    pub sessions: i64,
+    pub active_ms: i64,
+}
+
+/// Per-day totals over all students.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct DayTotals {
+    pub day: i64,
+    pub active_students: i64,
+    pub views: i64,
+    pub sessions: i64,
+    pub active_ms: i64,
+}
+
+/// Per-student totals over a range of days.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct StudentTotals {
+    pub user_id: UserId,
+    pub views: i64,
+    pub sessions: i64,
+    pub active_ms: i64,
+}
+
+/// A slice of `rollup_content_day`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct ItemDay {
+    pub day: i64,
+    pub content_item_id: ContentItemId,
+    pub views: i64,
+    pub unique_students: i64,
+}
+
+/// One activity of one student (student detail).
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct UserActivity {
+    pub occurred_at: EpochMs,
+    pub content_item_id: Option<ContentItemId>,
+    pub kind: String,
+}
+
+impl Store {
+    /// When the course last finished a sync and last received an activity event.
+    pub async fn course_freshness(
+        &self,
+        course: CourseId,
+    ) -> StoreResult<(Option<EpochMs>, Option<EpochMs>)> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT (SELECT MAX(finished_at) FROM sync_runs WHERE course_id = $1 \
+                 AND status = 'succeeded'), \
+                 (SELECT MAX(occurred_at) FROM activity WHERE course_id = $1)",
+            )
+            .bind(course)
+            .fetch_one(pool)
+            .await
+        })?)
+    }
+
+    /// The first day with any recorded view (used before staff set the course dates).
+    pub async fn first_rollup_day(&self, course: CourseId) -> StoreResult<Option<i64>> {
+        let (day,): (Option<i64>,) = on_pool!(self, pool => {
+            sqlx::query_as("SELECT MIN(day) FROM rollup_content_day WHERE course_id = $1")
+                .bind(course)
+                .fetch_one(pool)
+                .await
+        })?;
+        Ok(day)
+    }
+
+    /// The live content tree, parents before children is not guaranteed.
+    pub async fn content_tree(&self, course: CourseId) -> StoreResult<Vec<TreeItem>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT id, parent_id, title, item_group, position FROM content_items \
+                 WHERE course_id = $1 AND removed_at IS NULL ORDER BY position, id",
+            )
+            .bind(course)
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+
+    /// Everyone enrolled, with a name; students first by name.
+    pub async fn course_people(&self, course: CourseId) -> StoreResult<Vec<Person>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT u.id AS user_id, u.name, e.roles, e.is_staff FROM enrolments e \
+                 JOIN users u ON u.id = e.user_id WHERE e.course_id = $1 \
+                 ORDER BY e.is_staff, u.name, u.id",
+            )
+            .bind(course)
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+
+    /// Views per day and resource group; course-level views (item 0) count as content.
+    pub async fn daily_group_views(
+        &self,
+        course: CourseId,
+        from_day: i64,
+        to_day: i64,
+    ) -> StoreResult<Vec<(i64, String, i64)>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT r.day, COALESCE(ci.item_group, 'content') AS grp, \
+                 CAST(SUM(r.views) AS BIGINT) AS views FROM rollup_content_day r \
+                 LEFT JOIN content_items ci ON ci.id = r.content_item_id \
+                 WHERE r.course_id = $1 AND r.day >= $2 AND r.day < $3 \
+                 GROUP BY r.day, COALESCE(ci.item_group, 'content') ORDER BY r.day",
+            )
+            .bind(course)
+            .bind(from_day)
+            .bind(to_day)
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+
+    /// Distinct resources viewed per day (course-level views excluded).
+    pub async fn daily_pages_viewed(
+        &self,
+        course: CourseId,
+        from_day: i64,
+        to_day: i64,
+    ) -> StoreResult<Vec<(i64, i64)>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT day, COUNT(*) FROM rollup_content_day WHERE course_id = $1 \
+                 AND day >= $2 AND day < $3 AND content_item_id <> 0 AND views > 0 \
+                 GROUP BY day ORDER BY day",
+            )
+            .bind(course)
+            .bind(from_day)
+            .bind(to_day)
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+
+    /// Active students, views, sessions and active time per day.
+    pub async fn daily_student_totals(
+        &self,
+        course: CourseId,
+        from_day: i64,
+        to_day: i64,
+    ) -> StoreResult<Vec<DayTotals>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT day, COUNT(*) AS active_students, CAST(SUM(views) AS BIGINT) AS views, \
+                 CAST(SUM(sessions) AS BIGINT) AS sessions, \
+                 CAST(SUM(active_ms) AS BIGINT) AS active_ms FROM rollup_student_day \
+                 WHERE course_id = $1 AND day >= $2 AND day < $3 GROUP BY day ORDER BY day",
+            )
+            .bind(course)
+            .bind(from_day)
+            .bind(to_day)
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+
+    /// Each student's totals over a range of days.
+    pub async fn student_totals(
+        &self,
+        course: CourseId,
+        from_day: i64,
+        to_day: i64,
+    ) -> StoreResult<Vec<StudentTotals>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT user_id, CAST(SUM(views) AS BIGINT) AS views, \
+                 CAST(SUM(sessions) AS BIGINT) AS sessions, \
+                 CAST(SUM(active_ms) AS BIGINT) AS active_ms FROM rollup_student_day \
+                 WHERE course_id = $1 AND day >= $2 AND day < $3 GROUP BY user_id",
+            )
+            .bind(course)
+            .bind(from_day)
+            .bind(to_day)
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+
+    /// Every student-day row in a range (students heat map, event splits).
+    pub async fn student_days(
+        &self,
+        course: CourseId,
+        from_day: i64,
+        to_day: i64,
+    ) -> StoreResult<Vec<StudentDay>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT day, user_id, views, sessions, active_ms FROM rollup_student_day \
+                 WHERE course_id = $1 AND day >= $2 AND day < $3",
+            )
+            .bind(course)
+            .bind(from_day)
+            .bind(to_day)
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+
+    /// Total views per resource over a range of days.
+    pub async fn item_totals(
+        &self,
+        course: CourseId,
+        from_day: i64,
+        to_day: i64,
+    ) -> StoreResult<Vec<(ContentItemId, i64)>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT content_item_id, CAST(SUM(views) AS BIGINT) FROM rollup_content_day \
+                 WHERE course_id = $1 AND day >= $2 AND day < $3 AND content_item_id <> 0 \
+                 GROUP BY content_item_id",
+            )
+            .bind(course)
+            .bind(from_day)
+            .bind(to_day)
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+
+    /// Every resource-day row in a range (heat maps, event windows).
+    pub async fn item_days(
+        &self,
+        course: CourseId,
+        from_day: i64,
+        to_day: i64,
+    ) -> StoreResult<Vec<ItemDay>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT day, content_item_id, views, unique_students FROM rollup_content_day \
+                 WHERE course_id = $1 AND day >= $2 AND day < $3",
+            )
+            .bind(course)
+            .bind(from_day)
+            .bind(to_day)
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+
+    /// Distinct (resource, bucket, student) triples in a range, in buckets of `width` days
+    /// counted from `from_day`.
+    pub async fn item_bucket_students(
+        &self,
+        course: CourseId,
+        from_day: i64,
+        to_day: i64,
+        width: i64,
+    ) -> StoreResult<Vec<(ContentItemId, i64, UserId)>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT DISTINCT content_item_id, (day - $2) / $4 AS bucket, user_id \
+                 FROM rollup_content_day_students \
+                 WHERE course_id = $1 AND day >= $2 AND day < $3",
+            )
+            .bind(course)
+            .bind(from_day)
+            .bind(to_day)
+            .bind(width)
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+
+    /// How many distinct students opened the resource in a range of days.
+    pub async fn item_unique_students(
+        &self,
+        course: CourseId,
+        item: ContentItemId,
+        from_day: i64,
+        to_day: i64,
+    ) -> StoreResult<i64> {
+        let (n,): (i64,) = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT COUNT(DISTINCT user_id) FROM rollup_content_day_students \
+                 WHERE course_id = $1 AND content_item_id = $2 AND day >= $3 AND day < $4",
+            )
+            .bind(course)
+            .bind(item)
+            .bind(from_day)
+            .bind(to_day)
+            .fetch_one(pool)
+            .await
+        })?;
+        Ok(n)
+    }
+
+    /// Each student who opened the resource, with how many times (raw views, by index).
+    pub async fn item_viewers(
+        &self,
+        course: CourseId,
+        item: ContentItemId,
+    ) -> StoreResult<Vec<(UserId, i64)>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT user_id, COUNT(*) FROM activity WHERE course_id = $1 \
+                 AND content_item_id = $2 AND user_id IS NOT NULL AND kind = 'view' \
+                 GROUP BY user_id",
+            )
+            .bind(course)
+            .bind(item)
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+
+    /// One student's activity, oldest first (student detail).
+    pub async fn user_activity(
+        &self,
+        course: CourseId,
+        user: UserId,
+    ) -> StoreResult<Vec<UserActivity>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT occurred_at, content_item_id, kind FROM activity \
+                 WHERE course_id = $1 AND user_id = $2 ORDER BY occurred_at",
+            )
+            .bind(course)
+            .bind(user)
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+
+    pub async fn course_posts(&self, course: CourseId) -> StoreResult<Vec<PostRow>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT p.forum_id, f.content_item_id, p.user_id, p.posted_at FROM forum_posts p \
+                 JOIN forums f ON f.id = p.forum_id WHERE p.course_id = $1 \
+                 AND p.removed_at IS NULL AND f.removed_at IS NULL",
+            )
+            .bind(course)
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+
+    pub async fn course_assessments(&self, course: CourseId) -> StoreResult<Vec<AssessmentRow>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT id, content_item_id, name, points_possible FROM assessments \
+                 WHERE course_id = $1 AND removed_at IS NULL ORDER BY name, id",
+            )
+            .bind(course)
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+
+    pub async fn course_attempts(&self, course: CourseId) -> StoreResult<Vec<AttemptRow>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT t.assessment_id, a.content_item_id, t.user_id, \
+                 COALESCE(t.submitted_at, t.attempted_at) AS at, t.score FROM attempts t \
+                 JOIN assessments a ON a.id = t.assessment_id \
+                 WHERE a.course_id = $1 AND a.removed_at IS NULL",
+            )
+            .bind(course)
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+
+    pub async fn course_grades(&self, course: CourseId) -> StoreResult<Vec<GradeRow>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT g.assessment_id, g.user_id, g.score, g.text_grade FROM grades g \
+                 JOIN assessments a ON a.id = g.assessment_id \
+                 WHERE a.course_id = $1 AND a.removed_at IS NULL",
+            )
+            .bind(course)
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+}

@@ -1,0 +1,119 @@
+//! One student's and one resource's detail pages.
+
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use maud::html;
+
+use super::links::Links;
+use super::shell::course_page;
+use super::tables::figure;
+use super::{ViewQuery, csv_response};
+use crate::AppState;
+use crate::analytics::{CourseView, Range, resource_detail, student_detail};
+use crate::error::Result;
+use crate::store::{ContentItemId, CourseId, UserId};
+use crate::web::charts::{
+    ASSESSMENT, COMMUNICATION, CONTENT, Mark, NEUTRAL, SECOND, Series, TimeChart, bar_chart,
+};
+use crate::web::session::StaffSession;
+
+pub async fn student(
+    State(state): State<AppState>,
+    StaffSession(session): StaffSession,
+    Path((_, user)): Path<(CourseId, UserId)>,
+    Query(q): Query<ViewQuery>,
+) -> Result<Response> {
+    let cv = CourseView::load(&state.store, session.course).await?;
+    let d = student_detail(&state.store, &cv, user).await?;
+    if let Some(id) = &q.csv {
+        return csv_response(
+            &[&d.daily, &d.forums, &d.assessments],
+            id,
+            &format!("{}-student-{}", cv.course.code, user),
+        );
+    }
+    let links = Links::new(&session, &state.secret);
+    let path = format!("/students/{}", user);
+    let (from, to) = cv.days(Range::All);
+    let chart = TimeChart {
+        id: "student-daily",
+        title: "This student's daily page views by group, with course events",
+        table: &d.daily,
+        series: &[
+            Series {
+                column: 1,
+                color: CONTENT,
+            },
+            Series {
+                column: 2,
+                color: COMMUNICATION,
+            },
+            Series {
+                column: 3,
+                color: ASSESSMENT,
+            },
+        ],
+        mark: Mark::Bars,
+        from_day: from,
+        to_day: to,
+        bucket_days: 1,
+        cv: &cv,
+    }
+    .render();
+    let body = html! {
+        p { "Roles: " (if d.roles.is_empty() { "none recorded" } else { &d.roles }) }
+        (figure(&d.daily, Some(chart), &links, &path, &[]))
+        (figure(&d.forums, None, &links, &path, &[]))
+        (figure(&d.assessments, None, &links, &path, &[]))
+    };
+    Ok(course_page(&cv, &links, "/students", &d.name, body).into_response())
+}
+
+pub async fn resource(
+    State(state): State<AppState>,
+    StaffSession(session): StaffSession,
+    Path((_, item)): Path<(CourseId, ContentItemId)>,
+    Query(q): Query<ViewQuery>,
+) -> Result<Response> {
+    let cv = CourseView::load(&state.store, session.course).await?;
+    let d = resource_detail(&state.store, &cv, item).await?;
+    if let Some(id) = &q.csv {
+        return csv_response(
+            &[&d.daily, &d.histogram, &d.not_opened],
+            id,
+            &format!("{}-resource-{}", cv.course.code, item),
+        );
+    }
+    let links = Links::new(&session, &state.secret);
+    let path = format!("/resources/{}", item);
+    let (from, to) = cv.days(Range::All);
+    let chart = TimeChart {
+        id: "resource-daily",
+        title: "Daily page views and unique students of this resource, with course events",
+        table: &d.daily,
+        series: &[
+            Series {
+                column: 1,
+                color: NEUTRAL,
+            },
+            Series {
+                column: 2,
+                color: SECOND,
+            },
+        ],
+        mark: Mark::Lines,
+        from_day: from,
+        to_day: to,
+        bucket_days: 1,
+        cv: &cv,
+    }
+    .render();
+    let back = format!("/{}", d.item.item_group);
+    let body = html! {
+        p { "Group: " a href=(links.href(&back, &[])) { (d.item.item_group) } }
+        (figure(&d.daily, Some(chart), &links, &path, &[]))
+        (figure(&d.histogram, Some(bar_chart("resource-histogram", &d.histogram.caption, &d.histogram, &[(1, NEUTRAL)])), &links, &path, &[]))
+        (figure(&d.not_opened, None, &links, &path, &[]))
+    };
+    Ok(course_page(&cv, &links, &back, &d.item.title, body).into_response())
+}

@@ -1,0 +1,96 @@
+//! The students heat map (with the per-student event split) and the event comparison.
+
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use maud::html;
+
+use super::access::{event_picker, over_time_chart};
+use super::links::Links;
+use super::shell::{course_page, range_controls};
+use super::tables::figure;
+use super::{ViewQuery, csv_response};
+use crate::AppState;
+use crate::analytics::{
+    AccessTab, CourseView, EventWindow, Range, comparison as compare, students,
+};
+use crate::error::Result;
+use crate::web::charts::{NEUTRAL, SECOND, bar_chart};
+use crate::web::session::StaffSession;
+
+pub async fn list(
+    State(state): State<AppState>,
+    StaffSession(session): StaffSession,
+    Query(q): Query<ViewQuery>,
+) -> Result<Response> {
+    let cv = CourseView::load(&state.store, session.course).await?;
+    let range = Range::parse(q.week.as_deref(), cv.cal.weeks);
+    let events_tab = q.tab.as_deref() == Some("events");
+    let window = EventWindow::parse(q.event.as_deref(), q.window.as_deref(), &cv);
+    let tables = students(&state.store, &cv, range, window.filter(|_| events_tab)).await?;
+    if let Some(id) = &q.csv {
+        return csv_response(&tables.iter().collect::<Vec<_>>(), id, &cv.course.code);
+    }
+    let links = Links::new(&session, &state.secret);
+    let week = range.query_value();
+    let (event, days) = window
+        .map(|w| (w.event.to_string(), w.days.to_string()))
+        .unwrap_or_default();
+    let params: Vec<(&str, &str)> = if events_tab {
+        vec![("tab", "events"), ("event", &event), ("window", &days)]
+    } else {
+        vec![("week", &week)]
+    };
+    let body = html! {
+        nav class="tabs" aria-label="Tabs" {
+            a href=(links.href("/students", &[("week", &week)])) aria-current=[(!events_tab).then_some("page")] { "Page views" }
+            a href=(links.href("/students", &[("tab", "events")])) aria-current=[events_tab.then_some("page")] { "Events" }
+        }
+        @if events_tab {
+            @if window.is_none() {
+                p { "This course has no events yet. " a href=(links.href("/events", &[])) { "Add events" } "." }
+            }
+            (event_picker(&cv, &links, "/students", Some(AccessTab::Events), window))
+        } @else {
+            (range_controls(&cv, &links, "/students", range, &[]))
+        }
+        @for t in &tables {
+            @if t.id == "over-time" {
+                (figure(t, Some(over_time_chart(t, &cv, range)), &links, "/students", &params))
+            } @else {
+                (figure(t, None, &links, "/students", &params))
+            }
+        }
+    };
+    Ok(course_page(&cv, &links, "/students", "Students", body).into_response())
+}
+
+pub async fn comparison(
+    State(state): State<AppState>,
+    StaffSession(session): StaffSession,
+    Query(q): Query<ViewQuery>,
+) -> Result<Response> {
+    let cv = CourseView::load(&state.store, session.course).await?;
+    let window = EventWindow::parse(q.event.as_deref(), q.window.as_deref(), &cv);
+    let table = match window {
+        Some(w) => Some(compare(&state.store, &cv, w).await?),
+        None => None,
+    };
+    if let (Some(id), Some(t)) = (&q.csv, &table) {
+        return csv_response(&[t], id, &cv.course.code);
+    }
+    let links = Links::new(&session, &state.secret);
+    let (event, days) = window
+        .map(|w| (w.event.to_string(), w.days.to_string()))
+        .unwrap_or_default();
+    let params = [("event", event.as_str()), ("window", days.as_str())];
+    let body = html! {
+        p { "For each occurrence of an event: page views in the days before it, against the days from it on. "
+            "For a submission, the due time is the event." }
+        (event_picker(&cv, &links, "/comparison", None, window))
+        @match &table {
+            Some(t) => (figure(t, Some(bar_chart("comparison-chart", &t.caption, t, &[(1, NEUTRAL), (2, SECOND)])), &links, "/comparison", &params)),
+            None => p { "This course has no events yet. " a href=(links.href("/events", &[])) { "Add events" } " to compare activity around them." },
+        }
+    };
+    Ok(course_page(&cv, &links, "/comparison", "Event comparison", body).into_response())
+}
