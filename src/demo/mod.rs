@@ -2,6 +2,7 @@
 //! built-in LMS simulator that launches it through the real LTI 1.3 flow.
 
 pub mod seed;
+pub mod semester;
 pub mod simulator;
 
 use std::future::Future;
@@ -58,6 +59,8 @@ pub struct DemoOptions {
     pub listen: SocketAddr,
     /// The folder holding the database; a fresh temporary one when `None`.
     pub data_dir: Option<PathBuf>,
+    /// Students in the current offering (the generator's size parameter).
+    pub students: u32,
 }
 
 /// Why the demo could not start.
@@ -164,7 +167,7 @@ pub async fn run(
         source,
     })?;
     let server = DemoServer::build(config(options.listen, &dir)).await?;
-    let seeded = seed::seed_once(&server.state().store).await?;
+    let seeded = seed::seed_once(&server.state().store, options.students).await?;
     println!(
         "cloop demo: {} in {}",
         if seeded {

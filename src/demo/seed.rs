@@ -1,6 +1,6 @@
 //! The demo semester, generated from a fixed seed: two offerings of one course (the second
 //! compared with the first), their staff and a few hundred students, written through the
-//! store like a launch or a sync would write them.
+//! store like a launch or a sync would write them; `semester` fills each offering.
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -19,8 +19,8 @@ const SEED: u64 = 2001;
 pub const TIME_ZONE: &str = "Australia/Melbourne";
 pub const WEEKS: i64 = 12;
 
-/// How many students each offering has (the current one first).
-pub const STUDENTS: [u32; 2] = [400, 372];
+/// Students in the current offering by default; the previous one had 7 % fewer.
+pub const STUDENTS: u32 = 400;
 
 const GIVEN: [&str; 32] = [
     "Olivia",
@@ -64,13 +64,14 @@ const FAMILY: [&str; 32] = [
 ];
 
 /// A seeded offering: its id and its people, staff first, in the generator's order.
-pub struct SeededCourse {
-    pub course: CourseId,
-    pub people: Vec<UserId>,
+struct SeededCourse {
+    course: CourseId,
+    people: Vec<UserId>,
 }
 
-/// Seeds the demo semester unless this database already holds it; true when it seeded.
-pub async fn seed_once(store: &Store) -> StoreResult<bool> {
+/// Seeds the demo semester, with `students` in the current offering, unless this database
+/// already holds it; true when it seeded.
+pub async fn seed_once(store: &Store, students: u32) -> StoreResult<bool> {
     if store.setting(SEEDED).await?.is_some() {
         return Ok(false);
     }
@@ -82,7 +83,27 @@ pub async fn seed_once(store: &Store) -> StoreResult<bool> {
     let mut previous: Option<CourseId> = None;
     // The earlier offering first, so the later one can name it as its predecessor.
     for (index, course) in COURSES.iter().enumerate().rev() {
-        let seeded = seed_course(store, platform.id, course, index, &mut rng).await?;
+        let cohort = match index {
+            0 => students,
+            _ => students * 93 / 100,
+        };
+        let seeded = seed_course(store, platform.id, course, index, cohort, &mut rng).await?;
+        let pk1 = 2000 + u64::from(course.start.0.unsigned_abs()) % 100 * 100;
+        let shape = super::semester::shape(course.start, cohort, pk1);
+        let events = super::semester::seed(
+            store,
+            seeded.course,
+            shape,
+            &seeded.people,
+            SEED + index as u64,
+        )
+        .await?;
+        tracing::info!(
+            course = course.title,
+            students = cohort,
+            events,
+            "seeded a demo course"
+        );
         if let Some(earlier) = previous {
             store
                 .set_previous_course(seeded.course, Some(earlier))
@@ -101,6 +122,7 @@ async fn seed_course(
     platform: PlatformId,
     course: &DemoCourse,
     index: usize,
+    students: u32,
     rng: &mut StdRng,
 ) -> StoreResult<SeededCourse> {
     let row = store
@@ -134,7 +156,7 @@ async fn seed_course(
     for persona in [INSTRUCTOR, TEACHING_ASSISTANT] {
         people.push(enrol(store, platform, row.id, &Person::of(&persona)).await?);
     }
-    for n in 1..=STUDENTS[index] {
+    for n in 1..=students {
         let person = if index == 0 && n == 1 {
             Person::of(&STUDENT)
         } else {

@@ -183,6 +183,7 @@ fn shell(title: &str, body: Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " — LMS simulator" }
+                link rel="icon" href="data:,";
                 link rel="stylesheet" href="/demo-lms/static/demo-lms.css";
             }
             body { (body) script src="/demo-lms/static/demo-lms.js" {} }

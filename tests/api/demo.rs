@@ -72,6 +72,7 @@ fn attribute(html: &str, after: &str, name: &str) -> String {
 
 /// What the browser holds after a launch: where it landed and the page there.
 struct Landed {
+    status: u16,
     location: String,
     page: String,
 }
@@ -133,8 +134,8 @@ impl Demo {
         assert_eq!(response.status(), 303, "{:?}", response.text().await);
         let location = response.headers()["location"].to_str().unwrap().to_string();
         let page = self.client.get(self.url(&location)).send().await.unwrap();
-        assert_eq!(page.status(), 200);
         Landed {
+            status: page.status().as_u16(),
             location,
             page: page.text().await.unwrap(),
         }
@@ -146,6 +147,7 @@ on_both_backends! {
         let Some(demo) = start(backend, module_path!()).await else { return };
         let landed = demo.open_as("instructor", true).await;
         assert!(landed.location.starts_with("/courses/") && landed.location.contains("?s="), "{}", landed.location);
+        assert_eq!(landed.status, 200);
         assert!(landed.page.contains(demo::CURRENT.title), "{}", landed.page);
         assert!(!landed.page.contains("cloop is for course staff"));
 
@@ -160,9 +162,11 @@ on_both_backends! {
     async fn simulator_teaching_assistant_is_staff_and_student_sees_the_staff_only_page(backend: Backend) {
         let Some(demo) = start(backend, module_path!()).await else { return };
         let ta = demo.open_as("ta", true).await;
+        assert_eq!(ta.status, 200);
         assert!(ta.page.contains(demo::CURRENT.title) && !ta.page.contains("cloop is for course staff"), "{}", ta.page);
 
         let student = demo.open_as("student", true).await;
+        assert_eq!(student.status, 403, "the course page is staff-only");
         assert!(student.page.contains("cloop is for course staff"), "{}", student.page);
         assert_eq!(count_rows(&demo.store, "users").await, 2);
     }
@@ -172,6 +176,7 @@ on_both_backends! {
     async fn simulator_launch_works_without_cookies_through_platform_storage(backend: Backend) {
         let Some(demo) = start(backend, module_path!()).await else { return };
         let landed = demo.open_as("instructor", false).await;
+        assert_eq!(landed.status, 200);
         assert!(landed.page.contains(demo::CURRENT.title), "{}", landed.page);
     }
 }
@@ -229,7 +234,14 @@ on_both_backends! {
 /// up to and including the URL to open.
 fn run_demo(dir: &std::path::Path) -> (Child, Vec<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_cloop"))
-        .args(["demo", "--listen", "127.0.0.1:0", "--data-dir"])
+        .args([
+            "demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--students",
+            "20",
+            "--data-dir",
+        ])
         .arg(dir)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
@@ -297,7 +309,8 @@ async fn demo_binary_prints_the_url_and_reuses_its_data_on_a_second_run() {
     let users = count_rows(&store, "users").await;
     let courses = count_rows(&store, "courses").await;
     assert_eq!(courses, 2);
-    assert!(users > 700, "two cohorts of students: {users}");
+    assert_eq!(users, 2 + 20 + 18, "two staff and two cohorts of students");
+    assert!(count_rows(&store, "activity").await > 1_000);
     store.close().await;
 
     let (child, lines) = run_demo(dir.path());
@@ -319,4 +332,33 @@ async fn demo_binary_prints_the_url_and_reuses_its_data_on_a_second_run() {
     );
     assert_eq!(count_rows(&store, "courses").await, courses);
     store.close().await;
+}
+
+on_both_backends! {
+    async fn demo_seed_builds_two_offerings_with_content_events_grades_and_activity(backend: Backend) {
+        let Some(demo) = start(backend, module_path!()).await else { return };
+        assert!(demo::seed::seed_once(&demo.store, 24).await.unwrap());
+        assert!(!demo::seed::seed_once(&demo.store, 24).await.unwrap(), "seeds once");
+        let count = |what: &'static str| count_rows(&demo.store, what);
+        assert_eq!(count("courses").await, 2);
+        assert_eq!(count("courses WHERE previous_course_id IS NOT NULL").await, 1);
+        assert_eq!(count("enrolments").await, 2 * 2 + 24 + 22);
+        let items = count("content_items").await;
+        assert!((280..=320).contains(&items), "about 150 items per offering: {items}");
+        assert_eq!(count("forums").await, 6);
+        assert_eq!(count("assessments WHERE due_at IS NOT NULL").await, 12);
+        assert_eq!(count("course_events WHERE kind = 'submission'").await, 12);
+        assert_eq!(count("course_events WHERE kind = 'repeating'").await, 8);
+        assert_eq!(count("course_events WHERE kind = 'single'").await, 2);
+        assert!(count("activity").await > 10_000);
+        assert!(count("rollup_student_day").await > 1_000, "rollups kept with the activity");
+        assert!(count("forum_posts").await > 0);
+        assert!(count("grades").await > 0);
+
+        // The instructor opens the seeded course, not a new one.
+        let landed = demo.open_as("instructor", true).await;
+        assert!(landed.page.contains(demo::CURRENT.title), "{}", landed.page);
+        assert_eq!(count("courses").await, 2);
+        assert_eq!(count("users").await, 2 + 24 + 22);
+    }
 }

@@ -8,6 +8,7 @@ mod blackboard_fake;
 mod browser;
 mod cli;
 mod demo;
+mod demo_browser;
 mod health;
 mod ingest_caliper;
 mod ingest_import;
