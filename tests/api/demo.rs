@@ -233,7 +233,13 @@ on_both_backends! {
 /// Runs `cloop demo` on a free port over `dir`; returns the process and its stdout lines
 /// up to and including the URL to open.
 fn run_demo(dir: &std::path::Path) -> (Child, Vec<String>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cloop"))
+    let mut child = spawn_demo(dir);
+    let lines = read_until_url(&mut child);
+    (child, lines)
+}
+
+fn spawn_demo(dir: &std::path::Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_cloop"))
         .args([
             "demo",
             "--listen",
@@ -247,20 +253,23 @@ fn run_demo(dir: &std::path::Path) -> (Child, Vec<String>) {
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .expect("start cloop demo");
+        .expect("start cloop demo")
+}
+
+fn read_until_url(child: &mut Child) -> Vec<String> {
     let mut lines = Vec::new();
     let mut reader = BufReader::new(child.stdout.take().unwrap());
     loop {
         let mut line = String::new();
-        assert!(
-            reader.read_line(&mut line).unwrap() > 0,
-            "cloop demo ended before printing a URL: {lines:?}"
-        );
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            let status = child.wait();
+            panic!("cloop demo ended ({status:?}) before printing a URL: {lines:?}");
+        }
         let line = line.trim().to_string();
         let done = line.starts_with("http://");
         lines.push(line);
         if done {
-            return (child, lines);
+            return lines;
         }
     }
 }
