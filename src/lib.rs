@@ -3,6 +3,7 @@
 
 pub mod analytics;
 pub mod config;
+pub mod demo;
 pub mod error;
 pub mod events;
 pub mod ingest;
@@ -120,6 +121,12 @@ impl App {
 
     pub fn state(&self) -> &AppState {
         &self.state
+    }
+
+    /// The state and the bound listener, for a caller that serves extra routes beside
+    /// cloop's (the demo's LMS simulator).
+    pub fn into_parts(self) -> (AppState, TcpListener) {
+        (self.state, self.listener)
     }
 
     /// Serves until `shutdown` completes, then finishes in-flight requests and closes the store.

@@ -99,6 +99,23 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Try cloop with no LMS: a seeded demo semester on an embedded SQLite database and a
+    /// built-in LMS simulator that launches cloop through the real LTI 1.3 flow.
+    ///
+    /// Prints the URL to open. Ignores cloop.toml and CLOOP_* settings. A second run with
+    /// the same --data-dir reuses its data.
+    Demo {
+        /// Address and port to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// Folder for the demo database (created if missing); a temporary folder, removed
+        /// on exit, when not given.
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// Students in the current offering of the seeded course (first run only).
+        #[arg(long, default_value_t = cloop::demo::seed::STUDENTS, hide = true)]
+        students: u32,
+    },
 }
 
 #[derive(Subcommand)]
@@ -195,6 +212,21 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
+    if let Command::Demo {
+        listen,
+        data_dir,
+        students,
+    } = cli.command
+    {
+        let options = cloop::demo::DemoOptions {
+            listen,
+            data_dir,
+            students,
+        };
+        return cloop::demo::run(options, shutdown_signal())
+            .await
+            .map_err(|e| e.to_string());
+    }
     let config = Config::load(cli.config.as_deref()).map_err(|e| e.to_string())?;
     match cli.command {
         Command::Serve { no_jobs } => serve(config, !no_jobs).await,
@@ -238,6 +270,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("One-time login link for {name} (valid 24 hours):\n{link}");
             Ok(())
         }
+        Command::Demo { .. } => unreachable!("handled before the configuration is read"),
     }
 }
 
@@ -637,24 +670,30 @@ async fn sync(config: &Config, course: Option<&str>, all: bool) -> Result<(), St
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
+    // Registered now, not when first polled: a SIGTERM during start-up work (the demo's
+    // seeding) must still end the process cleanly.
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
+    async move {
+        let interrupt = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let terminate = async {
+            match terminate {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! {
+            () = interrupt => {},
+            () = terminate => {},
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {},
-        () = terminate => {},
+        tracing::info!("shutting down: finishing in-flight requests");
     }
-    tracing::info!("shutting down: finishing in-flight requests");
 }

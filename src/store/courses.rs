@@ -182,4 +182,25 @@ impl Store {
         }
         Ok(())
     }
+
+    /// Names the earlier offering of the same course, the baseline of comparisons.
+    pub async fn set_previous_course(
+        &self,
+        id: CourseId,
+        previous: Option<CourseId>,
+    ) -> StoreResult<()> {
+        let done = on_pool!(self, pool => {
+            sqlx::query("UPDATE courses SET previous_course_id = $2, updated_at = $3 WHERE id = $1")
+                .bind(id)
+                .bind(previous)
+                .bind(EpochMs::now())
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        if done == 0 {
+            return Err(StoreError::NotFound("course"));
+        }
+        Ok(())
+    }
 }

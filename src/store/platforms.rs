@@ -160,6 +160,35 @@ impl Store {
         Ok(true)
     }
 
+    /// Points a registration at new endpoints (a platform that moved, or the demo's LMS
+    /// simulator on another port); its courses and deployments stay.
+    pub async fn set_platform_endpoints(
+        &self,
+        id: PlatformId,
+        auth_url: &str,
+        jwks_url: &str,
+        token_url: &str,
+    ) -> StoreResult<()> {
+        let done = on_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE platforms SET auth_url = $2, jwks_url = $3, token_url = $4, updated_at = $5 \
+                 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(auth_url)
+            .bind(jwks_url)
+            .bind(token_url)
+            .bind(EpochMs::now())
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        if done == 0 {
+            return Err(StoreError::NotFound("platform"));
+        }
+        Ok(())
+    }
+
     /// Removes a platform and everything cloop holds through it.
     pub async fn remove_platform(&self, id: PlatformId) -> StoreResult<()> {
         let done = on_pool!(self, pool => {

@@ -15,12 +15,12 @@ use tokio::process::{Child, Command};
 use crate::helpers::{Backend, spawn_app};
 use crate::views_fixture::{V, exec, seed};
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+pub(crate) const CHROMIUM: &str = "/usr/bin/chromium";
+pub(crate) const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// A WebDriver session on a chromedriver this test started (killed when dropped).
-struct Browser {
+pub(crate) struct Browser {
     http: reqwest::Client,
     base: String,
     _driver: Child,
@@ -28,7 +28,7 @@ struct Browser {
 }
 
 impl Browser {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let port = free_port();
         let driver = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
@@ -95,11 +95,11 @@ impl Browser {
         v["value"].clone()
     }
 
-    async fn post(&self, path: &str, body: Value) -> Value {
+    pub(crate) async fn post(&self, path: &str, body: Value) -> Value {
         self.call(reqwest::Method::POST, path, body).await
     }
 
-    async fn js(&self, script: &str) -> Value {
+    pub(crate) async fn js(&self, script: &str) -> Value {
         self.post("/execute/sync", json!({ "script": script, "args": [] }))
             .await
     }
@@ -111,14 +111,14 @@ impl Browser {
         json!({ ELEMENT: v[ELEMENT] })
     }
 
-    async fn click(&self, css: &str) {
+    pub(crate) async fn click(&self, css: &str) {
         let el = self.find(css).await;
         let id = el[ELEMENT].as_str().unwrap().to_string();
         self.post(&format!("/element/{id}/click"), json!({})).await;
     }
 
     /// Waits until the script returns true.
-    async fn wait_for(&self, script: &str) {
+    pub(crate) async fn wait_for(&self, script: &str) {
         for _ in 0..100 {
             if self.js(script).await == json!(true) {
                 return;
@@ -128,12 +128,12 @@ impl Browser {
         panic!("timed out waiting for: {script}");
     }
 
-    async fn enter_frame(&self) {
+    pub(crate) async fn enter_frame(&self) {
         let frame = self.find("iframe").await;
         self.post("/frame", json!({ "id": frame })).await;
     }
 
-    async fn screenshot(&self, dir: &Path, name: &str) {
+    pub(crate) async fn screenshot(&self, dir: &Path, name: &str) {
         let png = self
             .call(reqwest::Method::GET, "/screenshot", json!({}))
             .await;
@@ -145,11 +145,11 @@ impl Browser {
     }
 
     /// Closes the browser (chromedriver itself dies with its child handle).
-    async fn quit(self) {
+    pub(crate) async fn quit(self) {
         self.http.delete(&self.base).send().await.ok();
     }
 
-    async fn console_errors(&self) -> Vec<String> {
+    pub(crate) async fn console_errors(&self) -> Vec<String> {
         let logs = self.post("/se/log", json!({ "type": "browser" })).await;
         logs.as_array()
             .into_iter()

@@ -7,6 +7,8 @@ mod admin_login;
 mod blackboard_fake;
 mod browser;
 mod cli;
+mod demo;
+mod demo_browser;
 mod health;
 mod ingest_caliper;
 mod ingest_import;
