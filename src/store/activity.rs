@@ -2,11 +2,13 @@
 //! rows are inserted once per idempotency key, then the day rollups and the students'
 //! sessions are brought up to date for exactly the rows that were new.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use serde::Serialize;
 
-use super::rollups::{RollupDeltas, merge_sessions};
+use sqlx::PgConnection;
+
+use super::rollups::RollupDeltas;
 use super::{ContentItemId, CourseId, EpochMs, Store, StoreResult, UserId};
 
 /// What happened, in the vocabulary every source is mapped to.
@@ -103,16 +105,12 @@ const ROLLUP_LOCK_SPACE: i64 = 0x434C_4F50 << 32;
 /// Rows per multi-row rollup statement.
 const CHUNK: usize = 500;
 
-/// Rows per multi-row activity insert: 8 columns, under SQLite's 32,766 bound parameters.
+/// Rows per multi-row activity insert.
 const ACTIVITY_CHUNK: usize = 4_000;
-
-/// SQLite page cache for bulk batches (KiB, as `PRAGMA cache_size` takes it negated), so a
-/// batch's index pages stay in memory instead of spilling mid-transaction.
-const BULK_CACHE_KIB: i64 = 65_536;
 
 /// Batches at least this large go through `COPY` on PostgreSQL (and get a larger page
 /// cache on SQLite).
-const BULK_THRESHOLD: usize = 2_000;
+pub(super) const BULK_THRESHOLD: usize = 2_000;
 
 /// `prefix (…),(…) suffix` with `$n` placeholders for `rows` rows of `cols` columns.
 fn values_sql(prefix: &str, cols: usize, rows: usize, suffix: &str) -> sqlx::AssertSqlSafe<String> {
@@ -139,159 +137,154 @@ fn values_sql(prefix: &str, cols: usize, rows: usize, suffix: &str) -> sqlx::Ass
     sqlx::AssertSqlSafe(sql)
 }
 
-const INSERT_ACTIVITY: &str = "INSERT INTO activity (course_id, user_id, content_item_id, kind, \
-     occurred_at, source, idempotency_key, session_ref) VALUES ";
-const ACTIVITY_CONFLICT: &str =
-    "ON CONFLICT (course_id, idempotency_key) DO NOTHING RETURNING idempotency_key";
-
 /// Inserts `rows` (no key twice) with multi-row statements; returns the keys that were new.
-macro_rules! insert_activity_values {
-    ($tx:expr, $course:expr, $rows:expr) => {{
-        let mut inserted: Vec<String> = Vec::with_capacity($rows.len());
-        for chunk in $rows.chunks(ACTIVITY_CHUNK) {
-            let sql = values_sql(INSERT_ACTIVITY, 8, chunk.len(), ACTIVITY_CONFLICT);
-            let mut query = sqlx::query_scalar::<_, String>(sql);
-            for e in chunk {
-                query = query
-                    .bind($course)
-                    .bind(e.user)
-                    .bind(e.content_item)
-                    .bind(e.kind.as_str())
-                    .bind(e.occurred_at)
-                    .bind(e.source.as_str())
-                    .bind(e.idempotency_key.as_str())
-                    .bind(e.session_ref.as_deref());
-            }
-            inserted.extend(query.fetch_all(&mut *$tx).await?);
+async fn insert_activity_values(
+    tx: &mut PgConnection,
+    course: CourseId,
+    rows: &[&NewActivity],
+) -> StoreResult<Vec<String>> {
+    let mut inserted = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(ACTIVITY_CHUNK) {
+        let sql = values_sql(
+            "INSERT INTO activity (course_id, user_id, content_item_id, kind, occurred_at, \
+             source, idempotency_key, session_ref) VALUES ",
+            8,
+            chunk.len(),
+            "ON CONFLICT (course_id, idempotency_key) DO NOTHING RETURNING idempotency_key",
+        );
+        let mut query = sqlx::query_scalar::<_, String>(sql);
+        for e in chunk {
+            query = query
+                .bind(course)
+                .bind(e.user)
+                .bind(e.content_item)
+                .bind(e.kind.as_str())
+                .bind(e.occurred_at)
+                .bind(e.source.as_str())
+                .bind(e.idempotency_key.as_str())
+                .bind(e.session_ref.as_deref());
         }
-        inserted
-    }};
+        inserted.extend(query.fetch_all(&mut *tx).await?);
+    }
+    Ok(inserted)
 }
 
-/// Applies the rollup changes of the new rows `$new` inside the open transaction.
-macro_rules! apply_rollups {
-    ($tx:expr, $course:expr, $new:expr, $bucketing:expr) => {{
-        let course: CourseId = $course;
-        let mut deltas = RollupDeltas::from_new_events($new, $bucketing.day_of);
+/// Applies the rollup changes of the new rows inside the open transaction (PostgreSQL;
+/// SQLite's writer does the same through its own API).
+async fn apply_rollups(
+    tx: &mut PgConnection,
+    course: CourseId,
+    new: &[&NewActivity],
+    bucketing: &Bucketing<'_>,
+) -> StoreResult<()> {
+    let mut deltas = RollupDeltas::from_new_events(new, bucketing.day_of);
 
-        // Unique students: a (day, item, user) triple counts once, the first time it is seen.
-        let triples: Vec<(i64, i64, i64)> = deltas.content_students.iter().copied().collect();
-        for chunk in triples.chunks(CHUNK) {
+    // Unique students: a (day, item, user) triple counts once, the first time it is seen.
+    let triples: Vec<(i64, i64, i64)> = deltas.content_students.iter().copied().collect();
+    for chunk in triples.chunks(CHUNK) {
+        let sql = values_sql(
+            "INSERT INTO rollup_content_day_students (course_id, day, content_item_id, user_id) \
+             VALUES ",
+            4,
+            chunk.len(),
+            "ON CONFLICT DO NOTHING RETURNING day, content_item_id",
+        );
+        let mut query = sqlx::query_as::<_, (i64, i64)>(sql);
+        for (day, item, user) in chunk {
+            query = query.bind(course).bind(*day).bind(*item).bind(*user);
+        }
+        for key in query.fetch_all(&mut *tx).await? {
+            deltas.content.entry(key).or_default().1 += 1;
+        }
+    }
+    let content: Vec<((i64, i64), (i64, i64))> = deltas.content.drain().collect();
+    for chunk in content.chunks(CHUNK) {
+        let sql = values_sql(
+            "INSERT INTO rollup_content_day (course_id, day, content_item_id, views, \
+             unique_students) VALUES ",
+            5,
+            chunk.len(),
+            "ON CONFLICT (course_id, day, content_item_id) DO UPDATE SET \
+             views = rollup_content_day.views + excluded.views, \
+             unique_students = rollup_content_day.unique_students + excluded.unique_students",
+        );
+        let mut query = sqlx::query(sql);
+        for ((day, item), (views, uniques)) in chunk {
+            query = query
+                .bind(course)
+                .bind(*day)
+                .bind(*item)
+                .bind(*views)
+                .bind(*uniques);
+        }
+        query.execute(&mut *tx).await?;
+    }
+
+    // Sessions: merge the stored sessions near the new events with those events.
+    if let Some((low, high)) = deltas.time_window() {
+        let gap = bucketing.session_gap_ms;
+        let stored: Vec<(i64, i64, i64)> = sqlx::query_as(
+            "SELECT user_id, started_at, last_event_at FROM student_sessions \
+             WHERE course_id = $1 AND last_event_at >= $2 AND started_at <= $3",
+        )
+        .bind(course)
+        .bind(low - gap)
+        .bind(high + gap)
+        .fetch_all(&mut *tx)
+        .await?;
+        let edits = deltas.settle_sessions(stored, gap, bucketing.day_of);
+        for chunk in edits.removed.chunks(CHUNK) {
             let sql = values_sql(
-                "INSERT INTO rollup_content_day_students (course_id, day, content_item_id, user_id) VALUES ",
+                "DELETE FROM student_sessions WHERE (course_id, user_id, started_at) IN (VALUES ",
+                3,
+                chunk.len(),
+                ")",
+            );
+            let mut query = sqlx::query(sql);
+            for (user, start) in chunk {
+                query = query.bind(course).bind(*user).bind(*start);
+            }
+            query.execute(&mut *tx).await?;
+        }
+        for chunk in edits.added.chunks(CHUNK) {
+            let sql = values_sql(
+                "INSERT INTO student_sessions (course_id, user_id, started_at, last_event_at) \
+                 VALUES ",
                 4,
                 chunk.len(),
-                "ON CONFLICT DO NOTHING RETURNING day, content_item_id",
-            );
-            let mut query = sqlx::query_as::<_, (i64, i64)>(sql);
-            for (day, item, user) in chunk {
-                query = query.bind(course).bind(*day).bind(*item).bind(*user);
-            }
-            for key in query.fetch_all(&mut *$tx).await? {
-                deltas.content.entry(key).or_default().1 += 1;
-            }
-        }
-        let content: Vec<((i64, i64), (i64, i64))> = deltas.content.drain().collect();
-        for chunk in content.chunks(CHUNK) {
-            let sql = values_sql(
-                "INSERT INTO rollup_content_day (course_id, day, content_item_id, views, unique_students) VALUES ",
-                5,
-                chunk.len(),
-                "ON CONFLICT (course_id, day, content_item_id) DO UPDATE SET \
-                 views = rollup_content_day.views + excluded.views, \
-                 unique_students = rollup_content_day.unique_students + excluded.unique_students",
+                "",
             );
             let mut query = sqlx::query(sql);
-            for ((day, item), (views, uniques)) in chunk {
-                query = query.bind(course).bind(*day).bind(*item).bind(*views).bind(*uniques);
+            for (user, start, last) in chunk {
+                query = query.bind(course).bind(*user).bind(*start).bind(*last);
             }
-            query.execute(&mut *$tx).await?;
+            query.execute(&mut *tx).await?;
         }
-
-        // Sessions: merge the stored sessions near the new events with those events.
-        if let Some((low, high)) = deltas.time_window() {
-            let gap = $bucketing.session_gap_ms;
-            let stored: Vec<(i64, i64, i64)> = sqlx::query_as(
-                "SELECT user_id, started_at, last_event_at FROM student_sessions \
-                 WHERE course_id = $1 AND last_event_at >= $2 AND started_at <= $3",
-            )
-            .bind(course)
-            .bind(low - gap)
-            .bind(high + gap)
-            .fetch_all(&mut *$tx)
-            .await?;
-            let mut by_user: HashMap<i64, Vec<(i64, i64)>> = HashMap::new();
-            for (user, start, last) in stored {
-                if deltas.user_times.contains_key(&user) {
-                    by_user.entry(user).or_default().push((start, last));
-                }
-            }
-            let mut added: Vec<(i64, i64, i64)> = Vec::new();
-            for (user, times) in &deltas.user_times {
-                let old = by_user.remove(user).unwrap_or_default();
-                let change = merge_sessions(&old, times, gap);
-                for (start, last) in change.removed {
-                    sqlx::query(
-                        "DELETE FROM student_sessions WHERE course_id = $1 AND user_id = $2 AND started_at = $3",
-                    )
-                    .bind(course)
-                    .bind(*user)
-                    .bind(start)
-                    .execute(&mut *$tx)
-                    .await?;
-                    let entry = deltas.student.entry(((*$bucketing.day_of)(EpochMs(start)), *user)).or_default();
-                    entry.1 -= 1;
-                    entry.2 -= last - start;
-                }
-                for (start, last) in change.added {
-                    let entry = deltas.student.entry(((*$bucketing.day_of)(EpochMs(start)), *user)).or_default();
-                    entry.1 += 1;
-                    entry.2 += last - start;
-                    added.push((*user, start, last));
-                }
-            }
-            for chunk in added.chunks(CHUNK) {
-                let sql = values_sql(
-                    "INSERT INTO student_sessions (course_id, user_id, started_at, last_event_at) VALUES ",
-                    4,
-                    chunk.len(),
-                    "",
-                );
-                let mut query = sqlx::query(sql);
-                for (user, start, last) in chunk {
-                    query = query.bind(course).bind(*user).bind(*start).bind(*last);
-                }
-                query.execute(&mut *$tx).await?;
-            }
+    }
+    for chunk in deltas.student_changes().chunks(CHUNK) {
+        let sql = values_sql(
+            "INSERT INTO rollup_student_day (course_id, day, user_id, views, sessions, \
+             active_ms) VALUES ",
+            6,
+            chunk.len(),
+            "ON CONFLICT (course_id, day, user_id) DO UPDATE SET \
+             views = rollup_student_day.views + excluded.views, \
+             sessions = rollup_student_day.sessions + excluded.sessions, \
+             active_ms = rollup_student_day.active_ms + excluded.active_ms",
+        );
+        let mut query = sqlx::query(sql);
+        for ((day, user), (views, sessions, active)) in chunk {
+            query = query
+                .bind(course)
+                .bind(*day)
+                .bind(*user)
+                .bind(*views)
+                .bind(*sessions)
+                .bind(*active);
         }
-        let student: Vec<((i64, i64), (i64, i64, i64))> = deltas
-            .student
-            .drain()
-            .filter(|(_, d)| *d != (0, 0, 0))
-            .collect();
-        for chunk in student.chunks(CHUNK) {
-            let sql = values_sql(
-                "INSERT INTO rollup_student_day (course_id, day, user_id, views, sessions, active_ms) VALUES ",
-                6,
-                chunk.len(),
-                "ON CONFLICT (course_id, day, user_id) DO UPDATE SET \
-                 views = rollup_student_day.views + excluded.views, \
-                 sessions = rollup_student_day.sessions + excluded.sessions, \
-                 active_ms = rollup_student_day.active_ms + excluded.active_ms",
-            );
-            let mut query = sqlx::query(sql);
-            for ((day, user), (views, sessions, active)) in chunk {
-                query = query
-                    .bind(course)
-                    .bind(*day)
-                    .bind(*user)
-                    .bind(*views)
-                    .bind(*sessions)
-                    .bind(*active);
-            }
-            query.execute(&mut *$tx).await?;
-        }
-    }};
+        query.execute(&mut *tx).await?;
+    }
+    Ok(())
 }
 
 impl Store {
@@ -313,27 +306,9 @@ impl Store {
         if unique.is_empty() {
             return Ok(vec![false; events.len()]);
         }
-        let inserted: HashSet<String> = match self {
+        let fresh: Vec<bool> = match self {
             Store::Sqlite(pool) => {
-                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                if unique.len() >= BULK_THRESHOLD {
-                    sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "PRAGMA cache_size = -{BULK_CACHE_KIB}"
-                    )))
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                let inserted: HashSet<String> = insert_activity_values!(tx, course, unique)
-                    .into_iter()
-                    .collect();
-                let new: Vec<&NewActivity> = unique
-                    .iter()
-                    .copied()
-                    .filter(|e| inserted.contains(&e.idempotency_key))
-                    .collect();
-                apply_rollups!(tx, course, &new, bucketing);
-                tx.commit().await?;
-                inserted
+                super::activity_sqlite::record(pool, course, &unique, bucketing).await?
             }
             Store::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
@@ -345,7 +320,7 @@ impl Store {
                 let inserted: HashSet<String> = if unique.len() >= BULK_THRESHOLD {
                     copy_activity(&mut tx, course, &unique).await?
                 } else {
-                    insert_activity_values!(tx, course, unique)
+                    insert_activity_values(&mut tx, course, &unique).await?
                 }
                 .into_iter()
                 .collect();
@@ -354,16 +329,26 @@ impl Store {
                     .copied()
                     .filter(|e| inserted.contains(&e.idempotency_key))
                     .collect();
-                apply_rollups!(tx, course, &new, bucketing);
+                apply_rollups(&mut tx, course, &new, bucketing).await?;
                 tx.commit().await?;
-                inserted
+                unique
+                    .iter()
+                    .map(|e| inserted.contains(&e.idempotency_key))
+                    .collect()
             }
         };
+        let inserted: HashSet<&str> = unique
+            .iter()
+            .zip(fresh)
+            .filter(|(_, new)| *new)
+            .map(|(e, _)| e.idempotency_key.as_str())
+            .collect();
         let mut claimed = HashSet::with_capacity(inserted.len());
         Ok(events
             .iter()
             .map(|e| {
-                inserted.contains(&e.idempotency_key) && claimed.insert(e.idempotency_key.as_str())
+                inserted.contains(e.idempotency_key.as_str())
+                    && claimed.insert(e.idempotency_key.as_str())
             })
             .collect())
     }

@@ -2,6 +2,7 @@
 //! migrations of both embedded; one file per aggregate holds that aggregate's queries.
 
 pub mod activity;
+mod activity_sqlite;
 mod admins;
 pub mod content;
 pub mod course_events;
@@ -63,6 +64,9 @@ pub enum StoreError {
     Conflict(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// From the SQLite writer that drives SQLite's API directly (activity recording).
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

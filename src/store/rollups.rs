@@ -8,6 +8,16 @@ use serde::Serialize;
 use super::activity::{ActivityKind, NewActivity};
 use super::{CourseId, EpochMs, Store, StoreResult, on_pool};
 
+/// A change to one student-day rollup row: (day, user) → (views, sessions, active ms).
+pub(crate) type StudentDayChange = ((i64, i64), (i64, i64, i64));
+
+/// Stored sessions to delete (user, first event) and to insert (user, first, last event).
+#[derive(Default)]
+pub(crate) struct SessionEdits {
+    pub removed: Vec<(i64, i64)>,
+    pub added: Vec<(i64, i64, i64)>,
+}
+
 /// What a set of new events adds to the rollups, before unique students and sessions are
 /// settled against what is stored.
 #[derive(Default)]
@@ -49,6 +59,55 @@ impl RollupDeltas {
             }
         }
         deltas
+    }
+
+    /// Settles the sessions of the users with new events against their stored sessions
+    /// near those events (`stored`: user, first, last event): folds the change into the
+    /// student-day deltas and returns the stored sessions to delete and to insert.
+    pub fn settle_sessions(
+        &mut self,
+        stored: Vec<(i64, i64, i64)>,
+        gap: i64,
+        day_of: &(dyn Fn(EpochMs) -> i64 + Sync),
+    ) -> SessionEdits {
+        let mut by_user: HashMap<i64, Vec<(i64, i64)>> = HashMap::new();
+        for (user, start, last) in stored {
+            if self.user_times.contains_key(&user) {
+                by_user.entry(user).or_default().push((start, last));
+            }
+        }
+        let mut edits = SessionEdits::default();
+        for (user, times) in &self.user_times {
+            let old = by_user.remove(user).unwrap_or_default();
+            let change = merge_sessions(&old, times, gap);
+            for (start, last) in change.removed {
+                let entry = self
+                    .student
+                    .entry((day_of(EpochMs(start)), *user))
+                    .or_default();
+                entry.1 -= 1;
+                entry.2 -= last - start;
+                edits.removed.push((*user, start));
+            }
+            for (start, last) in change.added {
+                let entry = self
+                    .student
+                    .entry((day_of(EpochMs(start)), *user))
+                    .or_default();
+                entry.1 += 1;
+                entry.2 += last - start;
+                edits.added.push((*user, start, last));
+            }
+        }
+        edits
+    }
+
+    /// The student-day changes that change anything.
+    pub fn student_changes(&mut self) -> Vec<StudentDayChange> {
+        self.student
+            .drain()
+            .filter(|(_, d)| *d != (0, 0, 0))
+            .collect()
     }
 
     /// The earliest and latest new event of any user.

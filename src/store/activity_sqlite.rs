@@ -1,0 +1,148 @@
+//! SQLite's activity writer: events and their rollups go through SQLite's own API on a
+//! pooled connection, one prepared statement per table reused for every row, in one write transaction.
+//!
+//! sqlx hands every row of a statement between threads and binds multi-row statements by
+//! looking each parameter up by name; for batches of thousands of events that costs more
+//! than SQLite's own work, so this path drives the connection directly.
+
+use std::ptr::NonNull;
+
+use rusqlite::{Connection, TransactionBehavior, params};
+use sqlx::SqlitePool;
+
+use super::activity::{BULK_THRESHOLD, Bucketing, NewActivity};
+use super::rollups::RollupDeltas;
+use super::{CourseId, StoreResult};
+
+/// SQLite page cache for bulk batches (KiB), so a batch's index pages stay in memory
+/// instead of spilling mid-transaction.
+const BULK_CACHE_KIB: i64 = 65_536;
+
+/// Stores the new events among `events` (no key twice) and their rollups in one
+/// `BEGIN IMMEDIATE` transaction; returns, per event, whether it was new.
+pub(super) async fn record(
+    pool: &SqlitePool,
+    course: CourseId,
+    events: &[&NewActivity],
+    bucketing: &Bucketing<'_>,
+) -> StoreResult<Vec<bool>> {
+    let mut conn = pool.acquire().await?;
+    let mut handle = conn.lock_handle().await?;
+    let raw = handle.as_raw_handle();
+    let work = || write_in_transaction(raw, course, events, bucketing);
+    // The work is synchronous: on a multi-threaded runtime other tasks move off this
+    // thread meanwhile.
+    let outcome = match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
+        _ => work(),
+    };
+    Ok(outcome?)
+}
+
+fn write_in_transaction(
+    raw: NonNull<rusqlite::ffi::sqlite3>,
+    course: CourseId,
+    events: &[&NewActivity],
+    bucketing: &Bucketing<'_>,
+) -> rusqlite::Result<Vec<bool>> {
+    // SAFETY: `raw` is the handle of a pooled connection whose lock the caller holds for
+    // the whole call, so nothing else uses it meanwhile; `from_handle` does not close it.
+    let mut db = unsafe { Connection::from_handle(raw.as_ptr()) }?;
+    if events.len() >= BULK_THRESHOLD {
+        db.pragma_update(None, "cache_size", -BULK_CACHE_KIB)?;
+    }
+    let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let fresh = write(&tx, course.0, events, bucketing)?;
+    tx.commit()?;
+    Ok(fresh)
+}
+
+fn write(
+    db: &Connection,
+    course: i64,
+    events: &[&NewActivity],
+    bucketing: &Bucketing<'_>,
+) -> rusqlite::Result<Vec<bool>> {
+    let mut insert = db.prepare(
+        "INSERT INTO activity (course_id, user_id, content_item_id, kind, occurred_at, source, \
+         idempotency_key, session_ref) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+         ON CONFLICT (course_id, idempotency_key) DO NOTHING",
+    )?;
+    let mut fresh = Vec::with_capacity(events.len());
+    let mut new = Vec::with_capacity(events.len());
+    for e in events {
+        let stored = insert.execute(params![
+            course,
+            e.user.map(|u| u.0),
+            e.content_item.map(|c| c.0),
+            e.kind.as_str(),
+            e.occurred_at.0,
+            e.source.as_str(),
+            e.idempotency_key,
+            e.session_ref,
+        ])? == 1;
+        fresh.push(stored);
+        if stored {
+            new.push(*e);
+        }
+    }
+    let mut deltas = RollupDeltas::from_new_events(&new, bucketing.day_of);
+
+    // Unique students: a (day, item, user) triple counts once, the first time it is seen.
+    let mut student_seen = db.prepare(
+        "INSERT INTO rollup_content_day_students (course_id, day, content_item_id, user_id) \
+         VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+    )?;
+    for (day, item, user) in &deltas.content_students {
+        if student_seen.execute(params![course, day, item, user])? == 1 {
+            deltas.content.entry((*day, *item)).or_default().1 += 1;
+        }
+    }
+    let mut content_day = db.prepare(
+        "INSERT INTO rollup_content_day (course_id, day, content_item_id, views, unique_students) \
+         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (course_id, day, content_item_id) DO UPDATE SET \
+         views = views + excluded.views, \
+         unique_students = unique_students + excluded.unique_students",
+    )?;
+    for ((day, item), (views, uniques)) in deltas.content.drain() {
+        content_day.execute(params![course, day, item, views, uniques])?;
+    }
+
+    // Sessions: merge the stored sessions near the new events with those events.
+    if let Some((low, high)) = deltas.time_window() {
+        let gap = bucketing.session_gap_ms;
+        let mut near = db.prepare(
+            "SELECT user_id, started_at, last_event_at FROM student_sessions \
+             WHERE course_id = ?1 AND last_event_at >= ?2 AND started_at <= ?3",
+        )?;
+        let stored = near
+            .query_map(params![course, low - gap, high + gap], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            })?
+            .collect::<rusqlite::Result<Vec<(i64, i64, i64)>>>()?;
+        let edits = deltas.settle_sessions(stored, gap, bucketing.day_of);
+        let mut delete = db.prepare(
+            "DELETE FROM student_sessions WHERE course_id = ?1 AND user_id = ?2 AND started_at = ?3",
+        )?;
+        for (user, start) in edits.removed {
+            delete.execute(params![course, user, start])?;
+        }
+        let mut insert = db.prepare(
+            "INSERT INTO student_sessions (course_id, user_id, started_at, last_event_at) \
+             VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for (user, start, last) in edits.added {
+            insert.execute(params![course, user, start, last])?;
+        }
+    }
+    let mut student_day = db.prepare(
+        "INSERT INTO rollup_student_day (course_id, day, user_id, views, sessions, active_ms) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (course_id, day, user_id) DO UPDATE SET \
+         views = views + excluded.views, sessions = sessions + excluded.sessions, \
+         active_ms = active_ms + excluded.active_ms",
+    )?;
+    for ((day, user), (views, sessions, active)) in deltas.student_changes() {
+        student_day.execute(params![course, day, user, views, sessions, active])?;
+    }
+    Ok(fresh)
+}
