@@ -3,6 +3,7 @@
 
 pub mod activity;
 mod admins;
+pub mod ags;
 pub mod content;
 pub mod course_events;
 pub mod courses;

@@ -232,7 +232,12 @@ async fn launch(
         .names_roles
         .as_ref()
         .is_some_and(|n| n.context_memberships_url.is_some());
-    if offers_roster {
+    let offers_gradebook = valid
+        .claims
+        .ags_endpoint
+        .as_ref()
+        .is_some_and(|a| a.lineitems.is_some());
+    if offers_roster || offers_gradebook {
         crate::jobs::enqueue_roster_sync_if_due(
             &state.store,
             opened.course,

@@ -15,6 +15,7 @@ mod ingest_import;
 mod ingest_rollups;
 mod ingest_support;
 mod ingest_xapi;
+mod lti_ags;
 mod lti_launch;
 mod lti_platform;
 mod lti_registration;
