@@ -130,6 +130,7 @@ async fn run_job(
                 e,
                 SyncError::Blackboard(
                     BbError::BadCredentials(_)
+                        | BbError::UserGrant(_)
                         | BbError::NoCredentials
                         | BbError::SecretUnreadable
                         | BbError::BadBaseUrl(_)

@@ -19,6 +19,7 @@ pub mod memberships;
 pub mod platforms;
 pub mod reports;
 pub mod rest;
+pub mod rest_grants;
 pub mod rollups;
 pub mod settings;
 pub mod signing_keys;

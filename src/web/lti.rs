@@ -277,6 +277,23 @@ async fn launch(
         crate::jobs::enqueue_course_sync(&state.store, opened.course).await?;
     }
 
+    if let Some(one_time) = valid.claims.blackboard_one_time_session_token.as_deref()
+        && opened.staff
+        && state
+            .store
+            .platform_rest(valid.platform.id)
+            .await?
+            .is_some()
+    {
+        crate::web::blackboard_auth::offer_after_launch(
+            &state,
+            opened.course,
+            opened.user,
+            one_time,
+        )
+        .await?;
+    }
+
     let session = CourseSession::new(opened.user, opened.course, opened.staff);
     let token = session.token(&state.secret);
     let mut jar = jar.add(session.cookie(&state.secret, cookies_can_be_secure(&state)));

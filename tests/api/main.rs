@@ -4,6 +4,7 @@
 mod helpers;
 
 mod admin_login;
+mod blackboard_3lo;
 mod blackboard_fake;
 mod browser;
 mod cli;
