@@ -153,6 +153,23 @@ async fn grants_containing(store: &Store, text: &str) -> i64 {
     }
 }
 
+async fn expire_states(store: &Store) {
+    let sql = "UPDATE rest_grant_states SET expires_at = 0";
+    let expired = match store {
+        Store::Sqlite(pool) => sqlx::query(sql)
+            .execute(pool)
+            .await
+            .unwrap()
+            .rows_affected(),
+        Store::Postgres(pool) => sqlx::query(sql)
+            .execute(pool)
+            .await
+            .unwrap()
+            .rows_affected(),
+    };
+    assert!(expired > 0);
+}
+
 on_both_backends! {
     async fn a_staff_member_authorises_cloop_and_the_sync_uses_their_token(backend: Backend) {
         let app = crate::app_on!(backend);
@@ -287,6 +304,15 @@ on_both_backends! {
         assert!(app.store.rest_grant(flow.platform, flow.user).await.unwrap().is_none());
         let page = app.client.get(app.url(&flow.page)).send().await.unwrap().text().await.unwrap();
         assert!(page.contains("the token exchange with Blackboard failed"), "{page}");
+
+        // A state past its ten minutes is refused.
+        let (target, cookie) = click(&app, &flow).await;
+        let state: String = target.query_pairs().find(|(k, _)| k == "state").unwrap().1.into_owned();
+        expire_states(&app.store).await;
+        let late = url::Url::parse(&format!("{}?code=x&state={state}", app.url("/lti/blackboard/callback"))).unwrap();
+        let refused = callback(&app, &late, &cookie).await;
+        assert_eq!(refused.status(), 400);
+        assert!(refused.text().await.unwrap().contains("has expired"));
 
         // Learners are not offered anything and cannot start the flow.
         let learner = cloop::web::session::CourseSession::new(flow.user, flow.course, false).token(&app.state.secret);
