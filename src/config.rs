@@ -28,7 +28,8 @@ pub struct Config {
     pub database_url: String,
     pub listen: SocketAddr,
     pub sync_interval: Duration,
-    /// How often a course's roster is read over LTI (NRPS), on launch and on schedule.
+    /// How often a course's roster and gradebook are read over LTI (NRPS, AGS), on launch
+    /// and on schedule.
     pub roster_interval: Duration,
     /// Blackboard REST calls per platform per UTC day after which syncs pause until the
     /// next day (the default developer quota is 10,000 a day across all sites).

@@ -18,6 +18,7 @@ const SETTING: &str = "secret_key";
 const SEALED_PREFIX: &str = "v1.";
 const NONCE_LEN: usize = 24;
 
+#[derive(Clone)]
 pub struct SecretKey(SecretString);
 
 impl std::fmt::Debug for SecretKey {

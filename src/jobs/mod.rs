@@ -22,7 +22,8 @@ pub use worker::run_one_job;
 /// The job kind of a course sync; its dedupe key is the course id.
 pub const COURSE_SYNC: &str = "course_sync";
 
-/// The job kind of an LTI roster (NRPS) read; its dedupe key is the course id.
+/// The job kind of the LTI services read (roster by NRPS, then gradebook by AGS); its
+/// dedupe key is the course id.
 pub const LTI_ROSTER: &str = "lti_roster";
 
 /// How workers and the scheduler behave.
@@ -76,18 +77,22 @@ pub async fn enqueue_course_sync(store: &Store, course: CourseId) -> StoreResult
     Ok(queued.is_some())
 }
 
-/// Queues a roster (NRPS) read of the course unless one ran within `interval`. Returns
-/// false when none was queued (recent, or one already queued or running).
+/// Queues an LTI services read (roster, gradebook) of the course unless one ran within
+/// `interval`. Returns false when none was queued (recent, or one already queued or running).
 pub async fn enqueue_roster_sync_if_due(
     store: &Store,
     course: CourseId,
     interval: Duration,
 ) -> StoreResult<bool> {
     let interval_ms = i64::try_from(interval.as_millis()).unwrap_or(i64::MAX);
-    if let Some(run) = store
-        .service_run(course, crate::lti::services::nrps::SERVICE)
+    let last_run = store
+        .service_runs(course)
         .await?
-        && EpochMs::now().0.saturating_sub(run.last_run_at.0) < interval_ms
+        .into_iter()
+        .map(|r| r.last_run_at.0)
+        .max();
+    if let Some(last_run) = last_run
+        && EpochMs::now().0.saturating_sub(last_run) < interval_ms
     {
         return Ok(false);
     }

@@ -1,6 +1,7 @@
 //! Every `sync_interval`: requeue jobs whose worker died, and queue a sync of every
-//! course whose platform has REST credentials, and an LTI roster read of every course
-//! whose launches offered one and whose roster is older than `roster_interval`.
+//! course whose platform has REST credentials, and an LTI services read (roster,
+//! gradebook) of every course whose launches offered one and whose last read is older
+//! than `roster_interval`.
 
 use tokio::sync::watch;
 

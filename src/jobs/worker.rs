@@ -130,6 +130,7 @@ async fn run_job(
                 e,
                 SyncError::Blackboard(
                     BbError::BadCredentials(_)
+                        | BbError::UserGrant(_)
                         | BbError::NoCredentials
                         | BbError::SecretUnreadable
                         | BbError::BadBaseUrl(_)
@@ -140,20 +141,47 @@ async fn run_job(
     }
 }
 
-/// A roster read; its outcome is also the course's data-source status. Only failures a
-/// retry can mend (the LMS unreachable or failing) are retried.
+/// The roster read, then the gradebook read, for the services the course's launches
+/// offered; each outcome is also the course's data-source status. Only failures a retry
+/// can mend (the LMS unreachable or failing) are retried.
 async fn run_roster(store: &Store, course: CourseId) -> Result<Outcome, Failure> {
-    use crate::lti::services::{AccessTokens, ServiceError, nrps};
-    match nrps::sync_roster(store, AccessTokens::shared(), course).await {
-        Ok(_) => Ok(Outcome::Done),
-        Err(e) => Err(Failure {
-            permanent: !matches!(
+    use crate::lti::services::{AccessTokens, ServiceError, ags, nrps};
+    let (roster_url, line_items_url) =
+        store
+            .course_service_urls(course)
+            .await
+            .map_err(|e| Failure {
+                message: e.to_string(),
+                permanent: false,
+            })?;
+    let tokens = AccessTokens::shared();
+    let mut failures = Vec::new();
+    if roster_url.is_some()
+        && let Err(e) = nrps::sync_roster(store, tokens, course).await
+    {
+        failures.push(e);
+    }
+    if line_items_url.is_some()
+        && let Err(e) = ags::sync_gradebook(store, tokens, course).await
+    {
+        failures.push(e);
+    }
+    if failures.is_empty() {
+        return Ok(Outcome::Done);
+    }
+    Err(Failure {
+        permanent: !failures.iter().any(|e| {
+            matches!(
                 e,
                 ServiceError::Unreachable(_) | ServiceError::Status(_) | ServiceError::Store(_)
-            ),
-            message: e.to_string(),
+            )
         }),
-    }
+        message: failures
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; "),
+    })
 }
 
 fn later(delay: Duration) -> EpochMs {

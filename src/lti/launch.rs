@@ -333,6 +333,11 @@ pub async fn record(store: &Store, launch: &ValidLaunch) -> Result<LaunchedSessi
                 .and_then(|a| a.lineitems.as_deref()),
         )
         .await?;
+    if let Some(ags) = &claims.ags_endpoint
+        && ags.lineitems.is_some()
+    {
+        store.set_course_ags_scopes(course.id, &ags.scope).await?;
+    }
     Ok(LaunchedSession {
         user: user.id,
         course: course.id,

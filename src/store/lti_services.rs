@@ -137,12 +137,42 @@ impl Store {
         })?)
     }
 
-    /// Courses whose launches carried a memberships URL.
+    /// Courses whose launches carried a memberships or line items URL.
     pub async fn courses_with_roster_service(&self) -> StoreResult<Vec<CourseId>> {
         Ok(on_pool!(self, pool => {
-            sqlx::query_scalar("SELECT id FROM courses WHERE nrps_url IS NOT NULL ORDER BY id")
+            sqlx::query_scalar(
+                "SELECT id FROM courses WHERE nrps_url IS NOT NULL \
+                 OR ags_lineitems_url IS NOT NULL ORDER BY id",
+            )
             .fetch_all(pool)
             .await
+        })?)
+    }
+
+    /// Remembers the AGS scopes the course's latest launch granted (space-separated).
+    pub async fn set_course_ags_scopes(
+        &self,
+        course: CourseId,
+        scopes: &[String],
+    ) -> StoreResult<()> {
+        on_pool!(self, pool => {
+            sqlx::query("UPDATE courses SET ags_scopes = $2 WHERE id = $1")
+                .bind(course)
+                .bind(scopes.join(" "))
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    /// The AGS scopes the course's launches granted; none when no launch carried the claim.
+    pub async fn course_ags_scopes(&self, course: CourseId) -> StoreResult<Option<String>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_scalar("SELECT ags_scopes FROM courses WHERE id = $1")
+                .bind(course)
+                .fetch_one(pool)
+                .await
         })?)
     }
 

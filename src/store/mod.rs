@@ -4,6 +4,7 @@
 pub mod activity;
 mod activity_sqlite;
 mod admins;
+pub mod ags;
 pub mod content;
 pub mod course_events;
 pub mod courses;
@@ -19,6 +20,7 @@ pub mod memberships;
 pub mod platforms;
 pub mod reports;
 pub mod rest;
+pub mod rest_grants;
 pub mod rollups;
 pub mod settings;
 pub mod signing_keys;

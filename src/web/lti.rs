@@ -232,7 +232,12 @@ async fn launch(
         .names_roles
         .as_ref()
         .is_some_and(|n| n.context_memberships_url.is_some());
-    if offers_roster {
+    let offers_gradebook = valid
+        .claims
+        .ags_endpoint
+        .as_ref()
+        .is_some_and(|a| a.lineitems.is_some());
+    if offers_roster || offers_gradebook {
         crate::jobs::enqueue_roster_sync_if_due(
             &state.store,
             opened.course,
@@ -270,6 +275,23 @@ async fn launch(
             .is_some()
     {
         crate::jobs::enqueue_course_sync(&state.store, opened.course).await?;
+    }
+
+    if let Some(one_time) = valid.claims.blackboard_one_time_session_token.as_deref()
+        && opened.staff
+        && state
+            .store
+            .platform_rest(valid.platform.id)
+            .await?
+            .is_some()
+    {
+        crate::web::blackboard_auth::offer_after_launch(
+            &state,
+            opened.course,
+            opened.user,
+            one_time,
+        )
+        .await?;
     }
 
     let session = CourseSession::new(opened.user, opened.course, opened.staff);

@@ -2,6 +2,7 @@
 //! every response shares (request logs, error rendering, security headers, body limits).
 
 pub mod admin;
+mod blackboard_auth;
 pub mod charts;
 pub mod csp;
 mod deep_link;
@@ -39,6 +40,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(admin::router())
         .merge(lti::router())
+        .merge(blackboard_auth::router())
         .merge(deep_link::router())
         .merge(ingest::router())
         .merge(views::router())

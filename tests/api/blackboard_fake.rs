@@ -2,7 +2,10 @@
 //! realistic course shaped like Anthology's docs — two-legged OAuth, paging with
 //! `nextPage` and per-endpoint page sizes, `fields=`, `modified`/`lastAccessed`/
 //! `changeIndex` filters, rate-limit headers — and faults on demand: expired tokens
-//! (401), 429 with Retry-After, 500s, slow responses, malformed JSON.
+//! (401), 429 with Retry-After, 500s, slow responses, malformed JSON. Three-legged OAuth
+//! too: the authorization code endpoint (consent given or denied, the LTI one-time session
+//! token standing for the login), the code exchange checking PKCE S256, and refresh tokens
+//! that rotate (only the latest one is valid).
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -15,6 +18,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde_json::{Value, json};
+use sha2::Digest;
 
 pub const KEY: &str = "app-key-1";
 pub const SECRET: &str = "app-secret-1";
@@ -61,6 +65,26 @@ pub struct State {
     pub quota_remaining: i64,
     pub in_flight: usize,
     pub max_in_flight: usize,
+    /// The application has no REST integration on this site: client credentials refused.
+    pub two_legged_disabled: bool,
+    /// One-time session tokens of LTI launches, and the Learn user (uuid) each stands for.
+    pub session_tokens: HashMap<String, String>,
+    /// The user refuses consent on the authorization page.
+    pub deny: bool,
+    /// Every authorization request's query.
+    pub authorize_requests: Vec<HashMap<String, String>>,
+    /// Live authorization codes: (code challenge, redirect_uri, user).
+    pub codes: HashMap<String, (String, String, String)>,
+    /// The valid refresh token of each user (Learn keeps one at a time).
+    pub refresh_tokens: HashMap<String, String>,
+    /// Access tokens issued to users, by token.
+    pub user_tokens: HashMap<String, String>,
+    /// Grant types of every token request, in order.
+    pub grants: Vec<String>,
+    /// API calls made with a user's token.
+    pub user_calls: usize,
+    /// Delay of each token request (to make concurrent refreshes overlap).
+    pub token_delay: Option<Duration>,
 }
 
 /// The running fake; the server stops with the test's runtime.
@@ -304,6 +328,10 @@ async fn handle(
             s.quota_remaining,
         )
     };
+    let token_delay = state.lock().unwrap().token_delay;
+    if let Some(delay) = token_delay.filter(|_| path.ends_with("/oauth2/token")) {
+        tokio::time::sleep(delay).await;
+    }
     let mut response = match fault {
         Some(Fault::ServerError) => error(StatusCode::INTERNAL_SERVER_ERROR, "Internal error"),
         Some(Fault::RateLimited { retry_after }) => {
@@ -353,13 +381,18 @@ fn route(
 ) -> Response {
     let mut s = state.lock().unwrap();
     if path == "/learn/api/public/v1/oauth2/token" {
-        return token(&mut s, method, headers, body);
+        return token(&mut s, method, query, headers, body);
+    }
+    if path == "/learn/api/public/v1/oauth2/authorizationcode" {
+        return authorize(&mut s, query);
     }
     let bearer = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    if !bearer.is_some_and(|t| s.tokens.iter().any(|k| k == t)) {
+    if bearer.is_some_and(|t| s.user_tokens.contains_key(t)) {
+        s.user_calls += 1;
+    } else if !bearer.is_some_and(|t| s.tokens.iter().any(|k| k == t)) {
         return error(StatusCode::UNAUTHORIZED, "Bearer token is invalid");
     }
     let course_ok = |id: &str| {
@@ -545,10 +578,82 @@ fn route(
     }
 }
 
-fn token(s: &mut State, method: &Method, headers: &HeaderMap, body: &Bytes) -> Response {
-    if method != Method::POST
-        || !String::from_utf8_lossy(body).contains("grant_type=client_credentials")
-    {
+/// The authorization code endpoint: the one-time session token stands for a login; the
+/// user consents (or not) and the browser goes back to `redirect_uri` with the code.
+fn authorize(s: &mut State, query: &HashMap<String, String>) -> Response {
+    s.authorize_requests.push(query.clone());
+    let param = |k: &str| query.get(k).cloned().unwrap_or_default();
+    if param("client_id") != KEY || param("response_type") != "code" {
+        return error(StatusCode::BAD_REQUEST, "Invalid client or response type");
+    }
+    if param("code_challenge_method") != "S256" || param("code_challenge").is_empty() {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "Only S256 code challenges are supported",
+        );
+    }
+    let Some(user) = s.session_tokens.remove(&param("one_time_session_token")) else {
+        // No usable session: Learn shows its login page.
+        return (
+            StatusCode::OK,
+            [("content-type", "text/html")],
+            "<form>Sign in to Blackboard</form>",
+        )
+            .into_response();
+    };
+    let mut back = url::Url::parse(&param("redirect_uri")).unwrap();
+    if s.deny {
+        back.query_pairs_mut()
+            .append_pair("error", "access_denied")
+            .append_pair("state", &param("state"));
+    } else {
+        let code = format!("code-{}", s.calls);
+        s.codes.insert(
+            code.clone(),
+            (param("code_challenge"), param("redirect_uri"), user),
+        );
+        back.query_pairs_mut()
+            .append_pair("code", &code)
+            .append_pair("state", &param("state"));
+    }
+    (StatusCode::FOUND, [("location", back.to_string())]).into_response()
+}
+
+fn oauth_error(error: &str, description: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        axum::Json(json!({"error": error, "error_description": description})),
+    )
+        .into_response()
+}
+
+/// Issues a user's access token and a fresh refresh token, which replaces their last one.
+fn user_token(s: &mut State, user: String) -> Response {
+    let n = s.calls;
+    let access = format!("utok-{n}");
+    let refresh = format!("rtok-{n}-{}", user.len());
+    s.user_tokens.insert(access.clone(), user.clone());
+    s.refresh_tokens.insert(user.clone(), refresh.clone());
+    axum::Json(
+        json!({"access_token": access, "token_type": "bearer", "expires_in": 3599,
+        "refresh_token": refresh, "scope": "read offline", "user_id": user}),
+    )
+    .into_response()
+}
+
+fn token(
+    s: &mut State,
+    method: &Method,
+    query: &HashMap<String, String>,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Response {
+    // Learn reads the parameters from the query string or the form body.
+    let mut params = query.clone();
+    params.extend(url::form_urlencoded::parse(body).into_owned());
+    let grant = params.get("grant_type").cloned().unwrap_or_default();
+    s.grants.push(grant.clone());
+    if method != Method::POST {
         return error(StatusCode::BAD_REQUEST, "unsupported grant");
     }
     let expected = format!(
@@ -558,12 +663,40 @@ fn token(s: &mut State, method: &Method, headers: &HeaderMap, body: &Bytes) -> R
     if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(expected.as_str()) {
         return (StatusCode::UNAUTHORIZED, axum::Json(json!({"error": "invalid_client", "error_description": "Invalid client credentials"}))).into_response();
     }
-    // One token per app per site: asking again returns the same one.
-    if s.tokens.is_empty() {
-        s.tokens.push(format!("tok-{}", s.calls));
+    let param = |k: &str| params.get(k).cloned().unwrap_or_default();
+    match grant.as_str() {
+        "client_credentials" if s.two_legged_disabled => (StatusCode::UNAUTHORIZED, axum::Json(json!({"error": "invalid_client", "error_description": "The application is not authorized on this site"}))).into_response(),
+        "client_credentials" => {
+            // One token per app per site: asking again returns the same one.
+            if s.tokens.is_empty() {
+                s.tokens.push(format!("tok-{}", s.calls));
+            }
+            axum::Json(json!({"access_token": s.tokens[0], "token_type": "bearer", "expires_in": 3444}))
+                .into_response()
+        }
+        "authorization_code" => {
+            let Some((challenge, redirect_uri, user)) = s.codes.remove(&param("code")) else {
+                return oauth_error("invalid_grant", "Unknown or used authorization code");
+            };
+            if param("redirect_uri") != redirect_uri {
+                return oauth_error("invalid_grant", "redirect_uri does not match");
+            }
+            let verified = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(sha2::Sha256::digest(param("code_verifier").as_bytes()));
+            if verified != challenge {
+                return oauth_error("invalid_grant", "PKCE verification failed");
+            }
+            user_token(s, user)
+        }
+        "refresh_token" => {
+            let spent = param("refresh_token");
+            let Some(user) = s.refresh_tokens.iter().find(|(_, t)| **t == spent).map(|(u, _)| u.clone()) else {
+                return oauth_error("invalid_grant", "Invalid refresh token");
+            };
+            user_token(s, user)
+        }
+        _ => error(StatusCode::BAD_REQUEST, "unsupported grant"),
     }
-    axum::Json(json!({"access_token": s.tokens[0], "token_type": "bearer", "expires_in": 3444}))
-        .into_response()
 }
 
 fn one(item: &Value, query: &HashMap<String, String>) -> Response {

@@ -1,13 +1,14 @@
 //! A mock LTI Advantage platform for the services: an OAuth token endpoint (client
-//! credentials with a JWT assertion) and an NRPS membership container paged two members at
-//! a time with `differences` links.
+//! credentials with a JWT assertion), an NRPS membership container paged two members at
+//! a time with `differences` links, and Moodle-style AGS line item and result containers
+//! (`?type_id=` on every URL, two per page, exact media types required).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use cloop::store::platforms::{NewPlatform, Platform};
@@ -38,6 +39,12 @@ pub struct Lms {
     pub changes: Vec<Value>,
     /// Every service request: path and query, and the Accept header.
     pub requests: Vec<(String, String)>,
+    /// AGS line items by number (without `id`: the mock gives each its URL) and results
+    /// per line item number.
+    pub line_items: Vec<(usize, Value)>,
+    pub results: HashMap<usize, Vec<Value>>,
+    /// Answers AGS requests with this Content-Type instead of the container's.
+    pub content_type: Option<String>,
 }
 
 #[derive(Clone)]
@@ -61,6 +68,11 @@ impl MockServices {
         let router = Router::new()
             .route("/token", post(token))
             .route("/nrps/{context}/members", get(members))
+            .route("/mod/lti/services.php/{context}/lineitems", get(line_items))
+            .route(
+                "/mod/lti/services.php/{context}/lineitems/{item}/lineitem/results",
+                get(results),
+            )
             .with_state(mock.clone());
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
         mock
@@ -90,6 +102,27 @@ impl MockServices {
     pub fn token_requests(&self) -> usize {
         self.lms().token_requests.len()
     }
+
+    /// The id (URL) the mock gives line item `n` of context 2.
+    pub fn line_item_url(&self, n: usize) -> String {
+        format!(
+            "{}/mod/lti/services.php/2/lineitems/{n}/lineitem?type_id=3",
+            self.base
+        )
+    }
+}
+
+pub fn line_item(label: &str, maximum: f64, end: Option<&str>) -> Value {
+    let mut item = json!({"label": label, "scoreMaximum": maximum, "resourceId": format!("res-{label}"), "tag": "grade"});
+    if let Some(end) = end {
+        item["endDateTime"] = json!(end);
+    }
+    item
+}
+
+pub fn result(sub: &str, score: f64, maximum: f64) -> Value {
+    json!({"userId": sub, "resultScore": score, "resultMaximum": maximum, "comment": "ok",
+        "timestamp": "2026-04-02T09:30:00+00:00"})
 }
 
 pub fn member(sub: &str, role: &str, status: &str) -> Value {
@@ -208,4 +241,95 @@ async fn members(
             .insert("link", links.join(", ").parse().unwrap());
     }
     response
+}
+
+/// Admits an AGS request: the `type_id` every Moodle service URL carries, the exact media
+/// type, a valid token. The page of `items` asked for, with a `next` link that drops
+/// `type_id` (cloop must merge it back).
+fn ags_page(
+    mock: &MockServices,
+    uri: &Uri,
+    query: &HashMap<String, String>,
+    headers: &HeaderMap,
+    media_type: &str,
+    items: impl Fn(&Lms) -> Vec<Value>,
+) -> Response {
+    let recorded = uri
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_default();
+    if let Some(refused) = admit(mock, headers, recorded) {
+        return refused;
+    }
+    if query.get("type_id").map(String::as_str) != Some("3") {
+        return (StatusCode::BAD_REQUEST, "type_id is required").into_response();
+    }
+    if headers.get("accept").and_then(|v| v.to_str().ok()) != Some(media_type) {
+        return (StatusCode::NOT_ACCEPTABLE, "wrong media type").into_response();
+    }
+    let lms = mock.lms();
+    let all = items(&lms);
+    let page: usize = query.get("page").and_then(|p| p.parse().ok()).unwrap_or(0);
+    let start = page * PAGE_SIZE;
+    let slice: Vec<Value> = all.iter().skip(start).take(PAGE_SIZE).cloned().collect();
+    let mut response = axum::Json(Value::Array(slice)).into_response();
+    let content_type = lms
+        .content_type
+        .clone()
+        .unwrap_or_else(|| media_type.to_string());
+    response
+        .headers_mut()
+        .insert("content-type", content_type.parse().unwrap());
+    if start + PAGE_SIZE < all.len() {
+        let next = format!(
+            "<{}{}?page={}>; rel=\"next\"",
+            mock.base,
+            uri.path(),
+            page + 1
+        );
+        response.headers_mut().insert("link", next.parse().unwrap());
+    }
+    response
+}
+
+async fn line_items(
+    State(mock): State<MockServices>,
+    uri: Uri,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    ags_page(
+        &mock,
+        &uri,
+        &query,
+        &headers,
+        "application/vnd.ims.lis.v2.lineitemcontainer+json",
+        |lms| {
+            lms.line_items
+                .iter()
+                .map(|(n, item)| {
+                    let mut item = item.clone();
+                    item["id"] = json!(mock.line_item_url(*n));
+                    item
+                })
+                .collect()
+        },
+    )
+}
+
+async fn results(
+    State(mock): State<MockServices>,
+    Path((_context, item)): Path<(String, usize)>,
+    uri: Uri,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    ags_page(
+        &mock,
+        &uri,
+        &query,
+        &headers,
+        "application/vnd.ims.lis.v2.resultcontainer+json",
+        |lms| lms.results.get(&item).cloned().unwrap_or_default(),
+    )
 }

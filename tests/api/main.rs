@@ -4,6 +4,7 @@
 mod helpers;
 
 mod admin_login;
+mod blackboard_3lo;
 mod blackboard_fake;
 mod browser;
 mod cli;
@@ -15,6 +16,7 @@ mod ingest_import;
 mod ingest_rollups;
 mod ingest_support;
 mod ingest_xapi;
+mod lti_ags;
 mod lti_launch;
 mod lti_platform;
 mod lti_registration;

@@ -16,9 +16,9 @@ use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
 use url::Url;
 
-use crate::store::{PlatformId, Store, StoreError};
-
-const TOKEN_PATH: &str = "/learn/api/public/v1/oauth2/token";
+use super::user_auth::{self, TOKEN_PATH, TokenEndpoint};
+use crate::secret::SecretKey;
+use crate::store::{PlatformId, Store, StoreError, UserId};
 
 /// How the client paces itself; the defaults suit production, tests shorten the waits.
 #[derive(Clone, Debug)]
@@ -67,6 +67,10 @@ pub enum BbError {
     BadCredentials(String),
     #[error("the platform has no Blackboard REST credentials; set them with `cloop platform rest`")]
     NoCredentials,
+    #[error(
+        "Blackboard did not accept the staff member's authorisation ({0}); authorise cloop again from the course page"
+    )]
+    UserGrant(String),
     #[error(
         "the stored REST secret cannot be opened with this instance's secret key; set it again"
     )]
@@ -175,6 +179,8 @@ pub struct LearnClient {
     token: tokio::sync::Mutex<Option<(String, Instant)>>,
     permits: Arc<Semaphore>,
     calls: AtomicI64,
+    /// Call as this user (a three-legged grant) instead of as the application.
+    user: Option<(UserId, SecretKey)>,
 }
 
 enum Attempt<T> {
@@ -217,7 +223,15 @@ impl LearnClient {
             options,
             token: tokio::sync::Mutex::new(None),
             calls: AtomicI64::new(0),
+            user: None,
         })
+    }
+
+    /// Calls with the user's own rights, from their stored grant (opened with `sealing`),
+    /// for sites where the application has no institution-wide REST integration.
+    pub fn for_user(mut self, user: UserId, sealing: SecretKey) -> Self {
+        self.user = Some((user, sealing));
+        self
     }
 
     /// Calls made by this client so far (token requests included).
@@ -331,6 +345,9 @@ impl LearnClient {
             StatusCode::UNAUTHORIZED if !*refetched_token => {
                 *refetched_token = true;
                 *self.token.lock().await = None;
+                if let Some((user, _)) = &self.user {
+                    user_auth::forget(&self.base, self.platform, *user).await;
+                }
                 Ok(Attempt::Reauthenticate)
             }
             StatusCode::TOO_MANY_REQUESTS => {
@@ -388,6 +405,21 @@ impl LearnClient {
     }
 
     async fn fetch_token(&self) -> Result<(String, Duration), BbError> {
+        if let Some((user, sealing)) = &self.user {
+            let endpoint = TokenEndpoint {
+                http: &self.http,
+                base: &self.base,
+                key: &self.key,
+                secret: &self.secret,
+            };
+            let (token, lifetime, requested) =
+                user_auth::access_token(&endpoint, &self.store, sealing, self.platform, *user)
+                    .await?;
+            if requested {
+                self.count(None).await?;
+            }
+            return Ok((token, lifetime));
+        }
         let url = self.url(TOKEN_PATH)?;
         let sent = self
             .http

@@ -1,10 +1,11 @@
-//! The Blackboard Learn REST client (two-legged OAuth, paging, rate limits, retries) and
-//! the course sync built on it.
+//! The Blackboard Learn REST client (two-legged OAuth, or a user's three-legged grant;
+//! paging, rate limits, retries) and the course sync built on it.
 
 mod client;
 mod model;
 mod setup;
 pub mod sync;
+pub mod user_auth;
 
 pub use client::{BbError, ClientOptions, LearnClient};
 pub use setup::set_rest_credentials;

@@ -130,9 +130,25 @@ pub async fn sync_course(
         course.platform_id,
         &credentials.base_url,
         &credentials.key,
-        rest_secret,
+        rest_secret.clone(),
         options.clone(),
     )?;
+    // Without an institution-wide REST integration, a staff member's own grant serves.
+    let client = match store.course_rest_grant_user(course.id).await? {
+        Some(user) if matches!(client.authenticate().await, Err(BbError::BadCredentials(_))) => {
+            tracing::info!(course = %course.id, user = %user, "syncing with a staff member's Blackboard grant");
+            LearnClient::new(
+                store.clone(),
+                course.platform_id,
+                &credentials.base_url,
+                &credentials.key,
+                rest_secret,
+                options.clone(),
+            )?
+            .for_user(user, secret.clone())
+        }
+        _ => client,
+    };
 
     let now = EpochMs::now();
     let last_good = store.last_successful_sync_start(course.id, None).await?;

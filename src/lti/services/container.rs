@@ -3,7 +3,7 @@
 //! `next` and `differences` URLs.
 
 use reqwest::StatusCode;
-use reqwest::header::{ACCEPT, AUTHORIZATION, LINK};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, LINK};
 
 use super::token::{AccessTokens, TokenError};
 use crate::store::platforms::Platform;
@@ -30,6 +30,10 @@ pub enum ServiceError {
     Status(u16),
     #[error("the LMS sent a malformed answer: {0}")]
     Malformed(String),
+    #[error(
+        "the LMS answered with content type {got:?} where {expected} was asked for; the service URL may lead to a login page or another service"
+    )]
+    WrongContentType { expected: String, got: String },
     #[error("the LMS could not be reached: {0}")]
     Unreachable(String),
     #[error(
@@ -80,6 +84,17 @@ pub(super) async fn get_page(
             s if !s.is_success() => return Err(ServiceError::Status(s.as_u16())),
             _ => {}
         }
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if !acceptable(content_type, accept) {
+            return Err(ServiceError::WrongContentType {
+                expected: accept.to_string(),
+                got: content_type.to_string(),
+            });
+        }
         let links: Vec<String> = response
             .headers()
             .get_all(LINK)
@@ -99,6 +114,36 @@ pub(super) async fn get_page(
     }
 }
 
+/// The media type asked for, or plain JSON, which some LMSs send for every service.
+fn acceptable(content_type: &str, accept: &str) -> bool {
+    let media = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    media == accept || media == "application/json"
+}
+
+/// Adds to `url` the query parameters of the launch's service URL it lacks, so that a
+/// paging link that drops one (Blackboard's `placement_id`, Moodle's `type_id`) still
+/// names the same container.
+pub(super) fn merge_query(url: &str, original: &str) -> String {
+    let (Ok(mut merged), Ok(original)) = (url::Url::parse(url), url::Url::parse(original)) else {
+        return url.to_string();
+    };
+    let present: Vec<String> = merged.query_pairs().map(|(k, _)| k.into_owned()).collect();
+    let missing: Vec<(String, String)> = original
+        .query_pairs()
+        .filter(|(k, _)| !present.iter().any(|p| p == k))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if !missing.is_empty() {
+        merged.query_pairs_mut().extend_pairs(missing);
+    }
+    merged.into()
+}
+
 /// The URL of the `Link` header entry with relation `rel`, resolved against the request.
 fn link(headers: &[String], rel: &str, base: &url::Url) -> Option<String> {
     headers.iter().flat_map(|h| h.split(',')).find_map(|entry| {
@@ -116,6 +161,37 @@ fn link(headers: &[String], rel: &str, base: &url::Url) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paging_links_keep_the_launch_urls_query() {
+        assert_eq!(
+            merge_query(
+                "https://lms.example/members?page=2",
+                "https://lms.example/members?placement_id=_9_1"
+            ),
+            "https://lms.example/members?page=2&placement_id=_9_1"
+        );
+        assert_eq!(
+            merge_query(
+                "https://lms.example/members?placement_id=_9_1&page=2",
+                "https://lms.example/members?placement_id=_9_1"
+            ),
+            "https://lms.example/members?placement_id=_9_1&page=2"
+        );
+    }
+
+    #[test]
+    fn the_asked_media_type_or_plain_json_is_accepted() {
+        let asked = "application/vnd.ims.lis.v2.lineitemcontainer+json";
+        assert!(acceptable(asked, asked));
+        assert!(acceptable("application/json; charset=utf-8", asked));
+        assert!(!acceptable("text/html; charset=utf-8", asked));
+        assert!(!acceptable(
+            "application/vnd.ims.lis.v2.resultcontainer+json",
+            asked
+        ));
+        assert!(!acceptable("", asked));
+    }
 
     #[test]
     fn links_are_found_by_relation_and_resolved() {

@@ -1,6 +1,7 @@
 //! LTI Advantage services cloop calls with its own OAuth token: the roster (NRPS) and the
 //! gradebook (AGS), each run's outcome kept per course as a data-source status for staff.
 
+pub mod ags;
 mod container;
 pub mod nrps;
 pub mod status;

@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use super::container::{ServiceError, get_page};
+use super::container::{ServiceError, get_page, merge_query};
 use super::token::{AccessTokens, SCOPE_NRPS};
 use crate::lti::roles::{is_course_staff, parse_roles};
 use crate::store::lti_services::RosterMember;
@@ -154,45 +154,9 @@ async fn read_roster(
     ))
 }
 
-/// Adds to `url` the query parameters of the launch's memberships URL it lacks, so that
-/// a paging link that drops one (Blackboard's `placement_id`) still names the same roster.
-fn merge_query(url: &str, original: &str) -> String {
-    let (Ok(mut merged), Ok(original)) = (url::Url::parse(url), url::Url::parse(original)) else {
-        return url.to_string();
-    };
-    let present: Vec<String> = merged.query_pairs().map(|(k, _)| k.into_owned()).collect();
-    let missing: Vec<(String, String)> = original
-        .query_pairs()
-        .filter(|(k, _)| !present.iter().any(|p| p == k))
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    if !missing.is_empty() {
-        merged.query_pairs_mut().extend_pairs(missing);
-    }
-    merged.into()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn paging_links_keep_the_launch_urls_query() {
-        assert_eq!(
-            merge_query(
-                "https://lms.example/members?page=2",
-                "https://lms.example/members?placement_id=_9_1"
-            ),
-            "https://lms.example/members?page=2&placement_id=_9_1"
-        );
-        assert_eq!(
-            merge_query(
-                "https://lms.example/members?placement_id=_9_1&page=2",
-                "https://lms.example/members?placement_id=_9_1"
-            ),
-            "https://lms.example/members?placement_id=_9_1&page=2"
-        );
-    }
 
     #[test]
     fn member_status_and_roles_are_normalised() {

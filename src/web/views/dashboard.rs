@@ -84,7 +84,14 @@ pub async fn page(
         cv: &cv,
     }
     .render();
+    let rest_grant = crate::web::blackboard_auth::notice(
+        &state,
+        &session,
+        &links.href("/blackboard/authorize", &[]),
+    )
+    .await?;
     let body = html! {
+        (rest_grant)
         (range_controls(&cv, &links, "", range, &[]))
         (figure(&d.daily, Some(html! { (views_chart) (active_chart) }), &links, "", &params))
         (figure(&d.histogram, Some(bar_chart("histogram-chart", "Students by page views", &d.histogram, &[(1, NEUTRAL)])), &links, "", &params))

@@ -1,0 +1,25 @@
+-- AGS read and Blackboard 3-legged REST: the AGS scopes the course's launches granted, the
+-- one-click authorisation offered to staff after a Blackboard launch, and the single-use
+-- states of the authorization code flow (PKCE verifier sealed).
+ALTER TABLE courses ADD COLUMN ags_scopes TEXT;
+
+CREATE TABLE rest_grant_offers (
+    course_id     BIGINT NOT NULL REFERENCES courses(id) ON DELETE CASCADE,
+    user_id       BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    session_token TEXT NOT NULL,
+    error         TEXT,
+    expires_at    BIGINT NOT NULL,
+    updated_at    BIGINT NOT NULL,
+    PRIMARY KEY (course_id, user_id)
+);
+
+CREATE TABLE rest_grant_states (
+    state_hash    TEXT PRIMARY KEY,
+    platform_id   BIGINT NOT NULL REFERENCES platforms(id) ON DELETE CASCADE,
+    user_id       BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    course_id     BIGINT NOT NULL REFERENCES courses(id) ON DELETE CASCADE,
+    code_verifier TEXT NOT NULL,
+    expires_at    BIGINT NOT NULL,
+    used_at       BIGINT
+);
+CREATE INDEX rest_grant_states_expiry ON rest_grant_states (expires_at);
