@@ -219,6 +219,8 @@ async fn seed(store: &Store) -> (CourseId, cloop::store::UserId) {
     sqlx::query("INSERT INTO activity (course_id, user_id, content_item_id, kind, occurred_at, source, idempotency_key) VALUES ($1, $2, $3, 'view', 1776000000000, 'bench', 'last')")
         .bind(course.id).bind(users[0]).bind(items[0]).execute(&mut *tx).await.unwrap();
     tx.commit().await.unwrap();
+    // The seed wrote day rollups directly; the course-wide ones are derived from them.
+    store.rebuild_course_rollups(course.id).await.unwrap();
     sqlx::query("ANALYZE").execute(pool).await.unwrap();
     (course.id, staff.id)
 }

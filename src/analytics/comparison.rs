@@ -103,8 +103,9 @@ pub async fn comparison(store: &Store, cv: &CourseView, w: EventWindow) -> Store
     let days = windows(cv, w);
     let (from, to) = span(&days, w);
     let mut per_day: HashMap<i64, i64> = HashMap::new();
-    for (day, _, views) in store.daily_group_views(cv.course.id, from, to).await? {
-        *per_day.entry(day).or_default() += views;
+    for d in store.course_days(cv.course.id, from, to).await? {
+        *per_day.entry(d.day).or_default() +=
+            d.content_views + d.communication_views + d.assessment_views;
     }
     let mut table = Table::new(
         "comparison",

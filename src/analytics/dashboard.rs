@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use super::table::{Cell, Row, Table};
 use super::{CourseView, Range, day_label};
+use crate::store::reports::CourseDay;
 use crate::store::{ContentItemId, Store, StoreResult, UserId};
 
 /// Everything the dashboard shows.
@@ -25,31 +26,38 @@ const BINS: i64 = 10;
 pub async fn dashboard(store: &Store, cv: &CourseView, range: Range) -> StoreResult<Dashboard> {
     let id = cv.course.id;
     let (from, to) = cv.days(range);
-    let groups = store.daily_group_views(id, from, to).await?;
-    let pages = store.daily_pages_viewed(id, from, to).await?;
-    let totals = store.daily_student_totals(id, from, to).await?;
-    let per_student = store.student_totals(id, from, to).await?;
-    let item_totals = store.item_totals(id, from, to).await?;
+    let days = store.course_days(id, from, to).await?;
+    // When every recorded day lies in the range, the all-days totals are the range's.
+    let whole = store
+        .course_activity_span(id)
+        .await?
+        .is_none_or(|(first, last)| first >= from && last < to);
+    let (per_student, item_totals) = if whole {
+        let items = store.item_course_totals(id).await?;
+        (
+            store.student_course_totals(id).await?,
+            items
+                .into_iter()
+                .map(|(item, views, students)| (item, views, Some(students)))
+                .collect::<Vec<_>>(),
+        )
+    } else {
+        let items = store.item_totals(id, from, to).await?;
+        (
+            store.student_totals(id, from, to).await?,
+            items
+                .into_iter()
+                .map(|(item, views)| (item, views, None))
+                .collect(),
+        )
+    };
     let tree = store.content_tree(id).await?;
     let people = store.course_people(id).await?;
 
     let span = (to - from) as usize;
-    let mut by_group = vec![[0i64; 3]; span];
-    for (day, group, views) in groups {
-        let g = match group.as_str() {
-            "communication" => 1,
-            "assessment" => 2,
-            _ => 0,
-        };
-        by_group[(day - from) as usize][g] += views;
-    }
-    let mut unique_pages = vec![0i64; span];
-    for (day, n) in pages {
-        unique_pages[(day - from) as usize] = n;
-    }
-    let mut day_totals = vec![None; span];
-    for t in totals {
-        day_totals[(t.day - from) as usize] = Some(t);
+    let mut by_day = vec![CourseDay::default(); span];
+    for d in days {
+        by_day[(d.day - from) as usize] = d;
     }
     let mut daily = Table::new(
         "daily",
@@ -68,26 +76,22 @@ pub async fn dashboard(store: &Store, cv: &CourseView, range: Range) -> StoreRes
         .map(String::from)
         .to_vec(),
     );
-    for i in 0..span {
+    for (i, d) in by_day.iter().enumerate() {
         let day = from + i as i64;
-        let [c, m, a] = by_group[i];
-        let t = day_totals[i];
-        let (students, sessions, active_ms, views) = t
-            .map(|t| (t.active_students, t.sessions, t.active_ms, t.views))
-            .unwrap_or_default();
+        let sessions = d.sessions;
         let per_session = |x: f64| (sessions > 0).then(|| x / sessions as f64);
         daily.rows.push(Row::on_day(
             day,
             vec![
                 Cell::Text(day_label(day)),
-                Cell::Int(c),
-                Cell::Int(m),
-                Cell::Int(a),
-                Cell::Int(unique_pages[i]),
-                Cell::Int(students),
+                Cell::Int(d.content_views),
+                Cell::Int(d.communication_views),
+                Cell::Int(d.assessment_views),
+                Cell::Int(d.pages_viewed),
+                Cell::Int(d.active_students),
                 Cell::Int(sessions),
-                Cell::Num(per_session(active_ms as f64 / 60_000.0), 1),
-                Cell::Num(per_session(views as f64), 1),
+                Cell::Num(per_session(d.active_ms as f64 / 60_000.0), 1),
+                Cell::Num(per_session(d.views as f64), 1),
             ],
         ));
     }
@@ -119,9 +123,9 @@ pub async fn dashboard(store: &Store, cv: &CourseView, range: Range) -> StoreRes
         .map(|t| (t.id, (t.item_group.as_str(), t.title.as_str())))
         .collect();
     let top_items = |group: &str| {
-        let mut items: Vec<(ContentItemId, i64)> = item_totals
+        let mut items: Vec<(ContentItemId, i64, Option<i64>)> = item_totals
             .iter()
-            .filter(|(item, _)| group_of.get(item).is_some_and(|(g, _)| *g == group))
+            .filter(|(item, _, _)| group_of.get(item).is_some_and(|(g, _)| *g == group))
             .copied()
             .collect();
         items.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -136,8 +140,11 @@ pub async fn dashboard(store: &Store, cv: &CourseView, range: Range) -> StoreRes
             .map(String::from)
             .to_vec(),
     );
-    for (item, views) in top_items("content") {
-        let students = store.item_unique_students(id, item, from, to).await?;
+    for (item, views, students) in top_items("content") {
+        let students = match students {
+            Some(n) => n,
+            None => store.item_unique_students(id, item, from, to).await?,
+        };
         top_content.rows.push(Row::new(vec![
             Cell::Item(item, group_of[&item].1.to_string()),
             Cell::Int(students),
@@ -163,8 +170,11 @@ pub async fn dashboard(store: &Store, cv: &CourseView, range: Range) -> StoreRes
             .map(String::from)
             .to_vec(),
     );
-    for (item, views) in top_items("communication") {
-        let students = store.item_unique_students(id, item, from, to).await?;
+    for (item, views, students) in top_items("communication") {
+        let students = match students {
+            Some(n) => n,
+            None => store.item_unique_students(id, item, from, to).await?,
+        };
         top_communication.rows.push(Row::new(vec![
             Cell::Item(item, group_of[&item].1.to_string()),
             Cell::Int(students),

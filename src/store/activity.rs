@@ -2,13 +2,15 @@
 //! rows are inserted once per idempotency key, then the day rollups and the students'
 //! sessions are brought up to date for exactly the rows that were new.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
 use sqlx::PgConnection;
 
-use super::rollups::RollupDeltas;
+use super::rollups::{
+    ADD_COURSE_DAYS, ADD_ITEM_TOTALS, ADD_STUDENT_TOTALS, CourseTotals, RollupDeltas,
+};
 use super::{ContentItemId, CourseId, EpochMs, Store, StoreResult, UserId};
 
 /// What happened, in the vocabulary every source is mapped to.
@@ -178,27 +180,55 @@ async fn apply_rollups(
     bucketing: &Bucketing<'_>,
 ) -> StoreResult<()> {
     let mut deltas = RollupDeltas::from_new_events(new, bucketing.day_of);
+    let mut totals = CourseTotals::default();
 
-    // Unique students: a (day, item, user) triple counts once, the first time it is seen.
+    // Unique students: a (day, item, user) triple counts once, the first time it is seen;
+    // an (item, user) pair likewise for the item's total.
     let triples: Vec<(i64, i64, i64)> = deltas.content_students.iter().copied().collect();
+    let mut new_pairs: HashSet<(i64, i64)> = HashSet::new();
     for chunk in triples.chunks(CHUNK) {
         let sql = values_sql(
             "INSERT INTO rollup_content_day_students (course_id, day, content_item_id, user_id) \
              VALUES ",
             4,
             chunk.len(),
-            "ON CONFLICT DO NOTHING RETURNING day, content_item_id",
+            "ON CONFLICT DO NOTHING RETURNING day, content_item_id, user_id",
         );
-        let mut query = sqlx::query_as::<_, (i64, i64)>(sql);
+        let mut query = sqlx::query_as::<_, (i64, i64, i64)>(sql);
         for (day, item, user) in chunk {
             query = query.bind(course).bind(*day).bind(*item).bind(*user);
         }
-        for key in query.fetch_all(&mut *tx).await? {
-            deltas.content.entry(key).or_default().1 += 1;
+        for (day, item, user) in query.fetch_all(&mut *tx).await? {
+            deltas.content.entry((day, item)).or_default().1 += 1;
+            new_pairs.insert((item, user));
         }
     }
-    let content: Vec<((i64, i64), (i64, i64))> = deltas.content.drain().collect();
-    for chunk in content.chunks(CHUNK) {
+    let pairs: Vec<(i64, i64)> = new_pairs.into_iter().collect();
+    for chunk in pairs.chunks(CHUNK) {
+        let sql = values_sql(
+            "INSERT INTO rollup_item_students (course_id, content_item_id, user_id) VALUES ",
+            3,
+            chunk.len(),
+            "ON CONFLICT DO NOTHING RETURNING content_item_id",
+        );
+        let mut query = sqlx::query_scalar::<_, i64>(sql);
+        for (item, user) in chunk {
+            query = query.bind(course).bind(*item).bind(*user);
+        }
+        for item in query.fetch_all(&mut *tx).await? {
+            totals.new_item_student(item);
+        }
+    }
+    let groups: HashMap<i64, String> =
+        sqlx::query_as("SELECT id, item_group FROM content_items WHERE course_id = $1")
+            .bind(course)
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .collect();
+    let content: HashMap<(i64, i64), (i64, i64)> = deltas.content.drain().collect();
+    let keys: Vec<(i64, i64)> = content.keys().copied().collect();
+    for chunk in keys.chunks(CHUNK) {
         let sql = values_sql(
             "INSERT INTO rollup_content_day (course_id, day, content_item_id, views, \
              unique_students) VALUES ",
@@ -206,18 +236,29 @@ async fn apply_rollups(
             chunk.len(),
             "ON CONFLICT (course_id, day, content_item_id) DO UPDATE SET \
              views = rollup_content_day.views + excluded.views, \
-             unique_students = rollup_content_day.unique_students + excluded.unique_students",
+             unique_students = rollup_content_day.unique_students + excluded.unique_students \
+             RETURNING day, content_item_id, (xmax = 0)",
         );
-        let mut query = sqlx::query(sql);
-        for ((day, item), (views, uniques)) in chunk {
+        let mut query = sqlx::query_as::<_, (i64, i64, bool)>(sql);
+        for key in chunk {
+            let (views, uniques) = content[key];
             query = query
                 .bind(course)
-                .bind(*day)
-                .bind(*item)
-                .bind(*views)
-                .bind(*uniques);
+                .bind(key.0)
+                .bind(key.1)
+                .bind(views)
+                .bind(uniques);
         }
-        query.execute(&mut *tx).await?;
+        for (day, item, created) in query.fetch_all(&mut *tx).await? {
+            let views = content[&(day, item)].0;
+            totals.item_day(
+                day,
+                item,
+                views,
+                created,
+                groups.get(&item).map(String::as_str),
+            );
+        }
     }
 
     // Sessions: merge the stored sessions near the new events with those events.
@@ -261,7 +302,10 @@ async fn apply_rollups(
             query.execute(&mut *tx).await?;
         }
     }
-    for chunk in deltas.student_changes().chunks(CHUNK) {
+    let student: HashMap<(i64, i64), (i64, i64, i64)> =
+        deltas.student_changes().into_iter().collect();
+    let keys: Vec<(i64, i64)> = student.keys().copied().collect();
+    for chunk in keys.chunks(CHUNK) {
         let sql = values_sql(
             "INSERT INTO rollup_student_day (course_id, day, user_id, views, sessions, \
              active_ms) VALUES ",
@@ -270,17 +314,58 @@ async fn apply_rollups(
             "ON CONFLICT (course_id, day, user_id) DO UPDATE SET \
              views = rollup_student_day.views + excluded.views, \
              sessions = rollup_student_day.sessions + excluded.sessions, \
-             active_ms = rollup_student_day.active_ms + excluded.active_ms",
+             active_ms = rollup_student_day.active_ms + excluded.active_ms \
+             RETURNING day, user_id, (xmax = 0)",
         );
-        let mut query = sqlx::query(sql);
-        for ((day, user), (views, sessions, active)) in chunk {
+        let mut query = sqlx::query_as::<_, (i64, i64, bool)>(sql);
+        for key in chunk {
+            let (views, sessions, active) = student[key];
             query = query
                 .bind(course)
-                .bind(*day)
+                .bind(key.0)
+                .bind(key.1)
+                .bind(views)
+                .bind(sessions)
+                .bind(active);
+        }
+        for (day, user, created) in query.fetch_all(&mut *tx).await? {
+            totals.student_day(day, user, student[&(day, user)], created);
+        }
+    }
+
+    // The course-wide rollups.
+    let days: Vec<(i64, [i64; 8])> = totals.days.into_iter().collect();
+    let (prefix, columns, conflict) = ADD_COURSE_DAYS;
+    for chunk in days.chunks(CHUNK) {
+        let mut query = sqlx::query(values_sql(prefix, columns, chunk.len(), conflict));
+        for (day, c) in chunk {
+            query = query.bind(course).bind(*day);
+            for value in c {
+                query = query.bind(*value);
+            }
+        }
+        query.execute(&mut *tx).await?;
+    }
+    let students: Vec<(i64, (i64, i64, i64))> = totals.students.into_iter().collect();
+    let (prefix, columns, conflict) = ADD_STUDENT_TOTALS;
+    for chunk in students.chunks(CHUNK) {
+        let mut query = sqlx::query(values_sql(prefix, columns, chunk.len(), conflict));
+        for (user, (views, sessions, active)) in chunk {
+            query = query
+                .bind(course)
                 .bind(*user)
                 .bind(*views)
                 .bind(*sessions)
                 .bind(*active);
+        }
+        query.execute(&mut *tx).await?;
+    }
+    let items: Vec<(i64, (i64, i64))> = totals.items.into_iter().collect();
+    let (prefix, columns, conflict) = ADD_ITEM_TOTALS;
+    for chunk in items.chunks(CHUNK) {
+        let mut query = sqlx::query(values_sql(prefix, columns, chunk.len(), conflict));
+        for (item, (views, uniques)) in chunk {
+            query = query.bind(course).bind(*item).bind(*views).bind(*uniques);
         }
         query.execute(&mut *tx).await?;
     }

@@ -7,11 +7,16 @@
 
 use std::ptr::NonNull;
 
-use rusqlite::{Connection, TransactionBehavior, params};
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sqlx::SqlitePool;
 
 use super::activity::{BULK_THRESHOLD, Bucketing, NewActivity};
-use super::rollups::RollupDeltas;
+use super::rollups::{
+    ADD_COURSE_DAYS, ADD_ITEM_TOTALS, ADD_STUDENT_TOTALS, CourseTotals, RollupDeltas,
+};
 use super::{CourseId, StoreResult};
 
 /// SQLite page cache for bulk batches (KiB), so a batch's index pages stay in memory
@@ -87,25 +92,49 @@ fn write(
         }
     }
     let mut deltas = RollupDeltas::from_new_events(&new, bucketing.day_of);
+    let mut totals = CourseTotals::default();
 
-    // Unique students: a (day, item, user) triple counts once, the first time it is seen.
+    // Unique students: a (day, item, user) triple counts once, the first time it is seen;
+    // an (item, user) pair likewise for the item's total.
     let mut student_seen = db.prepare(
         "INSERT INTO rollup_content_day_students (course_id, day, content_item_id, user_id) \
          VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
     )?;
+    let mut item_student_seen = db.prepare(
+        "INSERT INTO rollup_item_students (course_id, content_item_id, user_id) \
+         VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+    )?;
     for (day, item, user) in &deltas.content_students {
         if student_seen.execute(params![course, day, item, user])? == 1 {
             deltas.content.entry((*day, *item)).or_default().1 += 1;
+            if item_student_seen.execute(params![course, item, user])? == 1 {
+                totals.new_item_student(*item);
+            }
         }
     }
-    let mut content_day = db.prepare(
+    let mut group_of = db.prepare("SELECT item_group FROM content_items WHERE id = ?1")?;
+    let mut groups: HashMap<i64, Option<String>> = HashMap::new();
+    let mut add_content_day = db.prepare(
+        "UPDATE rollup_content_day SET views = views + ?4, unique_students = unique_students + ?5 \
+         WHERE course_id = ?1 AND day = ?2 AND content_item_id = ?3",
+    )?;
+    let mut new_content_day = db.prepare(
         "INSERT INTO rollup_content_day (course_id, day, content_item_id, views, unique_students) \
-         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (course_id, day, content_item_id) DO UPDATE SET \
-         views = views + excluded.views, \
-         unique_students = unique_students + excluded.unique_students",
+         VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
     for ((day, item), (views, uniques)) in deltas.content.drain() {
-        content_day.execute(params![course, day, item, views, uniques])?;
+        let row = params![course, day, item, views, uniques];
+        let created = add_content_day.execute(row)? == 0;
+        if created {
+            new_content_day.execute(row)?;
+        }
+        let group = match groups.entry(item) {
+            Entry::Occupied(known) => known.into_mut(),
+            Entry::Vacant(slot) => {
+                slot.insert(group_of.query_row([item], |r| r.get(0)).optional()?)
+            }
+        };
+        totals.item_day(day, item, views, created, group.as_deref());
     }
 
     // Sessions: merge the stored sessions near the new events with those events.
@@ -135,14 +164,43 @@ fn write(
             insert.execute(params![course, user, start, last])?;
         }
     }
-    let mut student_day = db.prepare(
-        "INSERT INTO rollup_student_day (course_id, day, user_id, views, sessions, active_ms) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (course_id, day, user_id) DO UPDATE SET \
-         views = views + excluded.views, sessions = sessions + excluded.sessions, \
-         active_ms = active_ms + excluded.active_ms",
+    let mut add_student_day = db.prepare(
+        "UPDATE rollup_student_day SET views = views + ?4, sessions = sessions + ?5, \
+         active_ms = active_ms + ?6 WHERE course_id = ?1 AND day = ?2 AND user_id = ?3",
     )?;
-    for ((day, user), (views, sessions, active)) in deltas.student_changes() {
-        student_day.execute(params![course, day, user, views, sessions, active])?;
+    let mut new_student_day = db.prepare(
+        "INSERT INTO rollup_student_day (course_id, day, user_id, views, sessions, active_ms) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for ((day, user), change) in deltas.student_changes() {
+        let row = params![course, day, user, change.0, change.1, change.2];
+        let created = add_student_day.execute(row)? == 0;
+        if created {
+            new_student_day.execute(row)?;
+        }
+        totals.student_day(day, user, change, created);
+    }
+
+    // The course-wide rollups.
+    let mut course_day = db.prepare(&one_row(ADD_COURSE_DAYS))?;
+    for (day, c) in &totals.days {
+        course_day.execute(params![
+            course, day, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]
+        ])?;
+    }
+    let mut student_total = db.prepare(&one_row(ADD_STUDENT_TOTALS))?;
+    for (user, (views, sessions, active)) in &totals.students {
+        student_total.execute(params![course, user, views, sessions, active])?;
+    }
+    let mut item_total = db.prepare(&one_row(ADD_ITEM_TOTALS))?;
+    for (item, (views, uniques)) in &totals.items {
+        item_total.execute(params![course, item, views, uniques])?;
     }
     Ok(fresh)
+}
+
+/// A single-row statement from an upsert's parts: `?1 … ?n` for its columns.
+fn one_row((prefix, columns, conflict): (&str, usize, &str)) -> String {
+    let placeholders: Vec<String> = (1..=columns).map(|n| format!("?{n}")).collect();
+    format!("{prefix}({}) {conflict}", placeholders.join(", "))
 }

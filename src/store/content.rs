@@ -63,6 +63,23 @@ pub struct ReviewRow {
     pub reviewed_at: Option<EpochMs>,
 }
 
+/// Recomputes a course's daily views per group from the item-day rollup and the items'
+/// current groups (views tied to no item, or to an item of no other group, are content).
+const REGROUP_COURSE_DAYS: &str = "UPDATE rollup_course_day SET \
+     content_views = COALESCE((SELECT SUM(r.views) FROM rollup_content_day r \
+       LEFT JOIN content_items ci ON ci.id = r.content_item_id \
+       WHERE r.course_id = rollup_course_day.course_id AND r.day = rollup_course_day.day \
+       AND (ci.item_group IS NULL OR ci.item_group NOT IN ('communication', 'assessment'))), 0), \
+     communication_views = COALESCE((SELECT SUM(r.views) FROM rollup_content_day r \
+       JOIN content_items ci ON ci.id = r.content_item_id \
+       WHERE r.course_id = rollup_course_day.course_id AND r.day = rollup_course_day.day \
+       AND ci.item_group = 'communication'), 0), \
+     assessment_views = COALESCE((SELECT SUM(r.views) FROM rollup_content_day r \
+       JOIN content_items ci ON ci.id = r.content_item_id \
+       WHERE r.course_id = rollup_course_day.course_id AND r.day = rollup_course_day.day \
+       AND ci.item_group = 'assessment'), 0) \
+     WHERE course_id = $1";
+
 impl Store {
     /// Makes the course's content tree match `rows`, the complete tree from the LMS:
     /// new items are inserted, changed ones updated, absent ones marked removed.
@@ -97,6 +114,7 @@ impl Store {
                      removed_at = NULL, updated_at = excluded.updated_at \
                      WHERE content_items.parent_id IS DISTINCT FROM excluded.parent_id \
                      OR content_items.title <> excluded.title OR content_items.handler <> excluded.handler \
+                     OR content_items.item_group <> excluded.item_group \
                      OR content_items.position <> excluded.position \
                      OR content_items.available <> excluded.available \
                      OR content_items.lms_modified IS DISTINCT FROM excluded.lms_modified \
@@ -136,6 +154,10 @@ impl Store {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected() as i64;
+            }
+            if counts.updated > 0 {
+                // An item may have changed group: the daily group views follow.
+                sqlx::query(REGROUP_COURSE_DAYS).bind(course).execute(&mut *tx).await?;
             }
             tx.commit().await?;
             counts

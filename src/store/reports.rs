@@ -74,10 +74,15 @@ pub struct StudentDay {
     pub active_ms: i64,
 }
 
-/// Per-day totals over all students.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::FromRow)]
-pub struct DayTotals {
+/// One day of the course-wide rollup: views per group, resources viewed, and the
+/// students' totals.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct CourseDay {
     pub day: i64,
+    pub content_views: i64,
+    pub communication_views: i64,
+    pub assessment_views: i64,
+    pub pages_viewed: i64,
     pub active_students: i64,
     pub views: i64,
     pub sessions: i64,
@@ -166,20 +171,18 @@ impl Store {
         })?)
     }
 
-    /// Views per day and resource group; course-level views (item 0) count as content.
-    pub async fn daily_group_views(
+    /// The course-wide daily rollup over a range of days (days without activity absent).
+    pub async fn course_days(
         &self,
         course: CourseId,
         from_day: i64,
         to_day: i64,
-    ) -> StoreResult<Vec<(i64, String, i64)>> {
+    ) -> StoreResult<Vec<CourseDay>> {
         Ok(on_pool!(self, pool => {
             sqlx::query_as(
-                "SELECT r.day, COALESCE(ci.item_group, 'content') AS grp, \
-                 CAST(SUM(r.views) AS BIGINT) AS views FROM rollup_content_day r \
-                 LEFT JOIN content_items ci ON ci.id = r.content_item_id \
-                 WHERE r.course_id = $1 AND r.day >= $2 AND r.day < $3 \
-                 GROUP BY r.day, COALESCE(ci.item_group, 'content') ORDER BY r.day",
+                "SELECT day, content_views, communication_views, assessment_views, pages_viewed, \
+                 active_students, views, sessions, active_ms FROM rollup_course_day \
+                 WHERE course_id = $1 AND day >= $2 AND day < $3 ORDER BY day",
             )
             .bind(course)
             .bind(from_day)
@@ -189,44 +192,42 @@ impl Store {
         })?)
     }
 
-    /// Distinct resources viewed per day (course-level views excluded).
-    pub async fn daily_pages_viewed(
-        &self,
-        course: CourseId,
-        from_day: i64,
-        to_day: i64,
-    ) -> StoreResult<Vec<(i64, i64)>> {
+    /// The first and last day with any recorded activity.
+    pub async fn course_activity_span(&self, course: CourseId) -> StoreResult<Option<(i64, i64)>> {
+        let (first, last): (Option<i64>, Option<i64>) = on_pool!(self, pool => {
+            sqlx::query_as("SELECT MIN(day), MAX(day) FROM rollup_course_day WHERE course_id = $1")
+                .bind(course)
+                .fetch_one(pool)
+                .await
+        })?;
+        Ok(first.zip(last))
+    }
+
+    /// Each student's totals over all days.
+    pub async fn student_course_totals(&self, course: CourseId) -> StoreResult<Vec<StudentTotals>> {
         Ok(on_pool!(self, pool => {
             sqlx::query_as(
-                "SELECT day, COUNT(*) FROM rollup_content_day WHERE course_id = $1 \
-                 AND day >= $2 AND day < $3 AND content_item_id <> 0 AND views > 0 \
-                 GROUP BY day ORDER BY day",
+                "SELECT user_id, views, sessions, active_ms FROM rollup_student_total \
+                 WHERE course_id = $1",
             )
             .bind(course)
-            .bind(from_day)
-            .bind(to_day)
             .fetch_all(pool)
             .await
         })?)
     }
 
-    /// Active students, views, sessions and active time per day.
-    pub async fn daily_student_totals(
+    /// Each resource's views and unique students over all days (course-level views
+    /// excluded).
+    pub async fn item_course_totals(
         &self,
         course: CourseId,
-        from_day: i64,
-        to_day: i64,
-    ) -> StoreResult<Vec<DayTotals>> {
+    ) -> StoreResult<Vec<(ContentItemId, i64, i64)>> {
         Ok(on_pool!(self, pool => {
             sqlx::query_as(
-                "SELECT day, COUNT(*) AS active_students, CAST(SUM(views) AS BIGINT) AS views, \
-                 CAST(SUM(sessions) AS BIGINT) AS sessions, \
-                 CAST(SUM(active_ms) AS BIGINT) AS active_ms FROM rollup_student_day \
-                 WHERE course_id = $1 AND day >= $2 AND day < $3 GROUP BY day ORDER BY day",
+                "SELECT content_item_id, views, unique_students FROM rollup_item_total \
+                 WHERE course_id = $1 AND content_item_id <> 0",
             )
             .bind(course)
-            .bind(from_day)
-            .bind(to_day)
             .fetch_all(pool)
             .await
         })?)

@@ -119,6 +119,92 @@ impl RollupDeltas {
     }
 }
 
+/// Upserts of the course-wide rollups that add a batch's changes: (insert prefix up to
+/// `VALUES`, number of columns, conflict clause).
+pub(crate) const ADD_COURSE_DAYS: (&str, usize, &str) = (
+    "INSERT INTO rollup_course_day (course_id, day, content_views, communication_views, \
+     assessment_views, pages_viewed, active_students, views, sessions, active_ms) VALUES ",
+    10,
+    "ON CONFLICT (course_id, day) DO UPDATE SET \
+     content_views = rollup_course_day.content_views + excluded.content_views, \
+     communication_views = rollup_course_day.communication_views + excluded.communication_views, \
+     assessment_views = rollup_course_day.assessment_views + excluded.assessment_views, \
+     pages_viewed = rollup_course_day.pages_viewed + excluded.pages_viewed, \
+     active_students = rollup_course_day.active_students + excluded.active_students, \
+     views = rollup_course_day.views + excluded.views, \
+     sessions = rollup_course_day.sessions + excluded.sessions, \
+     active_ms = rollup_course_day.active_ms + excluded.active_ms",
+);
+pub(crate) const ADD_STUDENT_TOTALS: (&str, usize, &str) = (
+    "INSERT INTO rollup_student_total (course_id, user_id, views, sessions, active_ms) VALUES ",
+    5,
+    "ON CONFLICT (course_id, user_id) DO UPDATE SET \
+     views = rollup_student_total.views + excluded.views, \
+     sessions = rollup_student_total.sessions + excluded.sessions, \
+     active_ms = rollup_student_total.active_ms + excluded.active_ms",
+);
+pub(crate) const ADD_ITEM_TOTALS: (&str, usize, &str) = (
+    "INSERT INTO rollup_item_total (course_id, content_item_id, views, unique_students) VALUES ",
+    4,
+    "ON CONFLICT (course_id, content_item_id) DO UPDATE SET \
+     views = rollup_item_total.views + excluded.views, \
+     unique_students = rollup_item_total.unique_students + excluded.unique_students",
+);
+
+/// What one batch changes in the course-wide rollups, gathered while the day rollups are
+/// written (which rows they create is only known then).
+#[derive(Default)]
+pub(crate) struct CourseTotals {
+    /// day → the `rollup_course_day` columns after the key, in `ADD_COURSE_DAYS` order.
+    pub days: HashMap<i64, [i64; 8]>,
+    /// user → (views, sessions, active ms)
+    pub students: HashMap<i64, (i64, i64, i64)>,
+    /// item → (views, new unique students)
+    pub items: HashMap<i64, (i64, i64)>,
+}
+
+impl CourseTotals {
+    /// Views of an item on a day (`created`: the item's first views that day); `group` is
+    /// the item's group (`None` for views tied to no item, which count as content).
+    pub fn item_day(
+        &mut self,
+        day: i64,
+        item: i64,
+        views: i64,
+        created: bool,
+        group: Option<&str>,
+    ) {
+        let row = self.days.entry(day).or_default();
+        let column = match group {
+            Some("communication") => 1,
+            Some("assessment") => 2,
+            _ => 0,
+        };
+        row[column] += views;
+        // Pages viewed counts items, not views tied to no item.
+        row[3] += i64::from(created && item != 0);
+        self.items.entry(item).or_default().0 += views;
+    }
+
+    /// A student seen viewing an item for the first time on any day.
+    pub fn new_item_student(&mut self, item: i64) {
+        self.items.entry(item).or_default().1 += 1;
+    }
+
+    /// A student-day change (`created`: the student's first activity that day).
+    pub fn student_day(&mut self, day: i64, user: i64, change: (i64, i64, i64), created: bool) {
+        let row = self.days.entry(day).or_default();
+        row[4] += i64::from(created);
+        row[5] += change.0;
+        row[6] += change.1;
+        row[7] += change.2;
+        let total = self.students.entry(user).or_default();
+        total.0 += change.0;
+        total.1 += change.1;
+        total.2 += change.2;
+    }
+}
+
 /// Sessions (first, last event) that disappear and appear when events are added.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct SessionChange {
@@ -172,7 +258,52 @@ pub struct StudentDay {
     pub active_ms: i64,
 }
 
+/// Statements that derive a course's course-wide rollups from its day rollups, in order.
+const REBUILD_COURSE_ROLLUPS: [&str; 9] = [
+    "DELETE FROM rollup_course_day WHERE course_id = $1",
+    "DELETE FROM rollup_student_total WHERE course_id = $1",
+    "DELETE FROM rollup_item_total WHERE course_id = $1",
+    "DELETE FROM rollup_item_students WHERE course_id = $1",
+    "INSERT INTO rollup_course_day (course_id, day, content_views, communication_views, \
+     assessment_views, pages_viewed) SELECT r.course_id, r.day, \
+     SUM(CASE WHEN ci.item_group IN ('communication', 'assessment') THEN 0 ELSE r.views END), \
+     SUM(CASE WHEN ci.item_group = 'communication' THEN r.views ELSE 0 END), \
+     SUM(CASE WHEN ci.item_group = 'assessment' THEN r.views ELSE 0 END), \
+     SUM(CASE WHEN r.content_item_id <> 0 AND r.views > 0 THEN 1 ELSE 0 END) \
+     FROM rollup_content_day r LEFT JOIN content_items ci ON ci.id = r.content_item_id \
+     WHERE r.course_id = $1 GROUP BY r.course_id, r.day",
+    "INSERT INTO rollup_course_day (course_id, day, active_students, views, sessions, active_ms) \
+     SELECT course_id, day, COUNT(*), SUM(views), SUM(sessions), SUM(active_ms) \
+     FROM rollup_student_day WHERE course_id = $1 GROUP BY course_id, day \
+     ON CONFLICT (course_id, day) DO UPDATE SET active_students = excluded.active_students, \
+     views = excluded.views, sessions = excluded.sessions, active_ms = excluded.active_ms",
+    "INSERT INTO rollup_student_total (course_id, user_id, views, sessions, active_ms) \
+     SELECT course_id, user_id, SUM(views), SUM(sessions), SUM(active_ms) \
+     FROM rollup_student_day WHERE course_id = $1 GROUP BY course_id, user_id",
+    "INSERT INTO rollup_item_students (course_id, content_item_id, user_id) \
+     SELECT DISTINCT course_id, content_item_id, user_id FROM rollup_content_day_students \
+     WHERE course_id = $1",
+    "INSERT INTO rollup_item_total (course_id, content_item_id, views, unique_students) \
+     SELECT r.course_id, r.content_item_id, SUM(r.views), \
+     (SELECT COUNT(*) FROM rollup_item_students s \
+      WHERE s.course_id = r.course_id AND s.content_item_id = r.content_item_id) \
+     FROM rollup_content_day r WHERE r.course_id = $1 GROUP BY r.course_id, r.content_item_id",
+];
+
 impl Store {
+    /// Derives the course's course-wide rollups afresh from its day rollups, in one
+    /// transaction: for day rollups written by other means (a benchmark's seed, a repair).
+    pub async fn rebuild_course_rollups(&self, course: CourseId) -> StoreResult<()> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for statement in REBUILD_COURSE_ROLLUPS {
+                sqlx::query(statement).bind(course).execute(&mut *tx).await?;
+            }
+            tx.commit().await
+        })?;
+        Ok(())
+    }
+
     /// Every content-day rollup row of a course, ordered by day and item.
     pub async fn content_day_rollups(&self, course: CourseId) -> StoreResult<Vec<ContentDay>> {
         Ok(on_pool!(self, pool => {

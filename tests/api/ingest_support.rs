@@ -8,6 +8,7 @@ use cloop::ingest::CourseClock;
 use cloop::store::courses::{CourseCalendar, CourseUpsert};
 use cloop::store::ingest::IngestKeyKind;
 use cloop::store::platforms::Platform;
+use cloop::store::reports::CourseDay;
 use cloop::store::rollups::{ContentDay, StudentDay};
 use cloop::store::{CourseId, PlatformId};
 
@@ -147,5 +148,93 @@ pub async fn assert_rollups_match(store: &Store, course: CourseId, zone: &str) {
         store.student_day_rollups(course).await.unwrap(),
         student,
         "student-day rollup"
+    );
+    assert_course_rollups_match(store, course).await;
+}
+
+/// Asserts the course-wide rollups (per day, per student, per item) equal sums of the day
+/// rollups, with unique students per item recounted from the raw events.
+pub async fn assert_course_rollups_match(store: &Store, course: CourseId) {
+    let all = (i64::MIN / 2, i64::MAX / 2);
+    let groups: BTreeMap<i64, String> = store
+        .content_items(course)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| (i.id.0, i.item_group))
+        .collect();
+    let mut days: BTreeMap<i64, CourseDay> = BTreeMap::new();
+    let mut items: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
+    for d in store.item_days(course, all.0, all.1).await.unwrap() {
+        let item = d.content_item_id.0;
+        let row = days.entry(d.day).or_insert(CourseDay {
+            day: d.day,
+            ..CourseDay::default()
+        });
+        match groups.get(&item).map(String::as_str) {
+            Some("communication") => row.communication_views += d.views,
+            Some("assessment") => row.assessment_views += d.views,
+            _ => row.content_views += d.views,
+        }
+        row.pages_viewed += i64::from(item != 0);
+        if item != 0 {
+            items.entry(item).or_default().0 += d.views;
+        }
+    }
+    let mut students: BTreeMap<i64, (i64, i64, i64)> = BTreeMap::new();
+    for d in store.student_days(course, all.0, all.1).await.unwrap() {
+        let row = days.entry(d.day).or_insert(CourseDay {
+            day: d.day,
+            ..CourseDay::default()
+        });
+        row.active_students += 1;
+        row.views += d.views;
+        row.sessions += d.sessions;
+        row.active_ms += d.active_ms;
+        let total = students.entry(d.user_id.0).or_default();
+        total.0 += d.views;
+        total.1 += d.sessions;
+        total.2 += d.active_ms;
+    }
+    let mut viewers: BTreeMap<i64, BTreeSet<i64>> = BTreeMap::new();
+    for e in store.activity_of_course(course).await.unwrap() {
+        if let (Some(item), Some(user), "view") = (e.content_item_id, e.user_id, e.kind.as_str()) {
+            viewers.entry(item.0).or_default().insert(user.0);
+        }
+    }
+    for (item, total) in &mut items {
+        total.1 = viewers.get(item).map_or(0, |v| v.len() as i64);
+    }
+    let stored_days: Vec<CourseDay> = store.course_days(course, all.0, all.1).await.unwrap();
+    assert_eq!(
+        stored_days,
+        days.into_values().collect::<Vec<_>>(),
+        "course-day rollup"
+    );
+    let mut stored_students: Vec<(i64, (i64, i64, i64))> = store
+        .student_course_totals(course)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.user_id.0, (t.views, t.sessions, t.active_ms)))
+        .collect();
+    stored_students.sort();
+    assert_eq!(
+        stored_students,
+        students.into_iter().collect::<Vec<_>>(),
+        "student totals"
+    );
+    let mut stored_items: Vec<(i64, (i64, i64))> = store
+        .item_course_totals(course)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(item, views, uniques)| (item.0, (views, uniques)))
+        .collect();
+    stored_items.sort();
+    assert_eq!(
+        stored_items,
+        items.into_iter().collect::<Vec<_>>(),
+        "item totals"
     );
 }

@@ -167,7 +167,8 @@ pub async fn seed(store: &Store) -> Fixture {
     }
 }
 
-/// Inserts view activity and the rollups it implies (sessions split at gaps over 40 min).
+/// Inserts view activity and the rollups it implies (sessions split at gaps over 40 min),
+/// then derives the course-wide rollups from them.
 pub async fn insert_views(store: &Store, course: i64, views: &[(i64, i64, i64)]) {
     use V::*;
     let mut content: BTreeMap<(i64, i64), (i64, BTreeSet<i64>)> = BTreeMap::new();
@@ -206,4 +207,10 @@ pub async fn insert_views(store: &Store, course: i64, views: &[(i64, i64, i64)])
     for ((day, user), (views, sessions, ms)) in student_days {
         exec(store, "INSERT INTO rollup_student_day (course_id, day, user_id, views, sessions, active_ms) VALUES ($1, $2, $3, $4, $5, $6)", &[I(course), I(day), I(user), I(views), I(sessions), I(ms)]).await;
     }
+    // The course-wide rollups are sums of the day rollups (the incremental upkeep is
+    // checked against a recount in ingest_rollups).
+    store
+        .rebuild_course_rollups(cloop::store::CourseId(course))
+        .await
+        .unwrap();
 }
