@@ -39,24 +39,31 @@ async fn main() {
 
     // Envelopes of 100 events, built before the clock starts.
     let mut generator = Generator::new(CourseShape::semester(400), 9, target);
-    let mut events = Vec::new();
-    while let Some(day) = generator.next_day() {
-        events.extend(day.iter().map(|e| caliper_event(1358, e)));
-    }
-    let bodies: Vec<String> = events
-        .chunks(100)
-        .map(|chunk| {
-            serde_json::json!({
-                "sensor": "https://learn.example.edu/caliper",
-                "sendTime": "2024-06-01T00:00:00.000Z",
-                "dataVersion": "http://purl.imsglobal.org/ctx/caliper/v1p1",
-                "data": chunk,
-            })
-            .to_string()
+    let envelope = |events: &[serde_json::Value]| {
+        serde_json::json!({
+            "sensor": "https://learn.example.edu/caliper",
+            "sendTime": "2024-06-01T00:00:00.000Z",
+            "dataVersion": "http://purl.imsglobal.org/ctx/caliper/v1p1",
+            "data": events,
         })
-        .collect();
-    let total = events.len();
-    drop(events);
+        .to_string()
+    };
+    let mut bodies: Vec<String> = Vec::new();
+    let mut batch = Vec::with_capacity(100);
+    let mut total = 0;
+    while let Some(day) = generator.next_day() {
+        for e in day.iter() {
+            batch.push(caliper_event(1358, e));
+            total += 1;
+            if batch.len() == 100 {
+                bodies.push(envelope(&batch));
+                batch.clear();
+            }
+        }
+    }
+    if !batch.is_empty() {
+        bodies.push(envelope(&batch));
+    }
     let bodies = Arc::new(bodies);
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let client = reqwest::Client::new();

@@ -60,7 +60,7 @@ pub fn map_envelope(envelope: Envelope) -> Vec<(Option<String>, Mapped)> {
         .into_iter()
         .map(|event| {
             let id = event.get("id").and_then(Value::as_str).map(str::to_string);
-            let mapped = map_event(&event).map(|e| (e, event.to_string()));
+            let mapped = map_event(&event).map(|e| (e, event));
             (id, mapped)
         })
         .collect()

@@ -192,9 +192,9 @@ pub async fn record(
         .await
 }
 
-/// One pushed event after mapping: the event and its raw JSON (kept if its course is
+/// One pushed event after mapping: the event and its JSON (kept if its course is
 /// unknown), or why it was rejected.
-pub type Mapped = Result<(LmsEvent, String), String>;
+pub type Mapped = Result<(LmsEvent, serde_json::Value), String>;
 
 /// Stores pushed events of one platform: those of known courses are recorded, those of
 /// unknown courses are kept for later, rejected ones are reported with their position.
@@ -220,7 +220,7 @@ pub async fn ingest_pushed(
                             &course_ref,
                             event.source.as_str(),
                             &event.idempotency_key,
-                            &raw,
+                            &raw.to_string(),
                         )
                         .await?;
                     if kept {

@@ -27,7 +27,7 @@ pub fn map_statements(statements: Vec<Value>) -> Vec<(Option<String>, Mapped)> {
                 .get("id")
                 .and_then(Value::as_str)
                 .map(str::to_string);
-            let mapped = map_statement(&statement).map(|e| (e, statement.to_string()));
+            let mapped = map_statement(&statement).map(|e| (e, statement));
             (id, mapped)
         })
         .collect()

@@ -21,7 +21,7 @@ use super::{CourseId, StoreResult};
 
 /// SQLite page cache for bulk batches (KiB), so a batch's index pages stay in memory
 /// instead of spilling mid-transaction.
-const BULK_CACHE_KIB: i64 = 65_536;
+const BULK_CACHE_KIB: i64 = 16_384;
 
 /// Stores the new events among `events` (no key twice) and their rollups in one
 /// `BEGIN IMMEDIATE` transaction; returns, per event, whether it was new.
