@@ -207,22 +207,14 @@ impl Store {
         platform: PlatformId,
         pks: &[&str],
     ) -> StoreResult<Vec<(String, UserId)>> {
-        let mut found = Vec::with_capacity(pks.len());
-        for chunk in pks.chunks(500) {
-            let sql = in_list(
+        let rows = self
+            .ids_by_text_keys(
                 "SELECT lms_user_pk, id FROM users WHERE platform_id = $1 AND lms_user_pk IN (",
-                chunk.len(),
-            );
-            let rows: Vec<(String, UserId)> = on_pool!(self, pool => {
-                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(platform);
-                for pk in chunk {
-                    query = query.bind(*pk);
-                }
-                query.fetch_all(pool).await
-            })?;
-            found.extend(rows);
-        }
-        Ok(found)
+                platform.0,
+                pks,
+            )
+            .await?;
+        Ok(rows.into_iter().map(|(pk, id)| (pk, UserId(id))).collect())
     }
 
     /// The content items of the course with these LMS ids, as (lms id, id) pairs.
@@ -231,16 +223,34 @@ impl Store {
         course: CourseId,
         lms_ids: &[&str],
     ) -> StoreResult<Vec<(String, ContentItemId)>> {
-        let mut found = Vec::with_capacity(lms_ids.len());
-        for chunk in lms_ids.chunks(500) {
-            let sql = in_list(
+        let rows = self
+            .ids_by_text_keys(
                 "SELECT lms_id, id FROM content_items WHERE course_id = $1 AND lms_id IN (",
-                chunk.len(),
-            );
-            let rows: Vec<(String, ContentItemId)> = on_pool!(self, pool => {
-                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(course);
-                for id in chunk {
-                    query = query.bind(*id);
+                course.0,
+                lms_ids,
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(key, id)| (key, ContentItemId(id)))
+            .collect())
+    }
+
+    /// Runs `select` (`… WHERE scope = $1 AND key IN (`, selecting key and id) for every
+    /// key, 500 keys a statement.
+    async fn ids_by_text_keys(
+        &self,
+        select: &str,
+        scope: i64,
+        keys: &[&str],
+    ) -> StoreResult<Vec<(String, i64)>> {
+        let mut found = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(IN_LIST_CHUNK) {
+            let sql = in_list(select, 2, chunk.len());
+            let rows: Vec<(String, i64)> = on_pool!(self, pool => {
+                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(scope);
+                for key in chunk {
+                    query = query.bind(*key);
                 }
                 query.fetch_all(pool).await
             })?;
@@ -332,13 +342,14 @@ impl Store {
     }
 
     pub async fn remove_pending_events(&self, ids: &[i64]) -> StoreResult<()> {
-        for id in ids {
+        for chunk in ids.chunks(IN_LIST_CHUNK) {
+            let sql = in_list("DELETE FROM pending_activity WHERE id IN (", 1, chunk.len());
             on_pool!(self, pool => {
-                sqlx::query("DELETE FROM pending_activity WHERE id = $1")
-                    .bind(*id)
-                    .execute(pool)
-                    .await
-                    .map(|r| r.rows_affected())
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
+                for id in chunk {
+                    query = query.bind(*id);
+                }
+                query.execute(pool).await.map(|r| r.rows_affected())
             })?;
         }
         Ok(())
@@ -389,16 +400,11 @@ impl Store {
     }
 }
 
-/// `prefix $2, $3, … )` for `n` values after the first parameter.
-fn in_list(prefix: &str, n: usize) -> String {
-    let mut sql = String::from(prefix);
-    for i in 0..n {
-        if i > 0 {
-            sql.push_str(", ");
-        }
-        sql.push('$');
-        sql.push_str(&(i + 2).to_string());
-    }
-    sql.push(')');
-    sql
+/// Values per `IN (…)` list.
+const IN_LIST_CHUNK: usize = 500;
+
+/// `prefix $first, $first+1, … )` for `n` values.
+fn in_list(prefix: &str, first: usize, n: usize) -> String {
+    let placeholders: Vec<String> = (first..first + n).map(|i| format!("${i}")).collect();
+    format!("{prefix}{})", placeholders.join(", "))
 }
