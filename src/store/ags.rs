@@ -71,13 +71,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-                if changed > 0 {
-                    if existing.contains(&row.lms_id) {
-                        counts.updated += 1;
-                    } else {
-                        counts.inserted += 1;
-                    }
-                }
+                counts.upserted(changed, existing.contains(&row.lms_id));
                 match row.due_at {
                     Some(due) => {
                         sqlx::query(
@@ -189,13 +183,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-                if changed > 0 {
-                    if existing.contains(&user) {
-                        counts.updated += 1;
-                    } else {
-                        counts.inserted += 1;
-                    }
-                }
+                counts.upserted(changed, existing.contains(&user));
             }
             tx.commit().await?;
             counts

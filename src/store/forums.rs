@@ -62,13 +62,7 @@ impl Store {
                 .bind(now)
                 .fetch_one(&mut *tx)
                 .await?;
-                if changed {
-                    if existing.contains_key(&row.lms_id) {
-                        counts.updated += 1;
-                    } else {
-                        counts.inserted += 1;
-                    }
-                }
+                counts.upserted(u64::from(changed), existing.contains_key(&row.lms_id));
                 ids.insert(row.lms_id.clone(), id);
             }
             let gone = existing.iter().filter(|(lms_id, _)| !ids.contains_key(*lms_id));
@@ -135,13 +129,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-                if changed > 0 {
-                    if existing.contains(&row.lms_id) {
-                        counts.updated += 1;
-                    } else {
-                        counts.inserted += 1;
-                    }
-                }
+                counts.upserted(changed, existing.contains(&row.lms_id));
             }
             if complete {
                 let fetched: HashSet<&str> = rows.iter().map(|r| r.lms_id.as_str()).collect();

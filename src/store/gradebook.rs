@@ -117,13 +117,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-                if changed > 0 {
-                    if existing.contains(&row.lms_id) {
-                        counts.updated += 1;
-                    } else {
-                        counts.inserted += 1;
-                    }
-                }
+                counts.upserted(changed, existing.contains(&row.lms_id));
                 match row.due_at {
                     Some(due) => {
                         sqlx::query(
@@ -244,13 +238,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-                if changed > 0 {
-                    if existing.contains(&row.lms_id) {
-                        counts.updated += 1;
-                    } else {
-                        counts.inserted += 1;
-                    }
-                }
+                counts.upserted(changed, existing.contains(&row.lms_id));
                 if let Some(at) = row.submitted_at.or(row.attempted_at).or(row.created_at) {
                     sqlx::query(
                         "INSERT INTO activity (course_id, user_id, content_item_id, kind, occurred_at, \
@@ -308,13 +296,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-                if changed > 0 {
-                    if existing.contains(&row.user) {
-                        counts.updated += 1;
-                    } else {
-                        counts.inserted += 1;
-                    }
-                }
+                counts.upserted(changed, existing.contains(&row.user));
             }
             tx.commit().await?;
             counts

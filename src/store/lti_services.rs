@@ -245,14 +245,10 @@ impl Store {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-                if changed > 0 {
-                    if !member.active {
-                        counts.removed += 1;
-                    } else if existing.contains(&user) {
-                        counts.updated += 1;
-                    } else {
-                        counts.inserted += 1;
-                    }
+                if !member.active {
+                    counts.removed += i64::from(changed > 0);
+                } else {
+                    counts.upserted(changed, existing.contains(&user));
                 }
             }
             if complete {

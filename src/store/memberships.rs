@@ -105,13 +105,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-                if changed > 0 {
-                    if existing.contains(&user) {
-                        counts.updated += 1;
-                    } else {
-                        counts.inserted += 1;
-                    }
-                }
+                counts.upserted(changed, existing.contains(&user));
                 if let Some(at) = row.last_accessed {
                     sqlx::query(
                         "INSERT INTO last_access_observations (course_id, user_id, last_accessed, observed_at) \

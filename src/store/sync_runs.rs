@@ -13,6 +13,19 @@ pub struct SyncCounts {
     pub removed: i64,
 }
 
+impl SyncCounts {
+    /// Counts one upsert that affected `rows` rows of a key that `existed` before the sync.
+    pub fn upserted(&mut self, rows: u64, existed: bool) {
+        if rows > 0 {
+            if existed {
+                self.updated += 1;
+            } else {
+                self.inserted += 1;
+            }
+        }
+    }
+}
+
 impl std::ops::AddAssign for SyncCounts {
     fn add_assign(&mut self, other: Self) {
         self.inserted += other.inserted;

@@ -74,13 +74,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-                if changed > 0 {
-                    if existing.contains(&row.lms_id) {
-                        counts.updated += 1;
-                    } else {
-                        counts.inserted += 1;
-                    }
-                }
+                counts.upserted(changed, existing.contains(&row.lms_id));
             }
             let fetched: HashSet<&str> = rows.iter().map(|r| r.lms_id.as_str()).collect();
             for gone in existing.iter().filter(|id| !fetched.contains(id.as_str())) {
