@@ -219,9 +219,10 @@ async fn apply_rollups(
             totals.new_item_student(item);
         }
     }
+    let batch_items: Vec<i64> = deltas.content.keys().map(|(_, item)| *item).collect();
     let groups: HashMap<i64, String> =
-        sqlx::query_as("SELECT id, item_group FROM content_items WHERE course_id = $1")
-            .bind(course)
+        sqlx::query_as("SELECT id, item_group FROM content_items WHERE id = ANY($1)")
+            .bind(&batch_items)
             .fetch_all(&mut *tx)
             .await?
             .into_iter()

@@ -101,24 +101,14 @@ pub async fn sync_gradebook(
     tokens: &AccessTokens,
     course: CourseId,
 ) -> Result<GradebookReport, ServiceError> {
-    match read_gradebook(store, tokens, course).await {
-        Ok(report) => {
-            let summary = format!(
-                "{} line items, {} results",
-                report.line_item_count, report.result_count
-            );
-            store
-                .record_service_success(course, SERVICE, &summary, None)
-                .await?;
-            Ok(report)
-        }
-        Err(e) => {
-            store
-                .record_service_failure(course, SERVICE, &e.to_string())
-                .await?;
-            Err(e)
-        }
-    }
+    let outcome = read_gradebook(store, tokens, course).await.map(|report| {
+        let summary = format!(
+            "{} line items, {} results",
+            report.line_item_count, report.result_count
+        );
+        (report, summary, None)
+    });
+    super::status::record_read(store, course, SERVICE, outcome).await
 }
 
 /// The scopes to ask for, from those the launch's AGS claim granted: reading line items

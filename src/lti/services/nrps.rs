@@ -77,8 +77,9 @@ pub async fn sync_roster(
     tokens: &AccessTokens,
     course: CourseId,
 ) -> Result<RosterReport, ServiceError> {
-    match read_roster(store, tokens, course).await {
-        Ok((report, differences_url)) => {
+    let outcome = read_roster(store, tokens, course)
+        .await
+        .map(|(report, differences_url)| {
             let summary = format!(
                 "{} members read ({} new, {} changed, {} left)",
                 report.members,
@@ -86,18 +87,9 @@ pub async fn sync_roster(
                 report.counts.updated,
                 report.counts.removed
             );
-            store
-                .record_service_success(course, SERVICE, &summary, differences_url.as_deref())
-                .await?;
-            Ok(report)
-        }
-        Err(e) => {
-            store
-                .record_service_failure(course, SERVICE, &e.to_string())
-                .await?;
-            Err(e)
-        }
-    }
+            (report, summary, differences_url)
+        });
+    super::status::record_read(store, course, SERVICE, outcome).await
 }
 
 async fn read_roster(

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::ServiceError;
 use crate::store::{CourseId, EpochMs, Store, StoreResult};
 
 /// One service's line.
@@ -57,4 +58,32 @@ pub async fn status(store: &Store, course: CourseId) -> StoreResult<Vec<DataSour
             summary: r.summary,
         })
         .collect())
+}
+
+/// A service read that worked: its result, the status summary, and where to read only the
+/// differences next time (NRPS).
+pub(super) type ReadOutcome<T> = Result<(T, String, Option<String>), ServiceError>;
+
+/// Records how a service read ended as the course's status line for `service`: the
+/// summary when it worked, the error otherwise; hands the result back.
+pub(super) async fn record_read<T>(
+    store: &Store,
+    course: CourseId,
+    service: &str,
+    outcome: ReadOutcome<T>,
+) -> Result<T, ServiceError> {
+    match outcome {
+        Ok((value, summary, differences_url)) => {
+            store
+                .record_service_success(course, service, &summary, differences_url.as_deref())
+                .await?;
+            Ok(value)
+        }
+        Err(e) => {
+            store
+                .record_service_failure(course, service, &e.to_string())
+                .await?;
+            Err(e)
+        }
+    }
 }
