@@ -15,6 +15,7 @@ use serde_json::Value;
 use super::accumulator::AccumulatorRows;
 use super::clock::TimestampReader;
 use super::{CourseClock, IngestReport, LmsEvent, Recorder, Resolver, caliper, xapi};
+use crate::store::activity::NewActivity;
 use crate::store::{CourseId, Store, StoreError};
 
 /// Events recorded per transaction.
@@ -239,7 +240,7 @@ pub async fn import_file(
             count: count.clone(),
         },
     );
-    let mut rows: Box<dyn RowSource + Send> = match format {
+    let rows: Box<dyn RowSource + Send> = match format {
         Format::BbAccumulator => Box::new(
             AccumulatorRows::new(input, times, course_row.lms_course_pk.as_deref())
                 .map_err(ImportError::Unreadable)?,
@@ -259,49 +260,78 @@ pub async fn import_file(
         }),
     };
     let recorder = Recorder::for_course(store, course, session_gap).await?;
-    let mut resolver = Resolver::new(course_row.platform_id);
-    let mut report = ImportReport::default();
-    let mut batch = Vec::with_capacity(BATCH);
-    let mut done = false;
-    while !done {
-        batch.clear();
-        while batch.len() < BATCH {
-            let Some((line, row)) = rows.next_row() else {
-                done = true;
-                break;
-            };
-            report.rows += 1;
-            let event = match row {
-                Ok(event) => event,
-                Err(reason) => {
-                    report.report.reject(line, None, reason);
-                    continue;
-                }
-            };
-            if event.course.key().is_some()
-                && let Some(other) = resolver.course(store, &event.course).await?
-                && other != course
-            {
-                report.report.reject(
-                    line,
-                    None,
-                    format!("the event belongs to another course (cloop course {other})"),
-                );
-                continue;
-            }
-            batch.push(resolver.activity(store, course, &event).await?);
-        }
-        if !batch.is_empty() {
-            report.report.absorb(recorder.record(store, &batch).await?);
-        }
+    // Reading and resolving run as their own task, a batch ahead of the writer, so the
+    // two overlap on separate cores.
+    let (batches, mut ready) = tokio::sync::mpsc::channel(1);
+    let reader = tokio::spawn(read_batches(
+        store.clone(),
+        course,
+        Resolver::new(course_row.platform_id),
+        rows,
+        batches,
+    ));
+    let mut written = IngestReport::default();
+    while let Some(batch) = ready.recv().await {
+        written.absorb(recorder.record(store, &batch).await?);
         progress(count.load(Ordering::Relaxed));
     }
+    let mut report = reader
+        .await
+        .map_err(|e| ImportError::Unreadable(format!("the reader stopped: {e}")))??;
+    report.report.absorb(written);
     if report.rows == 0 {
         return Err(ImportError::Unreadable(format!(
             "{} holds no {} rows",
             path.display(),
             format.as_str()
         )));
+    }
+    Ok(report)
+}
+
+/// Reads `rows` into batches of resolved events for `course` and sends them on; returns
+/// the rows read and the rejected ones (the writer counts new and duplicate events).
+async fn read_batches(
+    store: Store,
+    course: CourseId,
+    mut resolver: Resolver,
+    mut rows: Box<dyn RowSource + Send>,
+    batches: tokio::sync::mpsc::Sender<Vec<NewActivity>>,
+) -> Result<ImportReport, ImportError> {
+    let mut report = ImportReport::default();
+    let mut batch = Vec::with_capacity(BATCH);
+    while let Some((line, row)) = rows.next_row() {
+        report.rows += 1;
+        let event = match row {
+            Ok(event) => event,
+            Err(reason) => {
+                report.report.reject(line, None, reason);
+                continue;
+            }
+        };
+        if event.course.key().is_some()
+            && let Some(other) = resolver.course(&store, &event.course).await?
+            && other != course
+        {
+            report.report.reject(
+                line,
+                None,
+                format!("the event belongs to another course (cloop course {other})"),
+            );
+            continue;
+        }
+        batch.push(resolver.activity(&store, course, &event).await?);
+        if batch.len() == BATCH {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+            if batches.send(full).await.is_err() {
+                // The writer stopped; its error is the one to report.
+                return Ok(report);
+            }
+        }
+    }
+    if !batch.is_empty() {
+        // A closed channel means the writer stopped; its error is the one to report.
+        let _ = batches.send(batch).await;
     }
     Ok(report)
 }

@@ -94,6 +94,13 @@ pub struct NewActivity {
     pub session_ref: Option<String>,
 }
 
+impl NewActivity {
+    /// The event's identity within its course: its instant and idempotency key.
+    pub fn key(&self) -> (i64, &str) {
+        (self.occurred_at.0, &self.idempotency_key)
+    }
+}
+
 /// How a course's events are bucketed: its local day, and the gap that ends a session.
 pub struct Bucketing<'a> {
     /// Days since 1970-01-01 of the instant's local date in the course's time zone.
@@ -139,12 +146,15 @@ fn values_sql(prefix: &str, cols: usize, rows: usize, suffix: &str) -> sqlx::Ass
     sqlx::AssertSqlSafe(sql)
 }
 
+/// An event's identity within its course: its instant and idempotency key.
+type EventKey = (i64, String);
+
 /// Inserts `rows` (no key twice) with multi-row statements; returns the keys that were new.
 async fn insert_activity_values(
     tx: &mut PgConnection,
     course: CourseId,
     rows: &[&NewActivity],
-) -> StoreResult<Vec<String>> {
+) -> StoreResult<Vec<EventKey>> {
     let mut inserted = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(ACTIVITY_CHUNK) {
         let sql = values_sql(
@@ -152,9 +162,10 @@ async fn insert_activity_values(
              source, idempotency_key, session_ref) VALUES ",
             8,
             chunk.len(),
-            "ON CONFLICT (course_id, idempotency_key) DO NOTHING RETURNING idempotency_key",
+            "ON CONFLICT (course_id, occurred_at, idempotency_key) DO NOTHING \
+             RETURNING occurred_at, idempotency_key",
         );
-        let mut query = sqlx::query_scalar::<_, String>(sql);
+        let mut query = sqlx::query_as::<_, EventKey>(sql);
         for e in chunk {
             query = query
                 .bind(course)
@@ -183,40 +194,42 @@ async fn apply_rollups(
     let mut totals = CourseTotals::default();
 
     // Unique students: a (day, item, user) triple counts once, the first time it is seen;
-    // an (item, user) pair likewise for the item's total.
+    // an (item, user) pair likewise for the item's total, which also counts its views.
     let triples: Vec<(i64, i64, i64)> = deltas.content_students.iter().copied().collect();
-    let mut new_pairs: HashSet<(i64, i64)> = HashSet::new();
     for chunk in triples.chunks(CHUNK) {
         let sql = values_sql(
             "INSERT INTO rollup_content_day_students (course_id, day, content_item_id, user_id) \
              VALUES ",
             4,
             chunk.len(),
-            "ON CONFLICT DO NOTHING RETURNING day, content_item_id, user_id",
+            "ON CONFLICT DO NOTHING RETURNING day, content_item_id",
         );
-        let mut query = sqlx::query_as::<_, (i64, i64, i64)>(sql);
+        let mut query = sqlx::query_as::<_, (i64, i64)>(sql);
         for (day, item, user) in chunk {
             query = query.bind(course).bind(*day).bind(*item).bind(*user);
         }
-        for (day, item, user) in query.fetch_all(&mut *tx).await? {
-            deltas.content.entry((day, item)).or_default().1 += 1;
-            new_pairs.insert((item, user));
+        for key in query.fetch_all(&mut *tx).await? {
+            deltas.content.entry(key).or_default().1 += 1;
         }
     }
-    let pairs: Vec<(i64, i64)> = new_pairs.into_iter().collect();
+    let pairs: Vec<((i64, i64), i64)> = deltas.item_student_views.drain().collect();
     for chunk in pairs.chunks(CHUNK) {
         let sql = values_sql(
-            "INSERT INTO rollup_item_students (course_id, content_item_id, user_id) VALUES ",
-            3,
+            "INSERT INTO rollup_item_students (course_id, content_item_id, user_id, views) VALUES ",
+            4,
             chunk.len(),
-            "ON CONFLICT DO NOTHING RETURNING content_item_id",
+            "ON CONFLICT (course_id, content_item_id, user_id) DO UPDATE SET \
+             views = rollup_item_students.views + excluded.views \
+             RETURNING content_item_id, (xmax = 0)",
         );
-        let mut query = sqlx::query_scalar::<_, i64>(sql);
-        for (item, user) in chunk {
-            query = query.bind(course).bind(*item).bind(*user);
+        let mut query = sqlx::query_as::<_, (i64, bool)>(sql);
+        for ((item, user), views) in chunk {
+            query = query.bind(course).bind(*item).bind(*user).bind(*views);
         }
-        for item in query.fetch_all(&mut *tx).await? {
-            totals.new_item_student(item);
+        for (item, created) in query.fetch_all(&mut *tx).await? {
+            if created {
+                totals.new_item_student(item);
+            }
         }
     }
     let batch_items: Vec<i64> = deltas.content.keys().map(|(_, item)| *item).collect();
@@ -376,7 +389,8 @@ async fn apply_rollups(
 impl Store {
     /// Stores the events of one course that are not stored yet and folds exactly those into
     /// the rollups, all in one transaction. Returns, per input event, whether it was new (an
-    /// event whose key is already stored, or repeated earlier in `events`, is not).
+    /// event whose instant and key are already stored, or repeated earlier in `events`, is
+    /// not).
     #[tracing::instrument(skip_all, fields(course = %course, events = events.len()))]
     pub async fn record_activity(
         &self,
@@ -385,10 +399,7 @@ impl Store {
         bucketing: &Bucketing<'_>,
     ) -> StoreResult<Vec<bool>> {
         let mut seen = HashSet::with_capacity(events.len());
-        let unique: Vec<&NewActivity> = events
-            .iter()
-            .filter(|e| seen.insert(e.idempotency_key.as_str()))
-            .collect();
+        let unique: Vec<&NewActivity> = events.iter().filter(|e| seen.insert(e.key())).collect();
         if unique.is_empty() {
             return Ok(vec![false; events.len()]);
         }
@@ -403,39 +414,32 @@ impl Store {
                     .bind(ROLLUP_LOCK_SPACE ^ course.0)
                     .execute(&mut *tx)
                     .await?;
-                let inserted: HashSet<String> = if unique.len() >= BULK_THRESHOLD {
+                let inserted: Vec<EventKey> = if unique.len() >= BULK_THRESHOLD {
                     copy_activity(&mut tx, course, &unique).await?
                 } else {
                     insert_activity_values(&mut tx, course, &unique).await?
-                }
-                .into_iter()
-                .collect();
-                let new: Vec<&NewActivity> = unique
+                };
+                let inserted: HashSet<(i64, &str)> = inserted
                     .iter()
-                    .copied()
-                    .filter(|e| inserted.contains(&e.idempotency_key))
+                    .map(|(at, key)| (*at, key.as_str()))
                     .collect();
+                let is_new = |e: &NewActivity| inserted.contains(&e.key());
+                let new: Vec<&NewActivity> = unique.iter().copied().filter(|e| is_new(e)).collect();
                 apply_rollups(&mut tx, course, &new, bucketing).await?;
                 tx.commit().await?;
-                unique
-                    .iter()
-                    .map(|e| inserted.contains(&e.idempotency_key))
-                    .collect()
+                unique.iter().map(|e| is_new(e)).collect()
             }
         };
-        let inserted: HashSet<&str> = unique
+        let inserted: HashSet<(i64, &str)> = unique
             .iter()
             .zip(fresh)
             .filter(|(_, new)| *new)
-            .map(|(e, _)| e.idempotency_key.as_str())
+            .map(|(e, _)| e.key())
             .collect();
         let mut claimed = HashSet::with_capacity(inserted.len());
         Ok(events
             .iter()
-            .map(|e| {
-                inserted.contains(e.idempotency_key.as_str())
-                    && claimed.insert(e.idempotency_key.as_str())
-            })
+            .map(|e| inserted.contains(&e.key()) && claimed.insert(e.key()))
             .collect())
     }
 
@@ -444,7 +448,7 @@ impl Store {
         Ok(super::on_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT user_id, content_item_id, kind, occurred_at, source, idempotency_key \
-                 FROM activity WHERE course_id = $1 ORDER BY occurred_at, id",
+                 FROM activity WHERE course_id = $1 ORDER BY occurred_at, idempotency_key",
             )
             .bind(course)
             .fetch_all(pool)
@@ -470,7 +474,7 @@ async fn copy_activity(
     tx: &mut sqlx::PgConnection,
     course: CourseId,
     rows: &[&NewActivity],
-) -> StoreResult<Vec<String>> {
+) -> StoreResult<Vec<EventKey>> {
     sqlx::query(
         "CREATE TEMP TABLE IF NOT EXISTS activity_staging (user_id BIGINT, content_item_id BIGINT, \
          kind TEXT, occurred_at BIGINT, source TEXT, idempotency_key TEXT, session_ref TEXT) \
@@ -503,11 +507,12 @@ async fn copy_activity(
         .await?;
     copy.send(data.into_bytes()).await?;
     copy.finish().await?;
-    let inserted = sqlx::query_scalar(
+    let inserted = sqlx::query_as(
         "INSERT INTO activity (course_id, user_id, content_item_id, kind, occurred_at, source, \
          idempotency_key, session_ref) SELECT $1, user_id, content_item_id, kind, occurred_at, \
          source, idempotency_key, session_ref FROM activity_staging \
-         ON CONFLICT (course_id, idempotency_key) DO NOTHING RETURNING idempotency_key",
+         ON CONFLICT (course_id, occurred_at, idempotency_key) DO NOTHING \
+         RETURNING occurred_at, idempotency_key",
     )
     .bind(course)
     .fetch_all(&mut *tx)

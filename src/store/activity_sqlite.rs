@@ -71,7 +71,7 @@ fn write(
     let mut insert = db.prepare(
         "INSERT INTO activity (course_id, user_id, content_item_id, kind, occurred_at, source, \
          idempotency_key, session_ref) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
-         ON CONFLICT (course_id, idempotency_key) DO NOTHING",
+         ON CONFLICT (course_id, occurred_at, idempotency_key) DO NOTHING",
     )?;
     let mut fresh = Vec::with_capacity(events.len());
     let mut new = Vec::with_capacity(events.len());
@@ -95,21 +95,29 @@ fn write(
     let mut totals = CourseTotals::default();
 
     // Unique students: a (day, item, user) triple counts once, the first time it is seen;
-    // an (item, user) pair likewise for the item's total.
+    // an (item, user) pair likewise for the item's total, which also counts its views.
     let mut student_seen = db.prepare(
         "INSERT INTO rollup_content_day_students (course_id, day, content_item_id, user_id) \
          VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
     )?;
-    let mut item_student_seen = db.prepare(
-        "INSERT INTO rollup_item_students (course_id, content_item_id, user_id) \
-         VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
-    )?;
     for (day, item, user) in &deltas.content_students {
         if student_seen.execute(params![course, day, item, user])? == 1 {
             deltas.content.entry((*day, *item)).or_default().1 += 1;
-            if item_student_seen.execute(params![course, item, user])? == 1 {
-                totals.new_item_student(*item);
-            }
+        }
+    }
+    let mut add_item_views = db.prepare(
+        "UPDATE rollup_item_students SET views = views + ?4 \
+         WHERE course_id = ?1 AND content_item_id = ?2 AND user_id = ?3",
+    )?;
+    let mut new_item_student = db.prepare(
+        "INSERT INTO rollup_item_students (course_id, content_item_id, user_id, views) \
+         VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for ((item, user), views) in &deltas.item_student_views {
+        let row = params![course, item, user, views];
+        if add_item_views.execute(row)? == 0 {
+            new_item_student.execute(row)?;
+            totals.new_item_student(*item);
         }
     }
     let mut group_of = db.prepare("SELECT item_group FROM content_items WHERE id = ?1")?;

@@ -193,7 +193,9 @@ impl Store {
     }
 
     /// Upserts attempts on one column and records each once as `attempt` activity (source
-    /// `gradebook`, idempotency key `bb-attempt:<lms id>`).
+    /// `gradebook`, idempotency key `bb-attempt:<lms id>`), at the attempt's creation: an
+    /// event is identified by its instant and key, so the instant must not move when the
+    /// attempt is later submitted.
     pub async fn sync_attempts(
         &self,
         course: CourseId,
@@ -239,11 +241,11 @@ impl Store {
                 .await?
                 .rows_affected();
                 counts.upserted(changed, existing.contains(&row.lms_id));
-                if let Some(at) = row.submitted_at.or(row.attempted_at).or(row.created_at) {
+                if let Some(at) = row.created_at.or(row.attempted_at).or(row.submitted_at) {
                     sqlx::query(
                         "INSERT INTO activity (course_id, user_id, content_item_id, kind, occurred_at, \
                          source, idempotency_key) VALUES ($1, $2, $3, 'attempt', $4, 'gradebook', $5) \
-                         ON CONFLICT (course_id, idempotency_key) DO NOTHING",
+                         ON CONFLICT (course_id, occurred_at, idempotency_key) DO NOTHING",
                     )
                     .bind(course)
                     .bind(row.user)

@@ -363,7 +363,7 @@ impl Store {
         Ok(n)
     }
 
-    /// Each student who opened the resource, with how many times (raw views, by index).
+    /// Each student who opened the resource, with how many times.
     pub async fn item_viewers(
         &self,
         course: CourseId,
@@ -371,9 +371,8 @@ impl Store {
     ) -> StoreResult<Vec<(UserId, i64)>> {
         Ok(on_pool!(self, pool => {
             sqlx::query_as(
-                "SELECT user_id, COUNT(*) FROM activity WHERE course_id = $1 \
-                 AND content_item_id = $2 AND user_id IS NOT NULL AND kind = 'view' \
-                 GROUP BY user_id",
+                "SELECT user_id, views FROM rollup_item_students \
+                 WHERE course_id = $1 AND content_item_id = $2 AND views > 0",
             )
             .bind(course)
             .bind(item)

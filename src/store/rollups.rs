@@ -26,6 +26,8 @@ pub(crate) struct RollupDeltas {
     pub content: HashMap<(i64, i64), (i64, i64)>,
     /// (day, content item or 0, user) seen viewing in these events.
     pub content_students: HashSet<(i64, i64, i64)>,
+    /// (content item or 0, user) → views in these events.
+    pub item_student_views: HashMap<(i64, i64), i64>,
     /// (day, user) → (views, sessions, active ms)
     pub student: HashMap<(i64, i64), (i64, i64, i64)>,
     /// user → the instants of their new events, any kind.
@@ -55,6 +57,7 @@ impl RollupDeltas {
             deltas.content.entry((day, item)).or_default().0 += 1;
             if let Some(user) = user {
                 deltas.content_students.insert((day, item, user));
+                *deltas.item_student_views.entry((item, user)).or_default() += 1;
                 deltas.student.entry((day, user)).or_default().0 += 1;
             }
         }
@@ -259,7 +262,7 @@ pub struct StudentDay {
 }
 
 /// Statements that derive a course's course-wide rollups from its day rollups, in order.
-const REBUILD_COURSE_ROLLUPS: [&str; 9] = [
+const REBUILD_COURSE_ROLLUPS: [&str; 10] = [
     "DELETE FROM rollup_course_day WHERE course_id = $1",
     "DELETE FROM rollup_student_total WHERE course_id = $1",
     "DELETE FROM rollup_item_total WHERE course_id = $1",
@@ -283,6 +286,11 @@ const REBUILD_COURSE_ROLLUPS: [&str; 9] = [
     "INSERT INTO rollup_item_students (course_id, content_item_id, user_id) \
      SELECT DISTINCT course_id, content_item_id, user_id FROM rollup_content_day_students \
      WHERE course_id = $1",
+    "UPDATE rollup_item_students AS r SET views = v.views FROM (SELECT \
+     COALESCE(content_item_id, 0) AS item, user_id, COUNT(*) AS views FROM activity \
+     WHERE course_id = $1 AND kind = 'view' AND user_id IS NOT NULL \
+     GROUP BY COALESCE(content_item_id, 0), user_id) AS v \
+     WHERE r.course_id = $1 AND r.content_item_id = v.item AND r.user_id = v.user_id",
     "INSERT INTO rollup_item_total (course_id, content_item_id, views, unique_students) \
      SELECT r.course_id, r.content_item_id, SUM(r.views), \
      (SELECT COUNT(*) FROM rollup_item_students s \
@@ -291,8 +299,9 @@ const REBUILD_COURSE_ROLLUPS: [&str; 9] = [
 ];
 
 impl Store {
-    /// Derives the course's course-wide rollups afresh from its day rollups, in one
-    /// transaction: for day rollups written by other means (a benchmark's seed, a repair).
+    /// Derives the course's course-wide rollups afresh from its day rollups (and each
+    /// student's views of each item from the events), in one transaction: for day rollups
+    /// written by other means (a benchmark's seed, a repair).
     pub async fn rebuild_course_rollups(&self, course: CourseId) -> StoreResult<()> {
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;

@@ -10,7 +10,7 @@ use cloop::store::ingest::IngestKeyKind;
 use cloop::store::platforms::Platform;
 use cloop::store::reports::CourseDay;
 use cloop::store::rollups::{ContentDay, StudentDay};
-use cloop::store::{CourseId, PlatformId};
+use cloop::store::{ContentItemId, CourseId, PlatformId, UserId};
 
 use crate::store_platforms::blackboard;
 
@@ -196,11 +196,25 @@ pub async fn assert_course_rollups_match(store: &Store, course: CourseId) {
         total.1 += d.sessions;
         total.2 += d.active_ms;
     }
-    let mut viewers: BTreeMap<i64, BTreeSet<i64>> = BTreeMap::new();
+    let mut viewers: BTreeMap<i64, BTreeMap<i64, i64>> = BTreeMap::new();
     for e in store.activity_of_course(course).await.unwrap() {
         if let (Some(item), Some(user), "view") = (e.content_item_id, e.user_id, e.kind.as_str()) {
-            viewers.entry(item.0).or_default().insert(user.0);
+            *viewers
+                .entry(item.0)
+                .or_default()
+                .entry(user.0)
+                .or_default() += 1;
         }
+    }
+    for (item, views) in &viewers {
+        let mut stored = store
+            .item_viewers(course, ContentItemId(*item))
+            .await
+            .unwrap();
+        stored.sort();
+        let expected: Vec<(UserId, i64)> =
+            views.iter().map(|(user, n)| (UserId(*user), *n)).collect();
+        assert_eq!(stored, expected, "viewers of item {item}");
     }
     for (item, total) in &mut items {
         total.1 = viewers.get(item).map_or(0, |v| v.len() as i64);

@@ -24,6 +24,7 @@ mod lti_services;
 mod lti_services_mock;
 mod sessions;
 mod store_courses;
+mod store_migrations;
 mod store_platforms;
 mod store_settings;
 mod sync;

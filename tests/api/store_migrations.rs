@@ -1,0 +1,111 @@
+//! Data stored under an earlier schema survives later migrations: a database migrated to
+//! 0009 with events and rollups in it keeps every event through 0010, which re-keys the
+//! activity table, and gains each student's views of each item.
+
+use cloop::Store;
+use cloop::store::{ContentItemId, UserId};
+use sqlx::migrate::Migrator;
+
+use crate::helpers::TestDatabase;
+use crate::ingest_support::{course, platform};
+use crate::on_both_backends;
+
+static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// Runs `sql` with `binds` (integers) on either backend.
+async fn execute(store: &Store, sql: &'static str, binds: &[i64]) {
+    match store {
+        Store::Sqlite(pool) => {
+            let mut query = sqlx::query(sql);
+            for b in binds {
+                query = query.bind(*b);
+            }
+            query.execute(pool).await.unwrap();
+        }
+        Store::Postgres(pool) => {
+            let mut query = sqlx::query(sql);
+            for b in binds {
+                query = query.bind(*b);
+            }
+            query.execute(pool).await.unwrap();
+        }
+    }
+}
+
+on_both_backends! {
+    async fn events_and_item_viewers_survive_the_activity_rekeying(backend: Backend) {
+        let Some(db) = TestDatabase::fresh(backend, module_path!()).await else {
+            return;
+        };
+        let store = Store::connect(&db.url).await.unwrap();
+        match (&store, backend) {
+            (Store::Sqlite(pool), Backend::Sqlite) => SQLITE.run_to(9, pool).await.unwrap(),
+            (Store::Postgres(pool), Backend::Postgres) => POSTGRES.run_to(9, pool).await.unwrap(),
+            _ => unreachable!("the store is on the test's backend"),
+        }
+        let platform = platform(&store).await;
+        let course = course(&store, platform.id, 4001, "UTC").await;
+        for user in [1_i64, 2] {
+            execute(
+                &store,
+                "INSERT INTO users (id, platform_id, lms_sub, created_at, updated_at) \
+                 VALUES ($1, $2, $3, 0, 0)",
+                &[user, platform.id.0, user],
+            )
+            .await;
+        }
+        execute(
+            &store,
+            "INSERT INTO content_items (id, course_id, lms_id, created_at, updated_at) \
+             VALUES (10, $1, '_10_1', 0, 0)",
+            &[course.0],
+        )
+        .await;
+        // Under 0009: three views of item 10 (two by user 1), a view tied to no item and a
+        // post.
+        let events = [
+            "1, 10, 'view', 1000, 'a'",
+            "1, 10, 'view', 2000, 'b'",
+            "2, 10, 'view', 3000, 'c'",
+            "2, NULL, 'view', 4000, 'd'",
+            "1, 10, 'post', 5000, 'e'",
+        ];
+        for values in events {
+            let sql = format!(
+                "INSERT INTO activity (course_id, user_id, content_item_id, kind, occurred_at, \
+                 idempotency_key, source) VALUES ({}, {values}, 'caliper')",
+                course.0
+            );
+            match &store {
+                Store::Sqlite(pool) => sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pool).await.map(drop),
+                Store::Postgres(pool) => sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pool).await.map(drop),
+            }
+            .unwrap();
+        }
+        execute(
+            &store,
+            "INSERT INTO rollup_item_students (course_id, content_item_id, user_id) \
+             VALUES ($1, 10, 1), ($1, 10, 2), ($1, 0, 2)",
+            &[course.0],
+        )
+        .await;
+
+        store.migrate().await.unwrap();
+
+        let stored = store.activity_of_course(course).await.unwrap();
+        assert_eq!(
+            stored.iter().map(|e| e.occurred_at.0).collect::<Vec<_>>(),
+            vec![1_000, 2_000, 3_000, 4_000, 5_000],
+            "every event is kept, in time order"
+        );
+        let mut viewers = store.item_viewers(course, ContentItemId(10)).await.unwrap();
+        viewers.sort();
+        assert_eq!(viewers, vec![(UserId(1), 2), (UserId(2), 1)]);
+        assert_eq!(
+            store.item_viewers(course, ContentItemId(0)).await.unwrap(),
+            vec![(UserId(2), 1)],
+            "views tied to no item count under item 0"
+        );
+    }
+}
