@@ -200,8 +200,8 @@ async fn seed(store: &Store) -> (CourseId, cloop::store::UserId) {
                     let e = content.entry((day, item)).or_default();
                     e.0 += v;
                     e.1 += 1;
-                    sqlx::query("INSERT INTO rollup_content_day_students (course_id, day, content_item_id, user_id) VALUES ($1, $2, $3, $4)")
-                        .bind(course.id).bind(day).bind(item).bind(user)
+                    sqlx::query("INSERT INTO rollup_content_day_students (course_id, day, content_item_id, user_id, views) VALUES ($1, $2, $3, $4, $5)")
+                        .bind(course.id).bind(day).bind(item).bind(user).bind(v)
                         .execute(&mut *tx).await.unwrap();
                 }
                 let sessions = rng.random_range(1..4i64);

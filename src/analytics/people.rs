@@ -132,22 +132,18 @@ pub async fn student_detail(
     let tree = store.content_tree(id).await?;
     let group: HashMap<ContentItemId, &str> =
         tree.iter().map(|t| (t.id, t.item_group.as_str())).collect();
-    let activity = store.user_activity(id, user).await?;
     let (from, to) = cv.days(Range::All);
     let mut per_day = vec![[0i64; 3]; (to - from) as usize];
     let mut item_views: HashMap<ContentItemId, i64> = HashMap::new();
-    for a in activity.iter().filter(|a| a.kind == "view") {
-        if let Some(item) = a.content_item_id {
-            *item_views.entry(item).or_default() += 1;
-        }
-        let day = cv.cal.day_of(a.occurred_at);
-        if (from..to).contains(&day) {
-            let g = match a.content_item_id.and_then(|i| group.get(&i).copied()) {
+    for d in store.student_item_days(id, user).await? {
+        *item_views.entry(d.content_item_id).or_default() += d.views;
+        if (from..to).contains(&d.day) {
+            let g = match group.get(&d.content_item_id).copied() {
                 Some("communication") => 1,
                 Some("assessment") => 2,
                 _ => 0,
             };
-            per_day[(day - from) as usize][g] += 1;
+            per_day[(d.day - from) as usize][g] += d.views;
         }
     }
     let mut daily = Table::new(

@@ -195,21 +195,30 @@ async fn apply_rollups(
 
     // Unique students: a (day, item, user) triple counts once, the first time it is seen;
     // an (item, user) pair likewise for the item's total, which also counts its views.
-    let triples: Vec<(i64, i64, i64)> = deltas.content_students.iter().copied().collect();
+    let triples: Vec<((i64, i64, i64), i64)> = deltas.content_students.drain().collect();
     for chunk in triples.chunks(CHUNK) {
         let sql = values_sql(
-            "INSERT INTO rollup_content_day_students (course_id, day, content_item_id, user_id) \
-             VALUES ",
-            4,
+            "INSERT INTO rollup_content_day_students (course_id, day, content_item_id, user_id, \
+             views) VALUES ",
+            5,
             chunk.len(),
-            "ON CONFLICT DO NOTHING RETURNING day, content_item_id",
+            "ON CONFLICT (course_id, day, content_item_id, user_id) DO UPDATE SET \
+             views = rollup_content_day_students.views + excluded.views \
+             RETURNING day, content_item_id, (xmax = 0)",
         );
-        let mut query = sqlx::query_as::<_, (i64, i64)>(sql);
-        for (day, item, user) in chunk {
-            query = query.bind(course).bind(*day).bind(*item).bind(*user);
+        let mut query = sqlx::query_as::<_, (i64, i64, bool)>(sql);
+        for ((day, item, user), views) in chunk {
+            query = query
+                .bind(course)
+                .bind(*day)
+                .bind(*item)
+                .bind(*user)
+                .bind(*views);
         }
-        for key in query.fetch_all(&mut *tx).await? {
-            deltas.content.entry(key).or_default().1 += 1;
+        for (day, item, created) in query.fetch_all(&mut *tx).await? {
+            if created {
+                deltas.content.entry((day, item)).or_default().1 += 1;
+            }
         }
     }
     let pairs: Vec<((i64, i64), i64)> = deltas.item_student_views.drain().collect();

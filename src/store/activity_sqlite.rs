@@ -96,12 +96,18 @@ fn write(
 
     // Unique students: a (day, item, user) triple counts once, the first time it is seen;
     // an (item, user) pair likewise for the item's total, which also counts its views.
-    let mut student_seen = db.prepare(
-        "INSERT INTO rollup_content_day_students (course_id, day, content_item_id, user_id) \
-         VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+    let mut add_student_views = db.prepare(
+        "UPDATE rollup_content_day_students SET views = views + ?5 \
+         WHERE course_id = ?1 AND day = ?2 AND content_item_id = ?3 AND user_id = ?4",
     )?;
-    for (day, item, user) in &deltas.content_students {
-        if student_seen.execute(params![course, day, item, user])? == 1 {
+    let mut new_student_views = db.prepare(
+        "INSERT INTO rollup_content_day_students (course_id, day, content_item_id, user_id, \
+         views) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for ((day, item, user), views) in &deltas.content_students {
+        let row = params![course, day, item, user, views];
+        if add_student_views.execute(row)? == 0 {
+            new_student_views.execute(row)?;
             deltas.content.entry((*day, *item)).or_default().1 += 1;
         }
     }

@@ -170,13 +170,14 @@ impl Store {
         }
     }
 
-    /// Applies every embedded migration not yet applied.
+    /// Applies every embedded migration not yet applied, then the data changes that need
+    /// more than SQL (rollups counted in each course's time zone).
     pub async fn migrate(&self) -> StoreResult<()> {
         match self {
             Self::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
             Self::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
-        Ok(())
+        self.backfill_student_item_views().await
     }
 
     /// A cheap round trip, for health checks.

@@ -107,12 +107,12 @@ pub struct ItemDay {
     pub unique_students: i64,
 }
 
-/// One activity of one student (student detail).
+/// One student's views of one item (0: tied to no item) on one day (student detail).
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
-pub struct UserActivity {
-    pub occurred_at: EpochMs,
-    pub content_item_id: Option<ContentItemId>,
-    pub kind: String,
+pub struct StudentItemDay {
+    pub day: i64,
+    pub content_item_id: ContentItemId,
+    pub views: i64,
 }
 
 impl Store {
@@ -381,16 +381,16 @@ impl Store {
         })?)
     }
 
-    /// One student's activity, oldest first (student detail).
-    pub async fn user_activity(
+    /// One student's views per item and day, by day (student detail).
+    pub async fn student_item_days(
         &self,
         course: CourseId,
         user: UserId,
-    ) -> StoreResult<Vec<UserActivity>> {
+    ) -> StoreResult<Vec<StudentItemDay>> {
         Ok(on_pool!(self, pool => {
             sqlx::query_as(
-                "SELECT occurred_at, content_item_id, kind FROM activity \
-                 WHERE course_id = $1 AND user_id = $2 ORDER BY occurred_at",
+                "SELECT day, content_item_id, views FROM rollup_content_day_students \
+                 WHERE course_id = $1 AND user_id = $2 ORDER BY day, content_item_id",
             )
             .bind(course)
             .bind(user)

@@ -24,8 +24,8 @@ pub(crate) struct SessionEdits {
 pub(crate) struct RollupDeltas {
     /// (day, content item or 0) → (views, new unique students)
     pub content: HashMap<(i64, i64), (i64, i64)>,
-    /// (day, content item or 0, user) seen viewing in these events.
-    pub content_students: HashSet<(i64, i64, i64)>,
+    /// (day, content item or 0, user) → views in these events.
+    pub content_students: HashMap<(i64, i64, i64), i64>,
     /// (content item or 0, user) → views in these events.
     pub item_student_views: HashMap<(i64, i64), i64>,
     /// (day, user) → (views, sessions, active ms)
@@ -56,7 +56,10 @@ impl RollupDeltas {
             let item = e.content_item.map_or(0, |c| c.0);
             deltas.content.entry((day, item)).or_default().0 += 1;
             if let Some(user) = user {
-                deltas.content_students.insert((day, item, user));
+                *deltas
+                    .content_students
+                    .entry((day, item, user))
+                    .or_default() += 1;
                 *deltas.item_student_views.entry((item, user)).or_default() += 1;
                 deltas.student.entry((day, user)).or_default().0 += 1;
             }
@@ -310,6 +313,69 @@ impl Store {
             }
             tx.commit().await
         })?;
+        Ok(())
+    }
+
+    /// Counts each student's views of each item per day for the courses migration 0011
+    /// listed (their rows predate the count), one course per transaction, reading the
+    /// course's view events a page at a time.
+    pub(super) async fn backfill_student_item_views(&self) -> StoreResult<()> {
+        const PAGE: i64 = 50_000;
+        let courses: Vec<CourseId> = on_pool!(self, pool => {
+            sqlx::query_scalar("SELECT course_id FROM pending_view_backfill")
+                .fetch_all(pool)
+                .await
+        })?;
+        for course in courses {
+            let clock = crate::ingest::CourseClock::or_utc(&self.course(course).await?.time_zone);
+            let mut views: HashMap<(i64, i64, i64), i64> = HashMap::new();
+            let mut after = (i64::MIN, String::new());
+            loop {
+                let page: Vec<(i64, String, Option<i64>, i64)> = on_pool!(self, pool => {
+                    sqlx::query_as(
+                        "SELECT occurred_at, idempotency_key, content_item_id, user_id \
+                         FROM activity WHERE course_id = $1 AND kind = 'view' \
+                         AND user_id IS NOT NULL AND (occurred_at, idempotency_key) > ($2, $3) \
+                         ORDER BY occurred_at, idempotency_key LIMIT $4",
+                    )
+                    .bind(course)
+                    .bind(after.0)
+                    .bind(&after.1)
+                    .bind(PAGE)
+                    .fetch_all(pool)
+                    .await
+                })?;
+                let Some((at, key, _, _)) = page.last() else {
+                    break;
+                };
+                after = (*at, key.clone());
+                for (at, _, item, user) in &page {
+                    let day = clock.day_of(EpochMs(*at));
+                    *views.entry((day, item.unwrap_or(0), *user)).or_default() += 1;
+                }
+            }
+            on_pool!(self, pool => {
+                let mut tx = pool.begin().await?;
+                for ((day, item, user), n) in &views {
+                    sqlx::query(
+                        "UPDATE rollup_content_day_students SET views = $5 WHERE course_id = $1 \
+                         AND day = $2 AND content_item_id = $3 AND user_id = $4",
+                    )
+                    .bind(course)
+                    .bind(day)
+                    .bind(item)
+                    .bind(user)
+                    .bind(n)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                sqlx::query("DELETE FROM pending_view_backfill WHERE course_id = $1")
+                    .bind(course)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await
+            })?;
+        }
         Ok(())
     }
 

@@ -8,7 +8,7 @@ use cloop::ingest::CourseClock;
 use cloop::store::courses::{CourseCalendar, CourseUpsert};
 use cloop::store::ingest::IngestKeyKind;
 use cloop::store::platforms::Platform;
-use cloop::store::reports::CourseDay;
+use cloop::store::reports::{CourseDay, StudentItemDay};
 use cloop::store::rollups::{ContentDay, StudentDay};
 use cloop::store::{ContentItemId, CourseId, PlatformId, UserId};
 
@@ -149,6 +149,31 @@ pub async fn assert_rollups_match(store: &Store, course: CourseId, zone: &str) {
         student,
         "student-day rollup"
     );
+    let clock = CourseClock::new(zone).unwrap();
+    let mut item_days: BTreeMap<i64, Vec<StudentItemDay>> = BTreeMap::new();
+    let mut counted: BTreeMap<(i64, i64, i64), i64> = BTreeMap::new();
+    for e in store.activity_of_course(course).await.unwrap() {
+        if let (Some(user), "view") = (e.user_id, e.kind.as_str()) {
+            let item = e.content_item_id.map_or(0, |c| c.0);
+            *counted
+                .entry((user.0, clock.day_of(e.occurred_at), item))
+                .or_default() += 1;
+        }
+    }
+    for ((user, day, item), views) in counted {
+        item_days.entry(user).or_default().push(StudentItemDay {
+            day,
+            content_item_id: ContentItemId(item),
+            views,
+        });
+    }
+    for (user, expected) in item_days {
+        assert_eq!(
+            store.student_item_days(course, UserId(user)).await.unwrap(),
+            expected,
+            "views per item and day of student {user}"
+        );
+    }
     assert_course_rollups_match(store, course).await;
 }
 

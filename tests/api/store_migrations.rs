@@ -1,8 +1,10 @@
 //! Data stored under an earlier schema survives later migrations: a database migrated to
 //! 0009 with events and rollups in it keeps every event through 0010, which re-keys the
-//! activity table, and gains each student's views of each item.
+//! activity table, and gains each student's views of each item (0010) and of each item
+//! per day (0011, counted after the SQL migrations).
 
 use cloop::Store;
+use cloop::store::reports::StudentItemDay;
 use cloop::store::{ContentItemId, UserId};
 use sqlx::migrate::Migrator;
 
@@ -90,6 +92,13 @@ on_both_backends! {
             &[course.0],
         )
         .await;
+        execute(
+            &store,
+            "INSERT INTO rollup_content_day_students (course_id, day, content_item_id, user_id) \
+             VALUES ($1, 0, 10, 1), ($1, 0, 10, 2), ($1, 0, 0, 2)",
+            &[course.0],
+        )
+        .await;
 
         store.migrate().await.unwrap();
 
@@ -106,6 +115,19 @@ on_both_backends! {
             store.item_viewers(course, ContentItemId(0)).await.unwrap(),
             vec![(UserId(2), 1)],
             "views tied to no item count under item 0"
+        );
+        let days = |user| store.student_item_days(course, UserId(user));
+        let day = |item, views| StudentItemDay {
+            day: 0,
+            content_item_id: ContentItemId(item),
+            views,
+        };
+        assert_eq!(days(1).await.unwrap(), vec![day(10, 2)]);
+        assert_eq!(days(2).await.unwrap(), vec![day(0, 1), day(10, 1)]);
+        assert_eq!(
+            crate::helpers::count_rows(&store, "pending_view_backfill").await,
+            0,
+            "the backfill runs once"
         );
     }
 }

@@ -1,7 +1,7 @@
 //! A small known course for the view tests: rows inserted as the LMS sync and ingestion
 //! would, with the rollups computed here in plain Rust (independently of cloop's code).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use cloop::Store;
 use cloop::store::{CourseId, UserId};
@@ -171,19 +171,19 @@ pub async fn seed(store: &Store) -> Fixture {
 /// then derives the course-wide rollups from them.
 pub async fn insert_views(store: &Store, course: i64, views: &[(i64, i64, i64)]) {
     use V::*;
-    let mut content: BTreeMap<(i64, i64), (i64, BTreeSet<i64>)> = BTreeMap::new();
+    let mut content: BTreeMap<(i64, i64), (i64, BTreeMap<i64, i64>)> = BTreeMap::new();
     let mut per_user: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
     for (n, &(user, item, at)) in views.iter().enumerate() {
         exec(store, "INSERT INTO activity (course_id, user_id, content_item_id, kind, occurred_at, source, idempotency_key) VALUES ($1, $2, $3, 'view', $4, 'test', $5)", &[I(course), I(user), I(item), I(at), S(format!("v{n}"))]).await;
         let e = content.entry((local_day(at), item)).or_default();
         e.0 += 1;
-        e.1.insert(user);
+        *e.1.entry(user).or_default() += 1;
         per_user.entry(user).or_default().push(at);
     }
     for ((day, item), (n, users)) in &content {
         exec(store, "INSERT INTO rollup_content_day (course_id, day, content_item_id, views, unique_students) VALUES ($1, $2, $3, $4, $5)", &[I(course), I(*day), I(*item), I(*n), I(users.len() as i64)]).await;
-        for u in users {
-            exec(store, "INSERT INTO rollup_content_day_students (course_id, day, content_item_id, user_id) VALUES ($1, $2, $3, $4)", &[I(course), I(*day), I(*item), I(*u)]).await;
+        for (u, n) in users {
+            exec(store, "INSERT INTO rollup_content_day_students (course_id, day, content_item_id, user_id, views) VALUES ($1, $2, $3, $4, $5)", &[I(course), I(*day), I(*item), I(*u), I(*n)]).await;
         }
     }
     let mut student_days: BTreeMap<(i64, i64), (i64, i64, i64)> = BTreeMap::new();
