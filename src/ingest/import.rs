@@ -300,6 +300,12 @@ async fn read_batches(
 ) -> Result<ImportReport, ImportError> {
     let mut report = ImportReport::default();
     let mut batch = Vec::with_capacity(BATCH);
+    // A batch is built only once the writer has taken the previous one, so at most two
+    // are held at a time. A closed channel means the writer stopped; its error is the one
+    // to report.
+    let Ok(mut slot) = batches.reserve().await else {
+        return Ok(report);
+    };
     while let Some((line, row)) = rows.next_row() {
         report.rows += 1;
         let event = match row {
@@ -322,16 +328,15 @@ async fn read_batches(
         }
         batch.push(resolver.activity(&store, course, &event).await?);
         if batch.len() == BATCH {
-            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-            if batches.send(full).await.is_err() {
-                // The writer stopped; its error is the one to report.
+            slot.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
+            let Ok(next) = batches.reserve().await else {
                 return Ok(report);
-            }
+            };
+            slot = next;
         }
     }
     if !batch.is_empty() {
-        // A closed channel means the writer stopped; its error is the one to report.
-        let _ = batches.send(batch).await;
+        slot.send(batch);
     }
     Ok(report)
 }
