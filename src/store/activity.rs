@@ -195,6 +195,7 @@ async fn apply_rollups(
 
     // Unique students: a (day, item, user) triple counts once, the first time it is seen;
     // an (item, user) pair likewise for the item's total, which also counts its views.
+    let pairs: Vec<((i64, i64), i64)> = deltas.item_student_views().into_iter().collect();
     let triples: Vec<((i64, i64, i64), i64)> = deltas.content_students.drain().collect();
     for chunk in triples.chunks(CHUNK) {
         let sql = values_sql(
@@ -221,7 +222,6 @@ async fn apply_rollups(
             }
         }
     }
-    let pairs: Vec<((i64, i64), i64)> = deltas.item_student_views.drain().collect();
     for chunk in pairs.chunks(CHUNK) {
         let sql = values_sql(
             "INSERT INTO rollup_item_students (course_id, content_item_id, user_id, views) VALUES ",

@@ -119,7 +119,7 @@ fn write(
         "INSERT INTO rollup_item_students (course_id, content_item_id, user_id, views) \
          VALUES (?1, ?2, ?3, ?4)",
     )?;
-    for ((item, user), views) in &deltas.item_student_views {
+    for ((item, user), views) in &deltas.item_student_views() {
         let row = params![course, item, user, views];
         if add_item_views.execute(row)? == 0 {
             new_item_student.execute(row)?;

@@ -26,8 +26,6 @@ pub(crate) struct RollupDeltas {
     pub content: HashMap<(i64, i64), (i64, i64)>,
     /// (day, content item or 0, user) → views in these events.
     pub content_students: HashMap<(i64, i64, i64), i64>,
-    /// (content item or 0, user) → views in these events.
-    pub item_student_views: HashMap<(i64, i64), i64>,
     /// (day, user) → (views, sessions, active ms)
     pub student: HashMap<(i64, i64), (i64, i64, i64)>,
     /// user → the instants of their new events, any kind.
@@ -60,11 +58,19 @@ impl RollupDeltas {
                     .content_students
                     .entry((day, item, user))
                     .or_default() += 1;
-                *deltas.item_student_views.entry((item, user)).or_default() += 1;
                 deltas.student.entry((day, user)).or_default().0 += 1;
             }
         }
         deltas
+    }
+
+    /// (content item or 0, user) → views in these events, over all their days.
+    pub fn item_student_views(&self) -> HashMap<(i64, i64), i64> {
+        let mut views = HashMap::new();
+        for ((_, item, user), n) in &self.content_students {
+            *views.entry((*item, *user)).or_default() += n;
+        }
+        views
     }
 
     /// Settles the sessions of the users with new events against their stored sessions
@@ -265,7 +271,7 @@ pub struct StudentDay {
 }
 
 /// Statements that derive a course's course-wide rollups from its day rollups, in order.
-const REBUILD_COURSE_ROLLUPS: [&str; 10] = [
+const REBUILD_COURSE_ROLLUPS: [&str; 9] = [
     "DELETE FROM rollup_course_day WHERE course_id = $1",
     "DELETE FROM rollup_student_total WHERE course_id = $1",
     "DELETE FROM rollup_item_total WHERE course_id = $1",
@@ -286,14 +292,9 @@ const REBUILD_COURSE_ROLLUPS: [&str; 10] = [
     "INSERT INTO rollup_student_total (course_id, user_id, views, sessions, active_ms) \
      SELECT course_id, user_id, SUM(views), SUM(sessions), SUM(active_ms) \
      FROM rollup_student_day WHERE course_id = $1 GROUP BY course_id, user_id",
-    "INSERT INTO rollup_item_students (course_id, content_item_id, user_id) \
-     SELECT DISTINCT course_id, content_item_id, user_id FROM rollup_content_day_students \
-     WHERE course_id = $1",
-    "UPDATE rollup_item_students AS r SET views = v.views FROM (SELECT \
-     COALESCE(content_item_id, 0) AS item, user_id, COUNT(*) AS views FROM activity \
-     WHERE course_id = $1 AND kind = 'view' AND user_id IS NOT NULL \
-     GROUP BY COALESCE(content_item_id, 0), user_id) AS v \
-     WHERE r.course_id = $1 AND r.content_item_id = v.item AND r.user_id = v.user_id",
+    "INSERT INTO rollup_item_students (course_id, content_item_id, user_id, views) \
+     SELECT course_id, content_item_id, user_id, SUM(views) FROM rollup_content_day_students \
+     WHERE course_id = $1 GROUP BY course_id, content_item_id, user_id",
     "INSERT INTO rollup_item_total (course_id, content_item_id, views, unique_students) \
      SELECT r.course_id, r.content_item_id, SUM(r.views), \
      (SELECT COUNT(*) FROM rollup_item_students s \
@@ -302,9 +303,8 @@ const REBUILD_COURSE_ROLLUPS: [&str; 10] = [
 ];
 
 impl Store {
-    /// Derives the course's course-wide rollups afresh from its day rollups (and each
-    /// student's views of each item from the events), in one transaction: for day rollups
-    /// written by other means (a benchmark's seed, a repair).
+    /// Derives the course's course-wide rollups afresh from its day rollups, in one
+    /// transaction: for day rollups written by other means (a benchmark's seed, a repair).
     pub async fn rebuild_course_rollups(&self, course: CourseId) -> StoreResult<()> {
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;

@@ -11,29 +11,10 @@ use sqlx::migrate::Migrator;
 use crate::helpers::TestDatabase;
 use crate::ingest_support::{course, platform};
 use crate::on_both_backends;
+use crate::views_fixture::{V, exec};
 
 static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");
-
-/// Runs `sql` with `binds` (integers) on either backend.
-async fn execute(store: &Store, sql: &'static str, binds: &[i64]) {
-    match store {
-        Store::Sqlite(pool) => {
-            let mut query = sqlx::query(sql);
-            for b in binds {
-                query = query.bind(*b);
-            }
-            query.execute(pool).await.unwrap();
-        }
-        Store::Postgres(pool) => {
-            let mut query = sqlx::query(sql);
-            for b in binds {
-                query = query.bind(*b);
-            }
-            query.execute(pool).await.unwrap();
-        }
-    }
-}
 
 on_both_backends! {
     async fn events_and_item_viewers_survive_the_activity_rekeying(backend: Backend) {
@@ -49,54 +30,56 @@ on_both_backends! {
         let platform = platform(&store).await;
         let course = course(&store, platform.id, 4001, "UTC").await;
         for user in [1_i64, 2] {
-            execute(
+            exec(
                 &store,
                 "INSERT INTO users (id, platform_id, lms_sub, created_at, updated_at) \
                  VALUES ($1, $2, $3, 0, 0)",
-                &[user, platform.id.0, user],
+                &[V::I(user), V::I(platform.id.0), V::S(user.to_string())],
             )
             .await;
         }
-        execute(
+        exec(
             &store,
             "INSERT INTO content_items (id, course_id, lms_id, created_at, updated_at) \
              VALUES (10, $1, '_10_1', 0, 0)",
-            &[course.0],
+            &[V::I(course.0)],
         )
         .await;
         // Under 0009: three views of item 10 (two by user 1), a view tied to no item and a
         // post.
-        let events = [
-            "1, 10, 'view', 1000, 'a'",
-            "1, 10, 'view', 2000, 'b'",
-            "2, 10, 'view', 3000, 'c'",
-            "2, NULL, 'view', 4000, 'd'",
-            "1, 10, 'post', 5000, 'e'",
-        ];
-        for values in events {
-            let sql = format!(
+        for (user, kind, at, key) in [
+            (1, "view", 1000, "a"),
+            (1, "view", 2000, "b"),
+            (2, "view", 3000, "c"),
+            (1, "post", 5000, "e"),
+        ] {
+            exec(
+                &store,
                 "INSERT INTO activity (course_id, user_id, content_item_id, kind, occurred_at, \
-                 idempotency_key, source) VALUES ({}, {values}, 'caliper')",
-                course.0
-            );
-            match &store {
-                Store::Sqlite(pool) => sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pool).await.map(drop),
-                Store::Postgres(pool) => sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pool).await.map(drop),
-            }
-            .unwrap();
+                 idempotency_key, source) VALUES ($1, $2, 10, $3, $4, $5, 'caliper')",
+                &[V::I(course.0), V::I(user), V::T(kind), V::I(at), V::T(key)],
+            )
+            .await;
         }
-        execute(
+        exec(
+            &store,
+            "INSERT INTO activity (course_id, user_id, content_item_id, kind, occurred_at, \
+             idempotency_key, source) VALUES ($1, 2, NULL, 'view', 4000, 'd', 'caliper')",
+            &[V::I(course.0)],
+        )
+        .await;
+        exec(
             &store,
             "INSERT INTO rollup_item_students (course_id, content_item_id, user_id) \
              VALUES ($1, 10, 1), ($1, 10, 2), ($1, 0, 2)",
-            &[course.0],
+            &[V::I(course.0)],
         )
         .await;
-        execute(
+        exec(
             &store,
             "INSERT INTO rollup_content_day_students (course_id, day, content_item_id, user_id) \
              VALUES ($1, 0, 10, 1), ($1, 0, 10, 2), ($1, 0, 0, 2)",
-            &[course.0],
+            &[V::I(course.0)],
         )
         .await;
 
