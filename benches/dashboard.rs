@@ -114,7 +114,7 @@ async fn seed(store: &Store) -> (CourseId, cloop::store::UserId) {
         )
         .await
         .unwrap();
-    let Store::Sqlite(pool) = store else {
+    let Store::Sqlite(db) = store else {
         panic!("the benchmark runs on SQLite")
     };
     let staff = store
@@ -132,7 +132,7 @@ async fn seed(store: &Store) -> (CourseId, cloop::store::UserId) {
         .enrol(course.id, staff.id, &["Instructor"], true, "bench")
         .await
         .unwrap();
-    let mut tx = pool.begin().await.unwrap();
+    let mut tx = db.pool.begin().await.unwrap();
     let mut users = Vec::new();
     for i in 0..STUDENTS {
         let (id,): (i64,) = sqlx::query_as(
@@ -221,6 +221,6 @@ async fn seed(store: &Store) -> (CourseId, cloop::store::UserId) {
     tx.commit().await.unwrap();
     // The seed wrote day rollups directly; the course-wide ones are derived from them.
     store.rebuild_course_rollups(course.id).await.unwrap();
-    sqlx::query("ANALYZE").execute(pool).await.unwrap();
+    sqlx::query("ANALYZE").execute(&db.pool).await.unwrap();
     (course.id, staff.id)
 }

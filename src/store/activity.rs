@@ -117,9 +117,8 @@ const CHUNK: usize = 500;
 /// Rows per multi-row activity insert.
 const ACTIVITY_CHUNK: usize = 4_000;
 
-/// Batches at least this large go through `COPY` on PostgreSQL (and get a larger page
-/// cache on SQLite).
-pub(super) const BULK_THRESHOLD: usize = 2_000;
+/// Batches at least this large go through `COPY` on PostgreSQL.
+const BULK_THRESHOLD: usize = 2_000;
 
 /// `prefix (…),(…) suffix` with `$n` placeholders for `rows` rows of `cols` columns.
 fn values_sql(prefix: &str, cols: usize, rows: usize, suffix: &str) -> sqlx::AssertSqlSafe<String> {
@@ -413,8 +412,9 @@ impl Store {
             return Ok(vec![false; events.len()]);
         }
         let fresh: Vec<bool> = match self {
-            Store::Sqlite(pool) => {
-                super::activity_sqlite::record(pool, course, &unique, bucketing).await?
+            Store::Sqlite(db) => {
+                super::activity_sqlite::record(&db.activity_writer, course, &unique, bucketing)
+                    .await?
             }
             Store::Postgres(pool) => {
                 let mut tx = pool.begin().await?;

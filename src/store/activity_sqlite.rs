@@ -1,5 +1,6 @@
-//! SQLite's activity writer: events and their rollups go through SQLite's own API on a
-//! pooled connection, one prepared statement per table reused for every row, in one write transaction.
+//! SQLite's activity writer: events and their rollups go through SQLite's own API on the
+//! store's one activity-writer connection, one prepared statement per table reused for
+//! every row, in one write transaction.
 //!
 //! sqlx hands every row of a statement between threads and binds multi-row statements by
 //! looking each parameter up by name; for batches of thousands of events that costs more
@@ -13,25 +14,21 @@ use std::collections::hash_map::Entry;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sqlx::SqlitePool;
 
-use super::activity::{BULK_THRESHOLD, Bucketing, NewActivity};
+use super::activity::{Bucketing, NewActivity};
 use super::rollups::{
     ADD_COURSE_DAYS, ADD_ITEM_TOTALS, ADD_STUDENT_TOTALS, CourseTotals, RollupDeltas,
 };
 use super::{CourseId, StoreResult};
 
-/// SQLite page cache for bulk batches (KiB), so a batch's index pages stay in memory
-/// instead of spilling mid-transaction.
-const BULK_CACHE_KIB: i64 = 16_384;
-
 /// Stores the new events among `events` (no key twice) and their rollups in one
 /// `BEGIN IMMEDIATE` transaction; returns, per event, whether it was new.
 pub(super) async fn record(
-    pool: &SqlitePool,
+    writer: &SqlitePool,
     course: CourseId,
     events: &[&NewActivity],
     bucketing: &Bucketing<'_>,
 ) -> StoreResult<Vec<bool>> {
-    let mut conn = pool.acquire().await?;
+    let mut conn = writer.acquire().await?;
     let mut handle = conn.lock_handle().await?;
     let raw = handle.as_raw_handle();
     let work = || write_in_transaction(raw, course, events, bucketing);
@@ -53,9 +50,6 @@ fn write_in_transaction(
     // SAFETY: `raw` is the handle of a pooled connection whose lock the caller holds for
     // the whole call, so nothing else uses it meanwhile; `from_handle` does not close it.
     let mut db = unsafe { Connection::from_handle(raw.as_ptr()) }?;
-    if events.len() >= BULK_THRESHOLD {
-        db.pragma_update(None, "cache_size", -BULK_CACHE_KIB)?;
-    }
     let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let fresh = write(&tx, course.0, events, bucketing)?;
     tx.commit()?;

@@ -70,7 +70,7 @@ impl Store {
                     .await?
             }
             // SQLite has one writer at a time: this single UPDATE picks and locks atomically.
-            Store::Sqlite(pool) => {
+            Store::Sqlite(db) => {
                 let sql = concat!(
                     "UPDATE jobs SET status = 'running', locked_by = $1, locked_at = $2, \
                      attempts = attempts + 1, updated_at = $2 WHERE id = \
@@ -81,7 +81,7 @@ impl Store {
                 sqlx::query_as(sql)
                     .bind(worker)
                     .bind(now)
-                    .fetch_optional(pool)
+                    .fetch_optional(&db.pool)
                     .await?
             }
         };

@@ -43,6 +43,10 @@ pub use ids::*;
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 
+/// Page cache of SQLite's activity writer (negative: KiB), so the index pages a batch of
+/// events touches stay in memory from one batch to the next.
+const ACTIVITY_WRITER_CACHE: &str = "-65536";
+
 /// Errors of the storage layer.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -83,8 +87,17 @@ pub enum Backend {
 /// A connection pool to cloop's database.
 #[derive(Clone, Debug)]
 pub enum Store {
-    Sqlite(SqlitePool),
+    Sqlite(SqliteDb),
     Postgres(PgPool),
+}
+
+/// SQLite's connections: a pool for everything, and one connection that activity is
+/// written through. SQLite has one writer at a time, so writers queue here instead of
+/// polling the file lock, and that connection's page cache stays warm between batches.
+#[derive(Clone, Debug)]
+pub struct SqliteDb {
+    pub pool: SqlitePool,
+    pub(crate) activity_writer: SqlitePool,
 }
 
 /// Runs one body against whichever pool the store holds; the body is type-checked for
@@ -92,7 +105,10 @@ pub enum Store {
 macro_rules! on_pool {
     ($store:expr, $pool:ident => $body:expr) => {
         match $store {
-            $crate::store::Store::Sqlite($pool) => $body,
+            $crate::store::Store::Sqlite(db) => {
+                let $pool = &db.pool;
+                $body
+            }
             $crate::store::Store::Postgres($pool) => $body,
         }
     };
@@ -120,13 +136,26 @@ impl Store {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
         let target = options.get_filename().display().to_string();
+        let connect_error = |source| StoreError::Connect {
+            target: target.clone(),
+            source,
+        };
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
-            .map_err(|source| StoreError::Connect { target, source })?;
-        Ok(Self::Sqlite(pool))
+            .map_err(connect_error)?;
+        let activity_writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(60))
+            .connect_with(options.pragma("cache_size", ACTIVITY_WRITER_CACHE))
+            .await
+            .map_err(connect_error)?;
+        Ok(Self::Sqlite(SqliteDb {
+            pool,
+            activity_writer,
+        }))
     }
 
     async fn connect_postgres(url: &str) -> StoreResult<Self> {
@@ -174,7 +203,7 @@ impl Store {
     /// more than SQL (rollups counted in each course's time zone).
     pub async fn migrate(&self) -> StoreResult<()> {
         match self {
-            Self::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+            Self::Sqlite(db) => SQLITE_MIGRATIONS.run(&db.pool).await?,
             Self::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         self.backfill_student_item_views().await
@@ -187,6 +216,9 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        if let Store::Sqlite(db) = self {
+            db.activity_writer.close().await;
+        }
         on_pool!(self, pool => pool.close().await)
     }
 }

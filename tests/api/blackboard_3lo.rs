@@ -140,9 +140,9 @@ async fn grants_containing(store: &Store, text: &str) -> i64 {
     let sql = "SELECT COUNT(*) FROM user_rest_grants WHERE refresh_token LIKE $1";
     let pattern = format!("%{text}%");
     match store {
-        Store::Sqlite(pool) => sqlx::query_scalar(sql)
+        Store::Sqlite(db) => sqlx::query_scalar(sql)
             .bind(pattern)
-            .fetch_one(pool)
+            .fetch_one(&db.pool)
             .await
             .unwrap(),
         Store::Postgres(pool) => sqlx::query_scalar(sql)
@@ -156,8 +156,8 @@ async fn grants_containing(store: &Store, text: &str) -> i64 {
 async fn expire_states(store: &Store) {
     let sql = "UPDATE rest_grant_states SET expires_at = 0";
     let expired = match store {
-        Store::Sqlite(pool) => sqlx::query(sql)
-            .execute(pool)
+        Store::Sqlite(db) => sqlx::query(sql)
+            .execute(&db.pool)
             .await
             .unwrap()
             .rows_affected(),

@@ -23,7 +23,7 @@ on_both_backends! {
         };
         let store = Store::connect(&db.url).await.unwrap();
         match (&store, backend) {
-            (Store::Sqlite(pool), Backend::Sqlite) => SQLITE.run_to(9, pool).await.unwrap(),
+            (Store::Sqlite(db), Backend::Sqlite) => SQLITE.run_to(9, &db.pool).await.unwrap(),
             (Store::Postgres(pool), Backend::Postgres) => POSTGRES.run_to(9, pool).await.unwrap(),
             _ => unreachable!("the store is on the test's backend"),
         }

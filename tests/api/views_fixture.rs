@@ -41,7 +41,7 @@ pub async fn exec(store: &Store, sql: &'static str, args: &[V]) -> i64 {
         }};
     }
     match store {
-        Store::Sqlite(p) => run!(p),
+        Store::Sqlite(db) => run!(&db.pool),
         Store::Postgres(p) => run!(p),
     }
 }
