@@ -317,7 +317,8 @@ impl Store {
     }
 
     /// Distinct (resource, bucket, student) triples in a range, in buckets of `width` days
-    /// counted from `from_day`.
+    /// counted from `from_day` (the course's content items only: views with no item are
+    /// left out).
     pub async fn item_bucket_students(
         &self,
         course: CourseId,
@@ -326,10 +327,12 @@ impl Store {
         width: i64,
     ) -> StoreResult<Vec<(ContentItemId, i64, UserId)>> {
         Ok(on_pool!(self, pool => {
+            // Per item, a range of the table's key (course, item, day, student).
             sqlx::query_as(
-                "SELECT DISTINCT content_item_id, (day - $2) / $4 AS bucket, user_id \
-                 FROM rollup_content_day_students \
-                 WHERE course_id = $1 AND day >= $2 AND day < $3",
+                "SELECT DISTINCT s.content_item_id, (s.day - $2) / $4 AS bucket, s.user_id \
+                 FROM content_items i JOIN rollup_content_day_students s \
+                 ON s.course_id = i.course_id AND s.content_item_id = i.id \
+                 AND s.day >= $2 AND s.day < $3 WHERE i.course_id = $1",
             )
             .bind(course)
             .bind(from_day)
