@@ -84,7 +84,7 @@ pub enum Backend {
     Postgres,
 }
 
-/// A connection pool to cloop's database.
+/// cloop's database: a pool of connections (on SQLite, with one more for activity).
 #[derive(Clone, Debug)]
 pub enum Store {
     Sqlite(SqliteDb),
