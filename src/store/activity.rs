@@ -10,6 +10,7 @@ use sqlx::PgConnection;
 
 use super::rollups::{
     ADD_COURSE_DAYS, ADD_ITEM_TOTALS, ADD_STUDENT_TOTALS, CourseTotals, RollupDeltas,
+    add_item_views,
 };
 use super::{ContentItemId, CourseId, EpochMs, Store, StoreResult, UserId};
 
@@ -190,6 +191,7 @@ async fn apply_rollups(
     bucketing: &Bucketing<'_>,
 ) -> StoreResult<()> {
     let mut deltas = RollupDeltas::from_new_events(new, bucketing.day_of);
+    let day_item_views = deltas.student_day_item_views();
     let mut totals = CourseTotals::default();
 
     // Unique students: a (day, item, user) triple counts once, the first time it is seen;
@@ -324,19 +326,46 @@ async fn apply_rollups(
             query.execute(&mut *tx).await?;
         }
     }
+    // Each student-day's views per item: the stored ones with these events' added, written
+    // back whole (the advisory lock keeps other writers of the course out meanwhile).
+    let viewed: Vec<(i64, i64)> = day_item_views.keys().copied().collect();
+    let mut item_views: HashMap<(i64, i64), String> = HashMap::new();
+    for chunk in viewed.chunks(CHUNK) {
+        let sql = values_sql(
+            "SELECT day, user_id, item_views FROM rollup_student_day \
+             WHERE (course_id, day, user_id) IN (VALUES ",
+            3,
+            chunk.len(),
+            ")",
+        );
+        let mut query = sqlx::query_as::<_, (i64, i64, String)>(sql);
+        for (day, user) in chunk {
+            query = query.bind(course).bind(*day).bind(*user);
+        }
+        for (day, user, stored) in query.fetch_all(&mut *tx).await? {
+            item_views.insert((day, user), stored);
+        }
+    }
+    for (key, added) in &day_item_views {
+        let stored = item_views.get(key).map_or("", String::as_str);
+        let merged = add_item_views(stored, added);
+        item_views.insert(*key, merged);
+    }
     let student: HashMap<(i64, i64), (i64, i64, i64)> =
         deltas.student_changes().into_iter().collect();
     let keys: Vec<(i64, i64)> = student.keys().copied().collect();
     for chunk in keys.chunks(CHUNK) {
         let sql = values_sql(
             "INSERT INTO rollup_student_day (course_id, day, user_id, views, sessions, \
-             active_ms) VALUES ",
-            6,
+             active_ms, item_views) VALUES ",
+            7,
             chunk.len(),
             "ON CONFLICT (course_id, day, user_id) DO UPDATE SET \
              views = rollup_student_day.views + excluded.views, \
              sessions = rollup_student_day.sessions + excluded.sessions, \
-             active_ms = rollup_student_day.active_ms + excluded.active_ms \
+             active_ms = rollup_student_day.active_ms + excluded.active_ms, \
+             item_views = CASE WHEN excluded.item_views = '' THEN rollup_student_day.item_views \
+             ELSE excluded.item_views END \
              RETURNING day, user_id, (xmax = 0)",
         );
         let mut query = sqlx::query_as::<_, (i64, i64, bool)>(sql);
@@ -348,7 +377,8 @@ async fn apply_rollups(
                 .bind(key.1)
                 .bind(views)
                 .bind(sessions)
-                .bind(active);
+                .bind(active)
+                .bind(item_views.get(key).map_or("", String::as_str));
         }
         for (day, user, created) in query.fetch_all(&mut *tx).await? {
             totals.student_day(day, user, student[&(day, user)], created);

@@ -86,6 +86,7 @@ fn write(
         }
     }
     let mut deltas = RollupDeltas::from_new_events(&new, bucketing.day_of);
+    let day_item_views = deltas.student_day_item_views();
     let mut totals = CourseTotals::default();
 
     // Unique students: a (day, item, user) triple counts once, the first time it is seen;
@@ -172,19 +173,35 @@ fn write(
             insert.execute(params![course, user, start, last])?;
         }
     }
+    // Each row's views per item are read, added to and written back whole.
+    let mut stored_item_views = db.prepare(
+        "SELECT item_views FROM rollup_student_day \
+         WHERE course_id = ?1 AND day = ?2 AND user_id = ?3",
+    )?;
     let mut add_student_day = db.prepare(
         "UPDATE rollup_student_day SET views = views + ?4, sessions = sessions + ?5, \
-         active_ms = active_ms + ?6 WHERE course_id = ?1 AND day = ?2 AND user_id = ?3",
+         active_ms = active_ms + ?6, item_views = ?7 \
+         WHERE course_id = ?1 AND day = ?2 AND user_id = ?3",
     )?;
     let mut new_student_day = db.prepare(
-        "INSERT INTO rollup_student_day (course_id, day, user_id, views, sessions, active_ms) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO rollup_student_day (course_id, day, user_id, views, sessions, active_ms, \
+         item_views) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
     for ((day, user), change) in deltas.student_changes() {
-        let row = params![course, day, user, change.0, change.1, change.2];
-        let created = add_student_day.execute(row)? == 0;
+        let stored: Option<String> = stored_item_views
+            .query_row(params![course, day, user], |r| r.get(0))
+            .optional()?;
+        let created = stored.is_none();
+        let added = day_item_views
+            .get(&(day, user))
+            .map_or(&[][..], Vec::as_slice);
+        let item_views =
+            super::rollups::add_item_views(stored.as_deref().unwrap_or_default(), added);
+        let row = params![course, day, user, change.0, change.1, change.2, item_views];
         if created {
             new_student_day.execute(row)?;
+        } else {
+            add_student_day.execute(row)?;
         }
         totals.student_day(day, user, change, created);
     }

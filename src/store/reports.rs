@@ -108,7 +108,7 @@ pub struct ItemDay {
 }
 
 /// One student's views of one item (0: tied to no item) on one day (student detail).
-#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StudentItemDay {
     pub day: i64,
     pub content_item_id: ContentItemId,
@@ -390,16 +390,28 @@ impl Store {
         course: CourseId,
         user: UserId,
     ) -> StoreResult<Vec<StudentItemDay>> {
-        Ok(on_pool!(self, pool => {
+        let days: Vec<(i64, String)> = on_pool!(self, pool => {
             sqlx::query_as(
-                "SELECT day, content_item_id, views FROM rollup_content_day_students \
-                 WHERE course_id = $1 AND user_id = $2 ORDER BY day, content_item_id",
+                "SELECT day, item_views FROM rollup_student_day \
+                 WHERE course_id = $1 AND user_id = $2 AND item_views <> '' ORDER BY day",
             )
             .bind(course)
             .bind(user)
             .fetch_all(pool)
             .await
-        })?)
+        })?;
+        Ok(days
+            .into_iter()
+            .flat_map(|(day, text)| {
+                super::rollups::parse_item_views(&text)
+                    .into_iter()
+                    .map(move |(item, views)| StudentItemDay {
+                        day,
+                        content_item_id: ContentItemId(item),
+                        views,
+                    })
+            })
+            .collect())
     }
 
     pub async fn course_posts(&self, course: CourseId) -> StoreResult<Vec<PostRow>> {

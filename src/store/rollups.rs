@@ -64,6 +64,15 @@ impl RollupDeltas {
         deltas
     }
 
+    /// (day, user) → (content item or 0, views) in these events.
+    pub fn student_day_item_views(&self) -> HashMap<(i64, i64), Vec<(i64, i64)>> {
+        let mut views: HashMap<(i64, i64), Vec<(i64, i64)>> = HashMap::new();
+        for ((day, item, user), n) in &self.content_students {
+            views.entry((*day, *user)).or_default().push((*item, *n));
+        }
+        views
+    }
+
     /// (content item or 0, user) → views in these events, over all their days.
     pub fn item_student_views(&self) -> HashMap<(i64, i64), i64> {
         let mut views = HashMap::new();
@@ -130,6 +139,60 @@ impl RollupDeltas {
         Some((*low, *high))
     }
 }
+
+/// A student's views per item on one day as `rollup_student_day.item_views` keeps them:
+/// `item:views` pairs joined by commas, in item order when cloop's writers wrote them, in
+/// any order when SQL did. Returns the pairs by item, each item once; only cloop writes
+/// the column, so a pair that does not parse is skipped rather than reported.
+pub(crate) fn parse_item_views(text: &str) -> Vec<(i64, i64)> {
+    let mut views: Vec<(i64, i64)> = text
+        .split(',')
+        .filter_map(|pair| {
+            let (item, n) = pair.split_once(':')?;
+            Some((item.trim().parse().ok()?, n.trim().parse().ok()?))
+        })
+        .collect();
+    views.sort_unstable();
+    views.dedup_by(|later, kept| {
+        let same = later.0 == kept.0;
+        if same {
+            kept.1 += later.1;
+        }
+        same
+    });
+    views
+}
+
+/// `stored` (see [`parse_item_views`]) with `added` (item, views) counted in.
+pub(crate) fn add_item_views(stored: &str, added: &[(i64, i64)]) -> String {
+    let mut views = parse_item_views(stored);
+    for (item, n) in added {
+        match views.binary_search_by_key(item, |(i, _)| *i) {
+            Ok(at) => views[at].1 += n,
+            Err(at) => views.insert(at, (*item, *n)),
+        }
+    }
+    let mut text = String::with_capacity(views.len() * 10);
+    for (item, n) in views {
+        if !text.is_empty() {
+            text.push(',');
+        }
+        text.push_str(&format!("{item}:{n}"));
+    }
+    text
+}
+
+/// Derives each student-day's views per item of a course afresh from its student-item-day
+/// rows (migration 0013 ends with the second statement, for every course).
+const DERIVE_STUDENT_ITEM_VIEWS: [&str; 2] = [
+    "UPDATE rollup_student_day SET item_views = '' WHERE course_id = $1",
+    "UPDATE rollup_student_day SET item_views = v.item_views \
+     FROM (SELECT course_id, day, user_id, \
+     string_agg(CAST(content_item_id AS TEXT) || ':' || CAST(views AS TEXT), ',') AS item_views \
+     FROM rollup_content_day_students WHERE course_id = $1 GROUP BY course_id, day, user_id) v \
+     WHERE rollup_student_day.course_id = v.course_id AND rollup_student_day.day = v.day \
+     AND rollup_student_day.user_id = v.user_id",
+];
 
 /// Upserts of the course-wide rollups that add a batch's changes: (insert prefix up to
 /// `VALUES`, number of columns, conflict clause).
@@ -270,8 +333,11 @@ pub struct StudentDay {
     pub active_ms: i64,
 }
 
-/// Statements that derive a course's course-wide rollups from its day rollups, in order.
-const REBUILD_COURSE_ROLLUPS: [&str; 9] = [
+/// Statements that derive a course's course-wide rollups, and its students' views per
+/// item on each day, from its day rollups, in order.
+const REBUILD_COURSE_ROLLUPS: [&str; 11] = [
+    DERIVE_STUDENT_ITEM_VIEWS[0],
+    DERIVE_STUDENT_ITEM_VIEWS[1],
     "DELETE FROM rollup_course_day WHERE course_id = $1",
     "DELETE FROM rollup_student_total WHERE course_id = $1",
     "DELETE FROM rollup_item_total WHERE course_id = $1",
@@ -369,6 +435,9 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                 }
+                for statement in DERIVE_STUDENT_ITEM_VIEWS {
+                    sqlx::query(statement).bind(course).execute(&mut *tx).await?;
+                }
                 sqlx::query("DELETE FROM pending_view_backfill WHERE course_id = $1")
                     .bind(course)
                     .execute(&mut *tx)
@@ -413,6 +482,30 @@ mod tests {
     use super::*;
 
     const GAP: i64 = 40 * 60_000;
+
+    #[test]
+    fn item_views_read_in_any_order_come_back_by_item() {
+        assert_eq!(parse_item_views(""), vec![]);
+        assert_eq!(
+            parse_item_views("12:1,0:3,5:2"),
+            vec![(0, 3), (5, 2), (12, 1)]
+        );
+        assert_eq!(
+            parse_item_views("5:2,5:1"),
+            vec![(5, 3)],
+            "an item twice is summed"
+        );
+    }
+
+    #[test]
+    fn added_item_views_are_counted_in_and_written_by_item() {
+        assert_eq!(add_item_views("", &[(7, 1), (3, 2)]), "3:2,7:1");
+        assert_eq!(
+            add_item_views("12:1,3:2", &[(3, 1), (0, 4)]),
+            "0:4,3:3,12:1"
+        );
+        assert_eq!(add_item_views("3:2", &[]), "3:2");
+    }
 
     #[test]
     fn a_late_event_joins_two_sessions() {
