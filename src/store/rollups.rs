@@ -2,6 +2,7 @@
 //! student's sessions merge when events arrive in any order, and reads of the results.
 
 use std::collections::{HashMap, HashSet};
+use std::fmt::Write;
 
 use serde::Serialize;
 
@@ -177,7 +178,7 @@ pub(crate) fn add_item_views(stored: &str, added: &[(i64, i64)]) -> String {
         if !text.is_empty() {
             text.push(',');
         }
-        text.push_str(&format!("{item}:{n}"));
+        write!(text, "{item}:{n}").expect("writing to a String cannot fail");
     }
     text
 }
