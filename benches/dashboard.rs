@@ -195,18 +195,17 @@ async fn seed(store: &Store) -> (CourseId, cloop::store::UserId) {
                 distinct.dedup();
                 let share = views_per_active_day / distinct.len() as i64;
                 let rest = views_per_active_day - share * distinct.len() as i64;
+                let mut item_views = Vec::new();
                 for (k, &item) in distinct.iter().enumerate() {
                     let v = share + if k == 0 { rest } else { 0 };
                     let e = content.entry((day, item)).or_default();
                     e.0 += v;
                     e.1 += 1;
-                    sqlx::query("INSERT INTO rollup_content_day_students (course_id, day, content_item_id, user_id, views) VALUES ($1, $2, $3, $4, $5)")
-                        .bind(course.id).bind(day).bind(item).bind(user).bind(v)
-                        .execute(&mut *tx).await.unwrap();
+                    item_views.push(format!("{item}:{v}"));
                 }
                 let sessions = rng.random_range(1..4i64);
-                sqlx::query("INSERT INTO rollup_student_day (course_id, day, user_id, views, sessions, active_ms) VALUES ($1, $2, $3, $4, $5, $6)")
-                    .bind(course.id).bind(day).bind(user).bind(views_per_active_day).bind(sessions).bind(sessions * rng.random_range(300_000..2_400_000i64))
+                sqlx::query("INSERT INTO rollup_student_day (course_id, day, user_id, views, sessions, active_ms, item_views) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                    .bind(course.id).bind(day).bind(user).bind(views_per_active_day).bind(sessions).bind(sessions * rng.random_range(300_000..2_400_000i64)).bind(item_views.join(","))
                     .execute(&mut *tx).await.unwrap();
             }
         }

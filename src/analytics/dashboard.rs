@@ -140,11 +140,23 @@ pub async fn dashboard(store: &Store, cv: &CourseView, range: Range) -> StoreRes
             .map(String::from)
             .to_vec(),
     );
-    for (item, views, students) in top_items("content") {
-        let students = match students {
-            Some(n) => n,
-            None => store.item_unique_students(id, item, from, to).await?,
-        };
+    // Unique students over a part of the course are counted from the student-days, in one
+    // read for every listed item (the course's totals hold them for the whole course).
+    let (content, communication) = (top_items("content"), top_items("communication"));
+    let uncounted: Vec<ContentItemId> = content
+        .iter()
+        .chain(&communication)
+        .filter(|(_, _, students)| students.is_none())
+        .map(|(item, _, _)| *item)
+        .collect();
+    let counted = store
+        .items_unique_students(id, &uncounted, from, to)
+        .await?;
+    let students_of = |item: ContentItemId, students: Option<i64>| {
+        students.unwrap_or_else(|| counted.get(&item).copied().unwrap_or(0))
+    };
+    for (item, views, students) in content {
+        let students = students_of(item, students);
         top_content.rows.push(Row::new(vec![
             Cell::Item(item, group_of[&item].1.to_string()),
             Cell::Int(students),
@@ -170,11 +182,8 @@ pub async fn dashboard(store: &Store, cv: &CourseView, range: Range) -> StoreRes
             .map(String::from)
             .to_vec(),
     );
-    for (item, views, students) in top_items("communication") {
-        let students = match students {
-            Some(n) => n,
-            None => store.item_unique_students(id, item, from, to).await?,
-        };
+    for (item, views, students) in communication {
+        let students = students_of(item, students);
         top_communication.rows.push(Row::new(vec![
             Cell::Item(item, group_of[&item].1.to_string()),
             Cell::Int(students),

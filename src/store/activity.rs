@@ -194,35 +194,9 @@ async fn apply_rollups(
     let day_item_views = deltas.student_day_item_views();
     let mut totals = CourseTotals::default();
 
-    // Unique students: a (day, item, user) triple counts once, the first time it is seen;
-    // an (item, user) pair likewise for the item's total, which also counts its views.
+    // A student's views of an item over all days: the pair counts once, when first seen,
+    // towards the item's unique students.
     let pairs: Vec<((i64, i64), i64)> = deltas.item_student_views().into_iter().collect();
-    let triples: Vec<((i64, i64, i64), i64)> = deltas.content_students.drain().collect();
-    for chunk in triples.chunks(CHUNK) {
-        let sql = values_sql(
-            "INSERT INTO rollup_content_day_students (course_id, day, content_item_id, user_id, \
-             views) VALUES ",
-            5,
-            chunk.len(),
-            "ON CONFLICT (course_id, day, content_item_id, user_id) DO UPDATE SET \
-             views = rollup_content_day_students.views + excluded.views \
-             RETURNING day, content_item_id, (xmax = 0)",
-        );
-        let mut query = sqlx::query_as::<_, (i64, i64, bool)>(sql);
-        for ((day, item, user), views) in chunk {
-            query = query
-                .bind(course)
-                .bind(*day)
-                .bind(*item)
-                .bind(*user)
-                .bind(*views);
-        }
-        for (day, item, created) in query.fetch_all(&mut *tx).await? {
-            if created {
-                deltas.content.entry((day, item)).or_default().1 += 1;
-            }
-        }
-    }
     for chunk in pairs.chunks(CHUNK) {
         let sql = values_sql(
             "INSERT INTO rollup_item_students (course_id, content_item_id, user_id, views) VALUES ",
@@ -241,6 +215,35 @@ async fn apply_rollups(
                 totals.new_item_student(item);
             }
         }
+    }
+    // Each student-day's views per item: the stored ones with these events' added, written
+    // back whole with the student-day below (the advisory lock keeps other writers of the
+    // course out meanwhile). An item a row did not hold is that student's first view of it
+    // that day.
+    let viewed: Vec<(i64, i64)> = day_item_views.keys().copied().collect();
+    let mut item_views: HashMap<(i64, i64), String> = HashMap::new();
+    for chunk in viewed.chunks(CHUNK) {
+        let sql = values_sql(
+            "SELECT day, user_id, item_views FROM rollup_student_day \
+             WHERE (course_id, day, user_id) IN (VALUES ",
+            3,
+            chunk.len(),
+            ")",
+        );
+        let mut query = sqlx::query_as::<_, (i64, i64, String)>(sql);
+        for (day, user) in chunk {
+            query = query.bind(course).bind(*day).bind(*user);
+        }
+        for (day, user, stored) in query.fetch_all(&mut *tx).await? {
+            item_views.insert((day, user), stored);
+        }
+    }
+    for (key, added) in &day_item_views {
+        let stored = item_views.get(key).map_or("", String::as_str);
+        let merged = add_item_views(stored, added, |item| {
+            deltas.content.entry((key.0, item)).or_default().1 += 1;
+        });
+        item_views.insert(*key, merged);
     }
     let batch_items: Vec<i64> = deltas.content.keys().map(|(_, item)| *item).collect();
     let groups: HashMap<i64, String> =
@@ -325,31 +328,6 @@ async fn apply_rollups(
             }
             query.execute(&mut *tx).await?;
         }
-    }
-    // Each student-day's views per item: the stored ones with these events' added, written
-    // back whole (the advisory lock keeps other writers of the course out meanwhile).
-    let viewed: Vec<(i64, i64)> = day_item_views.keys().copied().collect();
-    let mut item_views: HashMap<(i64, i64), String> = HashMap::new();
-    for chunk in viewed.chunks(CHUNK) {
-        let sql = values_sql(
-            "SELECT day, user_id, item_views FROM rollup_student_day \
-             WHERE (course_id, day, user_id) IN (VALUES ",
-            3,
-            chunk.len(),
-            ")",
-        );
-        let mut query = sqlx::query_as::<_, (i64, i64, String)>(sql);
-        for (day, user) in chunk {
-            query = query.bind(course).bind(*day).bind(*user);
-        }
-        for (day, user, stored) in query.fetch_all(&mut *tx).await? {
-            item_views.insert((day, user), stored);
-        }
-    }
-    for (key, added) in &day_item_views {
-        let stored = item_views.get(key).map_or("", String::as_str);
-        let merged = add_item_views(stored, added);
-        item_views.insert(*key, merged);
     }
     let student: HashMap<(i64, i64), (i64, i64, i64)> =
         deltas.student_changes().into_iter().collect();
@@ -469,6 +447,10 @@ impl Store {
                 unique.iter().map(|e| is_new(e)).collect()
             }
         };
+        if unique.len() == events.len() {
+            // No key repeated within the batch: `unique` is `events`, in order.
+            return Ok(fresh);
+        }
         let inserted: HashSet<(i64, &str)> = unique
             .iter()
             .zip(fresh)

@@ -17,6 +17,7 @@ use sqlx::SqlitePool;
 use super::activity::{Bucketing, NewActivity};
 use super::rollups::{
     ADD_COURSE_DAYS, ADD_ITEM_TOTALS, ADD_STUDENT_TOTALS, CourseTotals, RollupDeltas,
+    add_item_views,
 };
 use super::{CourseId, StoreResult};
 
@@ -89,24 +90,9 @@ fn write(
     let day_item_views = deltas.student_day_item_views();
     let mut totals = CourseTotals::default();
 
-    // Unique students: a (day, item, user) triple counts once, the first time it is seen;
-    // an (item, user) pair likewise for the item's total, which also counts its views.
-    let mut add_student_views = db.prepare(
-        "UPDATE rollup_content_day_students SET views = views + ?5 \
-         WHERE course_id = ?1 AND day = ?2 AND content_item_id = ?3 AND user_id = ?4",
-    )?;
-    let mut new_student_views = db.prepare(
-        "INSERT INTO rollup_content_day_students (course_id, day, content_item_id, user_id, \
-         views) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?;
-    for ((day, item, user), views) in &deltas.content_students {
-        let row = params![course, day, item, user, views];
-        if add_student_views.execute(row)? == 0 {
-            new_student_views.execute(row)?;
-            deltas.content.entry((*day, *item)).or_default().1 += 1;
-        }
-    }
-    let mut add_item_views = db.prepare(
+    // A student's views of an item over all days: the pair counts once, when first seen,
+    // towards the item's unique students.
+    let mut add_item_student = db.prepare(
         "UPDATE rollup_item_students SET views = views + ?4 \
          WHERE course_id = ?1 AND content_item_id = ?2 AND user_id = ?3",
     )?;
@@ -116,36 +102,11 @@ fn write(
     )?;
     for ((item, user), views) in &deltas.item_student_views() {
         let row = params![course, item, user, views];
-        if add_item_views.execute(row)? == 0 {
+        if add_item_student.execute(row)? == 0 {
             new_item_student.execute(row)?;
             totals.new_item_student(*item);
         }
     }
-    let mut group_of = db.prepare("SELECT item_group FROM content_items WHERE id = ?1")?;
-    let mut groups: HashMap<i64, Option<String>> = HashMap::new();
-    let mut add_content_day = db.prepare(
-        "UPDATE rollup_content_day SET views = views + ?4, unique_students = unique_students + ?5 \
-         WHERE course_id = ?1 AND day = ?2 AND content_item_id = ?3",
-    )?;
-    let mut new_content_day = db.prepare(
-        "INSERT INTO rollup_content_day (course_id, day, content_item_id, views, unique_students) \
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?;
-    for ((day, item), (views, uniques)) in deltas.content.drain() {
-        let row = params![course, day, item, views, uniques];
-        let created = add_content_day.execute(row)? == 0;
-        if created {
-            new_content_day.execute(row)?;
-        }
-        let group = match groups.entry(item) {
-            Entry::Occupied(known) => known.into_mut(),
-            Entry::Vacant(slot) => {
-                slot.insert(group_of.query_row([item], |r| r.get(0)).optional()?)
-            }
-        };
-        totals.item_day(day, item, views, created, group.as_deref());
-    }
-
     // Sessions: merge the stored sessions near the new events with those events.
     if let Some((low, high)) = deltas.time_window() {
         let gap = bucketing.session_gap_ms;
@@ -173,7 +134,8 @@ fn write(
             insert.execute(params![course, user, start, last])?;
         }
     }
-    // Each row's views per item are read, added to and written back whole.
+    // Each row's views per item are read, added to and written back whole; an item the row
+    // did not hold is that student's first view of it that day.
     let mut stored_item_views = db.prepare(
         "SELECT item_views FROM rollup_student_day \
          WHERE course_id = ?1 AND day = ?2 AND user_id = ?3",
@@ -195,8 +157,9 @@ fn write(
         let added = day_item_views
             .get(&(day, user))
             .map_or(&[][..], Vec::as_slice);
-        let item_views =
-            super::rollups::add_item_views(stored.as_deref().unwrap_or_default(), added);
+        let item_views = add_item_views(stored.as_deref().unwrap_or_default(), added, |item| {
+            deltas.content.entry((day, item)).or_default().1 += 1;
+        });
         let row = params![course, day, user, change.0, change.1, change.2, item_views];
         if created {
             new_student_day.execute(row)?;
@@ -204,6 +167,32 @@ fn write(
             add_student_day.execute(row)?;
         }
         totals.student_day(day, user, change, created);
+    }
+
+    // Each item's views that day, with the students who first viewed it that day.
+    let mut group_of = db.prepare("SELECT item_group FROM content_items WHERE id = ?1")?;
+    let mut groups: HashMap<i64, Option<String>> = HashMap::new();
+    let mut add_content_day = db.prepare(
+        "UPDATE rollup_content_day SET views = views + ?4, unique_students = unique_students + ?5 \
+         WHERE course_id = ?1 AND day = ?2 AND content_item_id = ?3",
+    )?;
+    let mut new_content_day = db.prepare(
+        "INSERT INTO rollup_content_day (course_id, day, content_item_id, views, unique_students) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for ((day, item), (views, uniques)) in deltas.content.drain() {
+        let row = params![course, day, item, views, uniques];
+        let created = add_content_day.execute(row)? == 0;
+        if created {
+            new_content_day.execute(row)?;
+        }
+        let group = match groups.entry(item) {
+            Entry::Occupied(known) => known.into_mut(),
+            Entry::Vacant(slot) => {
+                slot.insert(group_of.query_row([item], |r| r.get(0)).optional()?)
+            }
+        };
+        totals.item_day(day, item, views, created, group.as_deref());
     }
 
     // The course-wide rollups.

@@ -2,8 +2,11 @@
 //! people, grades, posts). Raw `activity` is read only for one student or one resource,
 //! through its indexes.
 
+use std::collections::{HashMap, HashSet};
+
 use serde::Serialize;
 
+use super::rollups::parse_item_views;
 use super::{
     AssessmentId, ContentItemId, CourseId, EpochMs, ForumId, Store, StoreResult, UserId, on_pool,
 };
@@ -318,7 +321,7 @@ impl Store {
 
     /// Distinct (resource, bucket, student) triples in a range, in buckets of `width` days
     /// counted from `from_day` (the course's content items only: views with no item are
-    /// left out).
+    /// left out), ordered.
     pub async fn item_bucket_students(
         &self,
         course: CourseId,
@@ -326,44 +329,70 @@ impl Store {
         to_day: i64,
         width: i64,
     ) -> StoreResult<Vec<(ContentItemId, i64, UserId)>> {
+        let items: HashSet<i64> = on_pool!(self, pool => {
+            sqlx::query_scalar("SELECT id FROM content_items WHERE course_id = $1")
+                .bind(course)
+                .fetch_all(pool)
+                .await
+        })?
+        .into_iter()
+        .collect();
+        let mut triples = Vec::new();
+        for (day, user, text) in self.student_days_viewing(course, from_day, to_day).await? {
+            for (item, _) in parse_item_views(&text) {
+                if items.contains(&item) {
+                    triples.push((ContentItemId(item), (day - from_day) / width, UserId(user)));
+                }
+            }
+        }
+        triples.sort_unstable();
+        triples.dedup();
+        Ok(triples)
+    }
+
+    /// How many distinct students opened each of `items` in a range of days.
+    pub async fn items_unique_students(
+        &self,
+        course: CourseId,
+        items: &[ContentItemId],
+        from_day: i64,
+        to_day: i64,
+    ) -> StoreResult<HashMap<ContentItemId, i64>> {
+        let mut students: HashMap<ContentItemId, HashSet<i64>> =
+            items.iter().map(|item| (*item, HashSet::new())).collect();
+        if !items.is_empty() {
+            for (_, user, text) in self.student_days_viewing(course, from_day, to_day).await? {
+                for (item, _) in parse_item_views(&text) {
+                    if let Some(seen) = students.get_mut(&ContentItemId(item)) {
+                        seen.insert(user);
+                    }
+                }
+            }
+        }
+        Ok(students
+            .into_iter()
+            .map(|(item, seen)| (item, seen.len() as i64))
+            .collect())
+    }
+
+    /// The student-days of a range with any views: (day, user, `item_views`).
+    async fn student_days_viewing(
+        &self,
+        course: CourseId,
+        from_day: i64,
+        to_day: i64,
+    ) -> StoreResult<Vec<(i64, i64, String)>> {
         Ok(on_pool!(self, pool => {
-            // Per item, a range of the table's key (course, item, day, student).
             sqlx::query_as(
-                "SELECT DISTINCT s.content_item_id, (s.day - $2) / $4 AS bucket, s.user_id \
-                 FROM content_items i JOIN rollup_content_day_students s \
-                 ON s.course_id = i.course_id AND s.content_item_id = i.id \
-                 AND s.day >= $2 AND s.day < $3 WHERE i.course_id = $1",
+                "SELECT day, user_id, item_views FROM rollup_student_day \
+                 WHERE course_id = $1 AND day >= $2 AND day < $3 AND item_views <> ''",
             )
             .bind(course)
             .bind(from_day)
             .bind(to_day)
-            .bind(width)
             .fetch_all(pool)
             .await
         })?)
-    }
-
-    /// How many distinct students opened the resource in a range of days.
-    pub async fn item_unique_students(
-        &self,
-        course: CourseId,
-        item: ContentItemId,
-        from_day: i64,
-        to_day: i64,
-    ) -> StoreResult<i64> {
-        let (n,): (i64,) = on_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT COUNT(DISTINCT user_id) FROM rollup_content_day_students \
-                 WHERE course_id = $1 AND content_item_id = $2 AND day >= $3 AND day < $4",
-            )
-            .bind(course)
-            .bind(item)
-            .bind(from_day)
-            .bind(to_day)
-            .fetch_one(pool)
-            .await
-        })?;
-        Ok(n)
     }
 
     /// Each student who opened the resource, with how many times.
@@ -403,7 +432,7 @@ impl Store {
         Ok(days
             .into_iter()
             .flat_map(|(day, text)| {
-                super::rollups::parse_item_views(&text)
+                parse_item_views(&text)
                     .into_iter()
                     .map(move |(item, views)| StudentItemDay {
                         day,

@@ -164,15 +164,28 @@ pub(crate) fn parse_item_views(text: &str) -> Vec<(i64, i64)> {
     views
 }
 
-/// `stored` (see [`parse_item_views`]) with `added` (item, views) counted in.
-pub(crate) fn add_item_views(stored: &str, added: &[(i64, i64)]) -> String {
+/// `stored` (see [`parse_item_views`]) with `added` (item, views) counted in; `first_view`
+/// is told each item that `stored` did not hold (the student's first view of it that day).
+pub(crate) fn add_item_views(
+    stored: &str,
+    added: &[(i64, i64)],
+    mut first_view: impl FnMut(i64),
+) -> String {
     let mut views = parse_item_views(stored);
     for (item, n) in added {
         match views.binary_search_by_key(item, |(i, _)| *i) {
             Ok(at) => views[at].1 += n,
-            Err(at) => views.insert(at, (*item, *n)),
+            Err(at) => {
+                first_view(*item);
+                views.insert(at, (*item, *n));
+            }
         }
     }
+    item_views_text(&views)
+}
+
+/// `views` (item, views) in `rollup_student_day.item_views`'s form.
+pub(crate) fn item_views_text(views: &[(i64, i64)]) -> String {
     let mut text = String::with_capacity(views.len() * 10);
     for (item, n) in views {
         if !text.is_empty() {
@@ -182,18 +195,6 @@ pub(crate) fn add_item_views(stored: &str, added: &[(i64, i64)]) -> String {
     }
     text
 }
-
-/// Derives each student-day's views per item of a course afresh from its student-item-day
-/// rows (migration 0013 ends with the second statement, for every course).
-const DERIVE_STUDENT_ITEM_VIEWS: [&str; 2] = [
-    "UPDATE rollup_student_day SET item_views = '' WHERE course_id = $1",
-    "UPDATE rollup_student_day SET item_views = v.item_views \
-     FROM (SELECT course_id, day, user_id, \
-     string_agg(CAST(content_item_id AS TEXT) || ':' || CAST(views AS TEXT), ',') AS item_views \
-     FROM rollup_content_day_students WHERE course_id = $1 GROUP BY course_id, day, user_id) v \
-     WHERE rollup_student_day.course_id = v.course_id AND rollup_student_day.day = v.day \
-     AND rollup_student_day.user_id = v.user_id",
-];
 
 /// Upserts of the course-wide rollups that add a batch's changes: (insert prefix up to
 /// `VALUES`, number of columns, conflict clause).
@@ -334,11 +335,10 @@ pub struct StudentDay {
     pub active_ms: i64,
 }
 
-/// Statements that derive a course's course-wide rollups, and its students' views per
-/// item on each day, from its day rollups, in order.
-const REBUILD_COURSE_ROLLUPS: [&str; 11] = [
-    DERIVE_STUDENT_ITEM_VIEWS[0],
-    DERIVE_STUDENT_ITEM_VIEWS[1],
+/// Statements that derive a course's course-wide rollups from its day rollups, in order;
+/// each student's views per item (`rollup_item_students`) are counted in between, in Rust,
+/// from the student-days' `item_views`.
+const REBUILD_COURSE_ROLLUPS: [&str; 7] = [
     "DELETE FROM rollup_course_day WHERE course_id = $1",
     "DELETE FROM rollup_student_total WHERE course_id = $1",
     "DELETE FROM rollup_item_total WHERE course_id = $1",
@@ -359,15 +359,14 @@ const REBUILD_COURSE_ROLLUPS: [&str; 11] = [
     "INSERT INTO rollup_student_total (course_id, user_id, views, sessions, active_ms) \
      SELECT course_id, user_id, SUM(views), SUM(sessions), SUM(active_ms) \
      FROM rollup_student_day WHERE course_id = $1 GROUP BY course_id, user_id",
-    "INSERT INTO rollup_item_students (course_id, content_item_id, user_id, views) \
-     SELECT course_id, content_item_id, user_id, SUM(views) FROM rollup_content_day_students \
-     WHERE course_id = $1 GROUP BY course_id, content_item_id, user_id",
-    "INSERT INTO rollup_item_total (course_id, content_item_id, views, unique_students) \
-     SELECT r.course_id, r.content_item_id, SUM(r.views), \
+];
+
+/// Derives the items' totals from `rollup_item_students` (after it is counted).
+const REBUILD_ITEM_TOTALS: &str = "INSERT INTO rollup_item_total (course_id, content_item_id, \
+     views, unique_students) SELECT r.course_id, r.content_item_id, SUM(r.views), \
      (SELECT COUNT(*) FROM rollup_item_students s \
       WHERE s.course_id = r.course_id AND s.content_item_id = r.content_item_id) \
-     FROM rollup_content_day r WHERE r.course_id = $1 GROUP BY r.course_id, r.content_item_id",
-];
+     FROM rollup_content_day r WHERE r.course_id = $1 GROUP BY r.course_id, r.content_item_id";
 
 impl Store {
     /// Derives the course's course-wide rollups afresh from its day rollups, in one
@@ -378,14 +377,40 @@ impl Store {
             for statement in REBUILD_COURSE_ROLLUPS {
                 sqlx::query(statement).bind(course).execute(&mut *tx).await?;
             }
+            let days: Vec<(i64, String)> = sqlx::query_as(
+                "SELECT user_id, item_views FROM rollup_student_day \
+                 WHERE course_id = $1 AND item_views <> ''",
+            )
+            .bind(course)
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut views: HashMap<(i64, i64), i64> = HashMap::new();
+            for (user, text) in &days {
+                for (item, n) in parse_item_views(text) {
+                    *views.entry((item, *user)).or_default() += n;
+                }
+            }
+            for ((item, user), n) in views {
+                sqlx::query(
+                    "INSERT INTO rollup_item_students (course_id, content_item_id, user_id, \
+                     views) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(course)
+                .bind(item)
+                .bind(user)
+                .bind(n)
+                .execute(&mut *tx)
+                .await?;
+            }
+            sqlx::query(REBUILD_ITEM_TOTALS).bind(course).execute(&mut *tx).await?;
             tx.commit().await
         })?;
         Ok(())
     }
 
     /// Counts each student's views of each item per day for the courses migration 0011
-    /// listed (their rows predate the count), one course per transaction, reading the
-    /// course's view events a page at a time.
+    /// listed (their rows predate the count) into the student-days' `item_views`, one
+    /// course per transaction, reading the course's view events a page at a time.
     pub(super) async fn backfill_student_item_views(&self) -> StoreResult<()> {
         const PAGE: i64 = 50_000;
         let courses: Vec<CourseId> = on_pool!(self, pool => {
@@ -395,7 +420,7 @@ impl Store {
         })?;
         for course in courses {
             let clock = crate::ingest::CourseClock::or_utc(&self.course(course).await?.time_zone);
-            let mut views: HashMap<(i64, i64, i64), i64> = HashMap::new();
+            let mut views: HashMap<(i64, i64), Vec<(i64, i64)>> = HashMap::new();
             let mut after = (i64::MIN, String::new());
             loop {
                 let page: Vec<(i64, String, Option<i64>, i64)> = on_pool!(self, pool => {
@@ -418,26 +443,29 @@ impl Store {
                 after = (*at, key.clone());
                 for (at, _, item, user) in &page {
                     let day = clock.day_of(EpochMs(*at));
-                    *views.entry((day, item.unwrap_or(0), *user)).or_default() += 1;
+                    views
+                        .entry((day, *user))
+                        .or_default()
+                        .push((item.unwrap_or(0), 1));
                 }
             }
             on_pool!(self, pool => {
                 let mut tx = pool.begin().await?;
-                for ((day, item, user), n) in &views {
+                sqlx::query("UPDATE rollup_student_day SET item_views = '' WHERE course_id = $1")
+                    .bind(course)
+                    .execute(&mut *tx)
+                    .await?;
+                for ((day, user), seen) in &views {
                     sqlx::query(
-                        "UPDATE rollup_content_day_students SET views = $5 WHERE course_id = $1 \
-                         AND day = $2 AND content_item_id = $3 AND user_id = $4",
+                        "UPDATE rollup_student_day SET item_views = $4 \
+                         WHERE course_id = $1 AND day = $2 AND user_id = $3",
                     )
                     .bind(course)
                     .bind(day)
-                    .bind(item)
                     .bind(user)
-                    .bind(n)
+                    .bind(add_item_views("", seen, |_| {}))
                     .execute(&mut *tx)
                     .await?;
-                }
-                for statement in DERIVE_STUDENT_ITEM_VIEWS {
-                    sqlx::query(statement).bind(course).execute(&mut *tx).await?;
                 }
                 sqlx::query("DELETE FROM pending_view_backfill WHERE course_id = $1")
                     .bind(course)
@@ -499,13 +527,20 @@ mod tests {
     }
 
     #[test]
-    fn added_item_views_are_counted_in_and_written_by_item() {
-        assert_eq!(add_item_views("", &[(7, 1), (3, 2)]), "3:2,7:1");
+    fn added_item_views_are_counted_in_and_an_items_first_view_is_told() {
+        let mut first = Vec::new();
         assert_eq!(
-            add_item_views("12:1,3:2", &[(3, 1), (0, 4)]),
+            add_item_views("", &[(7, 1), (3, 2)], |i| first.push(i)),
+            "3:2,7:1"
+        );
+        assert_eq!(first, vec![7, 3], "both items are new to an empty day");
+        first.clear();
+        assert_eq!(
+            add_item_views("12:1,3:2", &[(3, 1), (0, 4)], |i| first.push(i)),
             "0:4,3:3,12:1"
         );
-        assert_eq!(add_item_views("3:2", &[]), "3:2");
+        assert_eq!(first, vec![0], "item 3 was viewed that day before");
+        assert_eq!(add_item_views("3:2", &[], |_| unreachable!()), "3:2");
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! Data stored under an earlier schema survives later migrations: a database migrated to
 //! 0009 with events and rollups in it keeps every event through 0010, which re-keys the
 //! activity table, and gains each student's views of each item (0010) and of each item
-//! per day (0011, counted after the SQL migrations); its day rollups and sessions survive
-//! 0012, which rebuilds those tables on new keys, and go on being kept.
+//! per day (0011, counted after the SQL migrations, into the student-days since 0014 drops
+//! the per-item-day rows); its day rollups and sessions survive 0012, which rebuilds those
+//! tables on new keys, and go on being kept.
 
 use cloop::Store;
 use cloop::ingest::{ActivityKind, ActivitySource, DEFAULT_SESSION_GAP, NewActivity, record};
@@ -170,5 +171,11 @@ on_both_backends! {
         students.sort();
         assert_eq!(students, vec![student_day(1, 3, 1500), student_day(2, 2, 1000)]);
         assert_eq!(days(1).await.unwrap(), vec![day(10, 3)]);
+        let items = store.item_days(course, 0, 1).await.unwrap();
+        assert_eq!(
+            items.iter().map(|r| (r.content_item_id.0, r.views, r.unique_students)).collect::<Vec<_>>(),
+            vec![(0, 1, 1), (10, 4, 2)],
+            "user 1 had viewed item 10 that day: one more view, no new student"
+        );
     }
 }

@@ -151,6 +151,13 @@ on_both_backends! {
         assert!(html.contains("last event received"));
         let (_, top) = page_and_csv(&app, &f, &format!("/courses/{c}"), "top-content").await;
         assert_eq!(row(&top, "Reading 1")[1..], ["2", "3"].map(String::from));
+        // A part of the course: unique students are counted from that part's student-days.
+        let (_, top) = page_and_csv(&app, &f, &format!("/courses/{c}?week=1"), "top-content").await;
+        assert_eq!(row(&top, "Reading 1")[1..], ["2", "3"].map(String::from));
+        assert_eq!(row(&top, "Slides")[1..], ["1", "1"].map(String::from));
+        let (_, talk) = page_and_csv(&app, &f, &format!("/courses/{c}?week=2"), "top-communication").await;
+        assert_eq!(row(&talk, "Discussion")[1..3], ["1", "1"].map(String::from));
+        assert!(!talk.iter().any(|r| r[0] == "Reading 1"));
         let (_, hist) = page_and_csv(&app, &f, &format!("/courses/{c}"), "histogram").await;
         assert_eq!(row(&hist, "0")[1], "1", "Cat viewed nothing");
         let (_, assess) = page_and_csv(&app, &f, &format!("/courses/{c}"), "top-assessment").await;

@@ -180,10 +180,12 @@ pub async fn insert_views(store: &Store, course: i64, views: &[(i64, i64, i64)])
         *e.1.entry(user).or_default() += 1;
         per_user.entry(user).or_default().push(at);
     }
+    // (day, user) → item → views, kept as the student-day's `item_views`.
+    let mut item_views: BTreeMap<(i64, i64), BTreeMap<i64, i64>> = BTreeMap::new();
     for ((day, item), (n, users)) in &content {
         exec(store, "INSERT INTO rollup_content_day (course_id, day, content_item_id, views, unique_students) VALUES ($1, $2, $3, $4, $5)", &[I(course), I(*day), I(*item), I(*n), I(users.len() as i64)]).await;
         for (u, n) in users {
-            exec(store, "INSERT INTO rollup_content_day_students (course_id, day, content_item_id, user_id, views) VALUES ($1, $2, $3, $4, $5)", &[I(course), I(*day), I(*item), I(*u), I(*n)]).await;
+            item_views.entry((*day, *u)).or_default().insert(*item, *n);
         }
     }
     let mut student_days: BTreeMap<(i64, i64), (i64, i64, i64)> = BTreeMap::new();
@@ -205,7 +207,13 @@ pub async fn insert_views(store: &Store, course: i64, views: &[(i64, i64, i64)])
         }
     }
     for ((day, user), (views, sessions, ms)) in student_days {
-        exec(store, "INSERT INTO rollup_student_day (course_id, day, user_id, views, sessions, active_ms) VALUES ($1, $2, $3, $4, $5, $6)", &[I(course), I(day), I(user), I(views), I(sessions), I(ms)]).await;
+        let items: Vec<String> = item_views
+            .get(&(day, user))
+            .into_iter()
+            .flatten()
+            .map(|(item, n)| format!("{item}:{n}"))
+            .collect();
+        exec(store, "INSERT INTO rollup_student_day (course_id, day, user_id, views, sessions, active_ms, item_views) VALUES ($1, $2, $3, $4, $5, $6, $7)", &[I(course), I(day), I(user), I(views), I(sessions), I(ms), S(items.join(","))]).await;
     }
     // The course-wide rollups are sums of the day rollups (the incremental upkeep is
     // checked against a recount in ingest_rollups).
