@@ -326,9 +326,9 @@ async fn read_batches(
             );
             continue;
         }
-        batch.push(resolver.activity(&store, course, &event).await?);
+        batch.push(event);
         if batch.len() == BATCH {
-            slot.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
+            slot.send(resolve(&store, course, &mut resolver, &mut batch).await?);
             let Ok(next) = batches.reserve().await else {
                 return Ok(report);
             };
@@ -336,7 +336,23 @@ async fn read_batches(
         }
     }
     if !batch.is_empty() {
-        slot.send(batch);
+        slot.send(resolve(&store, course, &mut resolver, &mut batch).await?);
     }
     Ok(report)
+}
+
+/// The events of `batch` resolved for `course` (the batch is emptied): the users and items
+/// they name are looked up, or created, in bulk first.
+async fn resolve(
+    store: &Store,
+    course: CourseId,
+    resolver: &mut Resolver,
+    batch: &mut Vec<LmsEvent>,
+) -> Result<Vec<NewActivity>, ImportError> {
+    resolver.prefetch(store, course, batch).await?;
+    let mut resolved = Vec::with_capacity(batch.len());
+    for event in batch.drain(..) {
+        resolved.push(resolver.activity(store, course, &event).await?);
+    }
+    Ok(resolved)
 }

@@ -68,8 +68,9 @@ impl Resolver {
         Ok(id)
     }
 
-    /// Looks up, in bulk, the users and content items these events name that are not
-    /// cached yet; what is still unknown afterwards is created one by one on first use.
+    /// Resolves, in bulk, the users and content items these events name that are not
+    /// cached yet, creating placeholders for those the database lacks, so resolving the
+    /// events afterwards asks the database nothing.
     pub async fn prefetch(
         &mut self,
         store: &Store,
@@ -84,20 +85,25 @@ impl Resolver {
         users.sort_unstable();
         users.dedup();
         if !users.is_empty() {
-            for (pk, id) in store.users_by_lms_pks(self.platform, &users).await? {
+            for (pk, id) in store.users_by_lms_pks_or_new(self.platform, &users).await? {
                 self.users.entry(pk).or_insert(id);
             }
         }
         let known = self.content.entry(course).or_default();
-        let mut items: Vec<&str> = events
+        let mut items: Vec<(&str, &str)> = events
             .iter()
-            .filter_map(|e| e.content.as_ref().map(|c| c.lms_id.as_str()))
-            .filter(|id| !known.contains_key(*id))
+            .filter_map(|e| e.content.as_ref())
+            .filter(|c| !known.contains_key(&c.lms_id))
+            .map(|c| (c.lms_id.as_str(), c.group.as_str()))
             .collect();
-        items.sort_unstable();
-        items.dedup();
+        // One group per item: the first event's, as when items are created one by one.
+        items.sort_by_key(|(id, _)| *id);
+        items.dedup_by_key(|(id, _)| *id);
         if !items.is_empty() {
-            for (lms_id, id) in store.content_items_by_lms_ids(course, &items).await? {
+            for (lms_id, id) in store
+                .content_items_by_lms_ids_or_new(course, &items)
+                .await?
+            {
                 known.insert(lms_id, id);
             }
         }

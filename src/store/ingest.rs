@@ -1,6 +1,8 @@
 //! What event ingestion needs besides the activity rows: the keys LMSs push with, events
 //! held for courses not known yet, and finding (or creating) the rows that LMS ids name.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 use super::{
@@ -257,6 +259,104 @@ impl Store {
             found.extend(rows);
         }
         Ok(found)
+    }
+
+    /// The users of the platform with these LMS primary keys (no key twice), as (pk, id)
+    /// pairs for every key: found as [`Self::user_by_lms_pk`] finds them, and those nobody
+    /// has yet created as placeholders, all in a few statements.
+    pub async fn users_by_lms_pks_or_new(
+        &self,
+        platform: PlatformId,
+        pks: &[&str],
+    ) -> StoreResult<Vec<(String, UserId)>> {
+        let mut found: HashMap<String, UserId> = HashMap::with_capacity(pks.len());
+        for (pk, id) in self.users_by_lms_pks(platform, pks).await? {
+            found.entry(pk).or_insert(id);
+        }
+        let missing: Vec<&str> = pks
+            .iter()
+            .copied()
+            .filter(|pk| !found.contains_key(*pk))
+            .collect();
+        let by_sub = self
+            .ids_by_text_keys(
+                "SELECT lms_sub, id FROM users WHERE platform_id = $1 AND lms_sub IN (",
+                platform.0,
+                &missing,
+            )
+            .await?;
+        for (pk, id) in by_sub {
+            found.entry(pk).or_insert(UserId(id));
+        }
+        let missing: Vec<&str> = missing
+            .into_iter()
+            .filter(|pk| !found.contains_key(*pk))
+            .collect();
+        for chunk in missing.chunks(IN_LIST_CHUNK) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|i| format!("($1, ${}, ${}, $2, $2)", 3 + 2 * i, 4 + 2 * i))
+                .collect();
+            let sql = format!(
+                "INSERT INTO users (platform_id, lms_sub, lms_user_pk, created_at, updated_at) \
+                 VALUES {} ON CONFLICT (platform_id, lms_sub) \
+                 DO UPDATE SET updated_at = excluded.updated_at RETURNING lms_user_pk, id",
+                rows.join(", ")
+            );
+            let created: Vec<(String, UserId)> = on_pool!(self, pool => {
+                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+                    .bind(platform)
+                    .bind(EpochMs::now());
+                for pk in chunk {
+                    query = query.bind(format!("lms-pk:{pk}")).bind(*pk);
+                }
+                query.fetch_all(pool).await
+            })?;
+            found.extend(created);
+        }
+        Ok(found.into_iter().collect())
+    }
+
+    /// The content items of the course with these LMS ids (no id twice) and groups, as
+    /// (lms id, id) pairs for every id: those the course lacks are created as untitled
+    /// placeholders (see [`Self::content_item_by_lms_id`]), all in a few statements.
+    pub async fn content_items_by_lms_ids_or_new(
+        &self,
+        course: CourseId,
+        items: &[(&str, &str)],
+    ) -> StoreResult<Vec<(String, ContentItemId)>> {
+        let ids: Vec<&str> = items.iter().map(|(id, _)| *id).collect();
+        let mut found: HashMap<String, ContentItemId> = self
+            .content_items_by_lms_ids(course, &ids)
+            .await?
+            .into_iter()
+            .collect();
+        let missing: Vec<(&str, &str)> = items
+            .iter()
+            .copied()
+            .filter(|(id, _)| !found.contains_key(*id))
+            .collect();
+        for chunk in missing.chunks(IN_LIST_CHUNK) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|i| format!("($1, ${}, ${}, $2, $2)", 3 + 2 * i, 4 + 2 * i))
+                .collect();
+            let sql = format!(
+                "INSERT INTO content_items (course_id, lms_id, item_group, created_at, updated_at) \
+                 VALUES {} ON CONFLICT (course_id, lms_id) \
+                 DO UPDATE SET updated_at = content_items.updated_at RETURNING lms_id, id",
+                rows.join(", ")
+            );
+            let created: Vec<(String, ContentItemId)> = on_pool!(self, pool => {
+                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+                    .bind(course)
+                    .bind(EpochMs::now());
+                for (lms_id, group) in chunk {
+                    query = query.bind(*lms_id).bind(*group);
+                }
+                query.fetch_all(pool).await
+            })?;
+            found.extend(created);
+        }
+        Ok(found.into_iter().collect())
     }
 
     /// The content item with this LMS id in the course, created as an untitled placeholder

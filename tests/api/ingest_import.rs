@@ -196,3 +196,47 @@ async fn cli_import_reports_rejected_lines_and_fails_only_when_nothing_is_read()
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("timestamp"), "{stderr}");
 }
+
+on_both_backends! {
+    async fn a_batch_resolves_known_people_and_items_and_creates_the_rest_once(backend: Backend) {
+        use crate::views_fixture::{V, exec};
+        let (_db, store) = fresh_store!(backend);
+        let platform = platform(&store).await;
+        let course = course(&store, platform.id, 8100, "UTC").await;
+        // One user known by the LMS's pk, one (launched before any sync) whose LTI sub is
+        // the pk, and one content item the sync brought.
+        let by_pk = exec(&store, "INSERT INTO users (platform_id, lms_sub, lms_user_pk, created_at, updated_at) VALUES ($1, 'sub-a', '_1_1', 0, 0) RETURNING id", &[V::I(platform.id.0)]).await;
+        let by_sub = exec(&store, "INSERT INTO users (platform_id, lms_sub, created_at, updated_at) VALUES ($1, '_2_1', 0, 0) RETURNING id", &[V::I(platform.id.0)]).await;
+        let item = exec(&store, "INSERT INTO content_items (course_id, lms_id, item_group, created_at, updated_at) VALUES ($1, '_10_1', 'content', 0, 0) RETURNING id", &[V::I(course.0)]).await;
+
+        let pks = ["_1_1", "_2_1", "_3_1", "_4_1"];
+        let mut users = store.users_by_lms_pks_or_new(platform.id, &pks).await.unwrap();
+        users.sort();
+        assert_eq!(users.len(), 4, "every key resolves");
+        assert_eq!(users[0], ("_1_1".to_string(), cloop::store::UserId(by_pk)));
+        assert_eq!(users[1], ("_2_1".to_string(), cloop::store::UserId(by_sub)));
+        assert_eq!(crate::helpers::count_rows(&store, "users").await, 4);
+        let again = store.users_by_lms_pks_or_new(platform.id, &pks).await.unwrap();
+        assert_eq!(again.len(), 4);
+        assert_eq!(crate::helpers::count_rows(&store, "users").await, 4, "placeholders are made once");
+        let made = store.user_by_lms_pk(platform.id, "_3_1").await.unwrap();
+        assert_eq!(users[2], ("_3_1".to_string(), made), "a placeholder is found one by one too");
+
+        let items = [("_10_1", "content"), ("_11_1", "communication"), ("_12_1", "assessment")];
+        let mut found = store.content_items_by_lms_ids_or_new(course, &items).await.unwrap();
+        found.sort();
+        assert_eq!(found.len(), 3);
+        assert_eq!(found[0], ("_10_1".to_string(), cloop::store::ContentItemId(item)));
+        let groups: Vec<(String, String)> = store
+            .content_tree(course)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| (t.title, t.item_group))
+            .collect();
+        assert_eq!(groups.len(), 3);
+        assert!(groups.iter().any(|(_, g)| g == "communication") && groups.iter().any(|(_, g)| g == "assessment"));
+        store.content_items_by_lms_ids_or_new(course, &items).await.unwrap();
+        assert_eq!(crate::helpers::count_rows(&store, "content_items").await, 3, "items are made once");
+    }
+}
