@@ -1,6 +1,7 @@
 //! `cloop demo` in headless Chromium, as a newcomer uses it: open the simulator's page,
 //! click "Open as instructor", see the dashboard with charts and events in the frame; the
-//! student button shows the staff-only page. Saves the README's screenshots under docs/.
+//! student button shows the staff-only page. Saves its screenshots under target/artifacts/,
+//! or over the README's under docs/ when `CLOOP_UPDATE_SCREENSHOTS=1`.
 
 use std::io::Write;
 use std::path::Path;
@@ -41,7 +42,12 @@ async fn demo_simulator_opens_the_dashboard_in_chromium() {
     tokio::spawn(server.run(async {
         let _ = stopped.await;
     }));
-    let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
+    // Test runs leave the checkout as it was; the README's pictures change only when asked.
+    let docs = if std::env::var_os("CLOOP_UPDATE_SCREENSHOTS").is_some_and(|v| v == "1") {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs")
+    } else {
+        crate::browser::artifacts()
+    };
     std::fs::create_dir_all(&docs).unwrap();
 
     let browser = Browser::start().await;
