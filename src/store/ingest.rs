@@ -238,6 +238,37 @@ impl Store {
             .collect())
     }
 
+    /// Runs `insert` (`INSERT INTO t (scope, a, b, created_at, updated_at) VALUES `) with a
+    /// row per (a, b) pair, then `rest` (a conflict clause returning key and id), 500 rows a
+    /// statement; the scope is `$1`, the time `$2`.
+    async fn insert_by_text_pairs(
+        &self,
+        insert: &str,
+        rest: &str,
+        scope: i64,
+        pairs: &[(String, String)],
+    ) -> StoreResult<Vec<(String, i64)>> {
+        let mut created = Vec::with_capacity(pairs.len());
+        for chunk in pairs.chunks(IN_LIST_CHUNK) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|i| format!("($1, ${}, ${}, $2, $2)", 3 + 2 * i, 4 + 2 * i))
+                .collect();
+            let sql = format!("{insert}{} {rest}", rows.join(", "));
+            let now = EpochMs::now();
+            let rows: Vec<(String, i64)> = on_pool!(self, pool => {
+                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+                    .bind(scope)
+                    .bind(now);
+                for (a, b) in chunk {
+                    query = query.bind(a.as_str()).bind(b.as_str());
+                }
+                query.fetch_all(pool).await
+            })?;
+            created.extend(rows);
+        }
+        Ok(created)
+    }
+
     /// Runs `select` (`… WHERE scope = $1 AND key IN (`, selecting key and id) for every
     /// key, 500 keys a statement.
     async fn ids_by_text_keys(
@@ -292,27 +323,21 @@ impl Store {
             .into_iter()
             .filter(|pk| !found.contains_key(*pk))
             .collect();
-        for chunk in missing.chunks(IN_LIST_CHUNK) {
-            let rows: Vec<String> = (0..chunk.len())
-                .map(|i| format!("($1, ${}, ${}, $2, $2)", 3 + 2 * i, 4 + 2 * i))
-                .collect();
-            let sql = format!(
+        let placeholders: Vec<(String, String)> = missing
+            .iter()
+            .map(|pk| (format!("lms-pk:{pk}"), pk.to_string()))
+            .collect();
+        let created = self
+            .insert_by_text_pairs(
                 "INSERT INTO users (platform_id, lms_sub, lms_user_pk, created_at, updated_at) \
-                 VALUES {} ON CONFLICT (platform_id, lms_sub) \
-                 DO UPDATE SET updated_at = excluded.updated_at RETURNING lms_user_pk, id",
-                rows.join(", ")
-            );
-            let created: Vec<(String, UserId)> = on_pool!(self, pool => {
-                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
-                    .bind(platform)
-                    .bind(EpochMs::now());
-                for pk in chunk {
-                    query = query.bind(format!("lms-pk:{pk}")).bind(*pk);
-                }
-                query.fetch_all(pool).await
-            })?;
-            found.extend(created);
-        }
+                 VALUES ",
+                "ON CONFLICT (platform_id, lms_sub) DO UPDATE SET updated_at = excluded.updated_at \
+                 RETURNING lms_user_pk, id",
+                platform.0,
+                &placeholders,
+            )
+            .await?;
+        found.extend(created.into_iter().map(|(pk, id)| (pk, UserId(id))));
         Ok(found.into_iter().collect())
     }
 
@@ -335,27 +360,25 @@ impl Store {
             .copied()
             .filter(|(id, _)| !found.contains_key(*id))
             .collect();
-        for chunk in missing.chunks(IN_LIST_CHUNK) {
-            let rows: Vec<String> = (0..chunk.len())
-                .map(|i| format!("($1, ${}, ${}, $2, $2)", 3 + 2 * i, 4 + 2 * i))
-                .collect();
-            let sql = format!(
+        let placeholders: Vec<(String, String)> = missing
+            .iter()
+            .map(|(id, group)| (id.to_string(), group.to_string()))
+            .collect();
+        let created = self
+            .insert_by_text_pairs(
                 "INSERT INTO content_items (course_id, lms_id, item_group, created_at, updated_at) \
-                 VALUES {} ON CONFLICT (course_id, lms_id) \
-                 DO UPDATE SET updated_at = content_items.updated_at RETURNING lms_id, id",
-                rows.join(", ")
-            );
-            let created: Vec<(String, ContentItemId)> = on_pool!(self, pool => {
-                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
-                    .bind(course)
-                    .bind(EpochMs::now());
-                for (lms_id, group) in chunk {
-                    query = query.bind(*lms_id).bind(*group);
-                }
-                query.fetch_all(pool).await
-            })?;
-            found.extend(created);
-        }
+                 VALUES ",
+                "ON CONFLICT (course_id, lms_id) DO UPDATE SET updated_at = content_items.updated_at \
+                 RETURNING lms_id, id",
+                course.0,
+                &placeholders,
+            )
+            .await?;
+        found.extend(
+            created
+                .into_iter()
+                .map(|(id, item)| (id, ContentItemId(item))),
+        );
         Ok(found.into_iter().collect())
     }
 
