@@ -1,6 +1,6 @@
 //! Read queries behind the instructor views: rollups first, and small tables (content tree,
-//! people, grades, posts). Raw `activity` is read only for one student or one resource,
-//! through its indexes.
+//! people, grades, posts). Raw `activity` is read only for the course's latest event, at the
+//! end of its key.
 
 use std::collections::{HashMap, HashSet};
 
