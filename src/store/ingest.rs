@@ -204,7 +204,7 @@ impl Store {
 
     /// The users of the platform known by these LMS primary keys, as (pk, id) pairs; a
     /// bulk lookup so a batch of events costs one query, not one per person.
-    pub async fn users_by_lms_pks(
+    async fn users_by_lms_pks(
         &self,
         platform: PlatformId,
         pks: &[&str],
@@ -220,7 +220,7 @@ impl Store {
     }
 
     /// The content items of the course with these LMS ids, as (lms id, id) pairs.
-    pub async fn content_items_by_lms_ids(
+    async fn content_items_by_lms_ids(
         &self,
         course: CourseId,
         lms_ids: &[&str],

@@ -420,7 +420,8 @@ impl Store {
         })?;
         for course in courses {
             let clock = crate::ingest::CourseClock::or_utc(&self.course(course).await?.time_zone);
-            let mut views: HashMap<(i64, i64), Vec<(i64, i64)>> = HashMap::new();
+            // (day, user, item) → views: one entry per student-item-day, not per event.
+            let mut views: HashMap<(i64, i64, i64), i64> = HashMap::new();
             let mut after = (i64::MIN, String::new());
             loop {
                 let page: Vec<(i64, String, Option<i64>, i64)> = on_pool!(self, pool => {
@@ -443,10 +444,7 @@ impl Store {
                 after = (*at, key.clone());
                 for (at, _, item, user) in &page {
                     let day = clock.day_of(EpochMs(*at));
-                    views
-                        .entry((day, *user))
-                        .or_default()
-                        .push((item.unwrap_or(0), 1));
+                    *views.entry((day, *user, item.unwrap_or(0))).or_default() += 1;
                 }
             }
             on_pool!(self, pool => {
@@ -455,7 +453,12 @@ impl Store {
                     .bind(course)
                     .execute(&mut *tx)
                     .await?;
-                for ((day, user), seen) in &views {
+                let mut counted: Vec<((i64, i64, i64), i64)> = views.drain().collect();
+                counted.sort_unstable();
+                for student_day in counted.chunk_by(|a, b| (a.0.0, a.0.1) == (b.0.0, b.0.1)) {
+                    let (day, user, _) = student_day[0].0;
+                    let items: Vec<(i64, i64)> =
+                        student_day.iter().map(|((_, _, item), n)| (*item, *n)).collect();
                     sqlx::query(
                         "UPDATE rollup_student_day SET item_views = $4 \
                          WHERE course_id = $1 AND day = $2 AND user_id = $3",
@@ -463,7 +466,7 @@ impl Store {
                     .bind(course)
                     .bind(day)
                     .bind(user)
-                    .bind(add_item_views("", seen, |_| {}))
+                    .bind(item_views_text(&items))
                     .execute(&mut *tx)
                     .await?;
                 }
