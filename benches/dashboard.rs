@@ -7,10 +7,11 @@
 
 use std::time::{Duration, Instant};
 
+use cloop::ingest::{ActivityKind, ActivitySource, NewActivity};
 use cloop::store::courses::{CourseCalendar, CourseUpsert};
 use cloop::store::platforms::NewPlatform;
 use cloop::store::users::UserUpsert;
-use cloop::store::{CourseId, Store};
+use cloop::store::{ContentItemId, CourseId, EpochMs, Store, UserId};
 use cloop::web::session::CourseSession;
 use cloop::{App, Config};
 use rand::rngs::StdRng;
@@ -215,9 +216,20 @@ async fn seed(store: &Store) -> (CourseId, cloop::store::UserId) {
             .bind(course.id).bind(day).bind(item).bind(views).bind(students)
             .execute(&mut *tx).await.unwrap();
     }
-    sqlx::query("INSERT INTO activity (course_id, user_id, content_item_id, kind, occurred_at, source, idempotency_key) VALUES ($1, $2, $3, 'view', 1776000000000, 'bench', 'last')")
-        .bind(course.id).bind(users[0]).bind(items[0]).execute(&mut *tx).await.unwrap();
     tx.commit().await.unwrap();
+    let last = NewActivity {
+        user: Some(UserId(users[0])),
+        content_item: Some(ContentItemId(items[0])),
+        kind: ActivityKind::View,
+        occurred_at: EpochMs(1_776_000_000_000),
+        source: ActivitySource::Caliper,
+        idempotency_key: "last".into(),
+        session_ref: None,
+    };
+    store
+        .record_activity_without_rollups(course.id, &[last])
+        .await
+        .unwrap();
     // The seed wrote day rollups directly; the course-wide ones are derived from them.
     store.rebuild_course_rollups(course.id).await.unwrap();
     sqlx::query("ANALYZE").execute(&db.pool).await.unwrap();

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use sqlx::PgConnection;
 
+use super::activity_pack::{last_instant, merge, minute_of, pack, unpack};
 use super::rollups::{
     ADD_COURSE_DAYS, ADD_ITEM_TOTALS, ADD_STUDENT_TOTALS, CourseTotals, RollupDeltas,
     add_item_views,
@@ -17,18 +18,19 @@ use super::{ContentItemId, CourseId, EpochMs, Store, StoreResult, UserId};
 /// What happened, in the vocabulary every source is mapped to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[repr(u8)]
 pub enum ActivityKind {
     /// A content item or course page was opened.
-    View,
+    View = 0,
     /// A forum post or reply.
-    Post,
+    Post = 1,
     /// An assessment was started or attempted.
-    Attempt,
+    Attempt = 2,
     /// Work was submitted.
-    Submission,
-    Grade,
-    Login,
-    Logout,
+    Submission = 3,
+    Grade = 4,
+    Login = 5,
+    Logout = 6,
 }
 
 impl ActivityKind {
@@ -43,6 +45,25 @@ impl ActivityKind {
             Self::Logout => "logout",
         }
     }
+
+    /// The kind's code in SQLite's activity packs (stored: never renumber).
+    pub(crate) fn code(self) -> u8 {
+        self as u8
+    }
+
+    pub(crate) fn from_code(code: u8) -> Option<Self> {
+        Self::ALL.get(usize::from(code)).copied()
+    }
+
+    pub(crate) const ALL: [Self; 7] = [
+        Self::View,
+        Self::Post,
+        Self::Attempt,
+        Self::Submission,
+        Self::Grade,
+        Self::Login,
+        Self::Logout,
+    ];
 
     pub fn parse(text: &str) -> Option<Self> {
         Some(match text {
@@ -60,16 +81,39 @@ impl ActivityKind {
 
 /// Where an activity row came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[repr(u8)]
 pub enum ActivitySource {
-    Caliper,
-    Xapi,
-    BbAccumulator,
-    Loop,
-    MoodleLog,
-    Gradebook,
+    Caliper = 0,
+    Xapi = 1,
+    BbAccumulator = 2,
+    Loop = 3,
+    MoodleLog = 4,
+    Gradebook = 5,
 }
 
 impl ActivitySource {
+    pub(crate) const ALL: [Self; 6] = [
+        Self::Caliper,
+        Self::Xapi,
+        Self::BbAccumulator,
+        Self::Loop,
+        Self::MoodleLog,
+        Self::Gradebook,
+    ];
+
+    /// The source's code in SQLite's activity packs (stored: never renumber).
+    pub(crate) fn code(self) -> u8 {
+        self as u8
+    }
+
+    pub(crate) fn from_code(code: u8) -> Option<Self> {
+        Self::ALL.get(usize::from(code)).copied()
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Caliper => "caliper",
@@ -414,23 +458,49 @@ impl Store {
         events: &[NewActivity],
         bucketing: &Bucketing<'_>,
     ) -> StoreResult<Vec<bool>> {
+        self.record_events(course, events, Some(bucketing)).await
+    }
+
+    /// Stores the events of one course that are not stored yet, leaving the rollups and
+    /// sessions as they are (for events the LMS's records stand for, such as gradebook
+    /// attempts). Returns, per input event, whether it was new.
+    pub async fn record_activity_without_rollups(
+        &self,
+        course: CourseId,
+        events: &[NewActivity],
+    ) -> StoreResult<Vec<bool>> {
+        self.record_events(course, events, None).await
+    }
+
+    async fn record_events(
+        &self,
+        course: CourseId,
+        events: &[NewActivity],
+        bucketing: Option<&Bucketing<'_>>,
+    ) -> StoreResult<Vec<bool>> {
         let mut seen = HashSet::with_capacity(events.len());
         let unique: Vec<&NewActivity> = events.iter().filter(|e| seen.insert(e.key())).collect();
         if unique.is_empty() {
             return Ok(vec![false; events.len()]);
         }
-        let fresh: Vec<bool> = match self {
-            Store::Sqlite(db) => {
+        let fresh: Vec<bool> = match (self, bucketing) {
+            (Store::Sqlite(db), Some(bucketing)) => {
                 super::activity_sqlite::record(&db.activity_writer, course, &unique, bucketing)
                     .await?
             }
-            Store::Postgres(pool) => {
+            (Store::Sqlite(db), None) => {
+                super::activity_sqlite::record_without_rollups(&db.activity_writer, course, &unique)
+                    .await?
+            }
+            (Store::Postgres(pool), bucketing) => {
                 let mut tx = pool.begin().await?;
-                // One writer per course at a time: session merging reads, then writes.
-                sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                    .bind(ROLLUP_LOCK_SPACE ^ course.0)
-                    .execute(&mut *tx)
-                    .await?;
+                if bucketing.is_some() {
+                    // One writer per course at a time: session merging reads, then writes.
+                    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                        .bind(ROLLUP_LOCK_SPACE ^ course.0)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 let inserted: Vec<EventKey> = if unique.len() >= BULK_THRESHOLD {
                     copy_activity(&mut tx, course, &unique).await?
                 } else {
@@ -441,8 +511,11 @@ impl Store {
                     .map(|(at, key)| (*at, key.as_str()))
                     .collect();
                 let is_new = |e: &NewActivity| inserted.contains(&e.key());
-                let new: Vec<&NewActivity> = unique.iter().copied().filter(|e| is_new(e)).collect();
-                apply_rollups(&mut tx, course, &new, bucketing).await?;
+                if let Some(bucketing) = bucketing {
+                    let new: Vec<&NewActivity> =
+                        unique.iter().copied().filter(|e| is_new(e)).collect();
+                    apply_rollups(&mut tx, course, &new, bucketing).await?;
+                }
                 tx.commit().await?;
                 unique.iter().map(|e| is_new(e)).collect()
             }
@@ -464,17 +537,219 @@ impl Store {
             .collect())
     }
 
+    /// The course's stored events after `cursor`, in time order, a page at a time: an
+    /// empty page means there are no more. The cursor moves to the page's last event.
+    pub async fn activity_page(
+        &self,
+        course: CourseId,
+        cursor: &mut ActivityCursor,
+    ) -> StoreResult<Vec<StoredActivity>> {
+        let (after_at, after_key) = cursor.0.clone().unwrap_or((i64::MIN, String::new()));
+        let page: Vec<StoredActivity> =
+            match self {
+                Store::Sqlite(db) => {
+                    let first_minute = cursor.0.as_ref().map_or(i64::MIN, |(at, _)| minute_of(*at));
+                    let packs: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+                        "SELECT minute, events FROM activity_packs WHERE course_id = $1 \
+                     AND minute >= $2 ORDER BY minute LIMIT $3",
+                    )
+                    .bind(course)
+                    .bind(first_minute)
+                    .bind(PACKS_PER_PAGE)
+                    .fetch_all(&db.pool)
+                    .await?;
+                    let mut page = Vec::new();
+                    for (minute, bytes) in &packs {
+                        page.extend(
+                            unpack(*minute, bytes)?
+                                .into_iter()
+                                .filter(|e| cursor.0.is_none() || e.key() > (after_at, &after_key)),
+                        );
+                    }
+                    page
+                }
+                Store::Postgres(pool) => sqlx::query_as(
+                    "SELECT user_id, content_item_id, kind, occurred_at, source, idempotency_key \
+                     FROM activity WHERE course_id = $1 \
+                     AND (occurred_at, idempotency_key) > ($2, $3) \
+                     ORDER BY occurred_at, idempotency_key LIMIT $4",
+                )
+                .bind(course)
+                .bind(after_at)
+                .bind(&after_key)
+                .bind(ROWS_PER_PAGE)
+                .fetch_all(pool)
+                .await?,
+            };
+        if let Some(last) = page.last() {
+            cursor.0 = Some((last.occurred_at.0, last.idempotency_key.clone()));
+        }
+        Ok(page)
+    }
+
     /// The stored events of a course in time order (for recounts, exports and tests).
     pub async fn activity_of_course(&self, course: CourseId) -> StoreResult<Vec<StoredActivity>> {
-        Ok(super::on_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT user_id, content_item_id, kind, occurred_at, source, idempotency_key \
-                 FROM activity WHERE course_id = $1 ORDER BY occurred_at, idempotency_key",
+        let mut cursor = ActivityCursor::default();
+        let mut all = Vec::new();
+        loop {
+            let page = self.activity_page(course, &mut cursor).await?;
+            if page.is_empty() {
+                return Ok(all);
+            }
+            all.extend(page);
+        }
+    }
+
+    /// The instant of the course's latest stored event.
+    pub async fn latest_activity(&self, course: CourseId) -> StoreResult<Option<EpochMs>> {
+        Ok(match self {
+            Store::Sqlite(db) => {
+                let last: Option<(i64, Vec<u8>)> = sqlx::query_as(
+                    "SELECT minute, events FROM activity_packs WHERE course_id = $1 \
+                     ORDER BY minute DESC LIMIT 1",
+                )
+                .bind(course)
+                .fetch_optional(&db.pool)
+                .await?;
+                match last {
+                    Some((minute, bytes)) => last_instant(minute, &bytes)?,
+                    None => None,
+                }
+            }
+            Store::Postgres(pool) => {
+                sqlx::query_scalar("SELECT MAX(occurred_at) FROM activity WHERE course_id = $1")
+                    .bind(course)
+                    .fetch_one(pool)
+                    .await?
+            }
+        })
+    }
+
+    /// Packs the rows SQLite's activity table held before migration 0015 into
+    /// `activity_packs`, then drops that table, in one transaction; nothing to do once done
+    /// (and on PostgreSQL, which keeps a row per event).
+    pub(super) async fn pack_unpacked_activity(&self) -> StoreResult<()> {
+        const PAGE: i64 = 50_000;
+        let Store::Sqlite(db) = self else {
+            return Ok(());
+        };
+        let mut tx = db.pool.begin().await?;
+        let waiting: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master \
+             WHERE type = 'table' AND name = 'activity_unpacked')",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        if !waiting {
+            return Ok(());
+        }
+        let mut after = (i64::MIN, i64::MIN, String::new());
+        loop {
+            let rows: Vec<UnpackedRow> = sqlx::query_as(
+                "SELECT course_id, user_id, content_item_id, kind, occurred_at, source, \
+                 idempotency_key, session_ref FROM activity_unpacked \
+                 WHERE (course_id, occurred_at, idempotency_key) > ($1, $2, $3) \
+                 ORDER BY course_id, occurred_at, idempotency_key LIMIT $4",
             )
-            .bind(course)
-            .fetch_all(pool)
-            .await
-        })?)
+            .bind(after.0)
+            .bind(after.1)
+            .bind(&after.2)
+            .bind(PAGE)
+            .fetch_all(&mut *tx)
+            .await?;
+            let Some(last) = rows.last() else {
+                break;
+            };
+            after = (
+                last.course_id,
+                last.occurred_at,
+                last.idempotency_key.clone(),
+            );
+            let events: Vec<(i64, NewActivity)> = rows
+                .into_iter()
+                .filter_map(UnpackedRow::into_event)
+                .collect();
+            for same_pack in events.chunk_by(|a, b| {
+                (a.0, minute_of(a.1.occurred_at.0)) == (b.0, minute_of(b.1.occurred_at.0))
+            }) {
+                let course = same_pack[0].0;
+                let minute = minute_of(same_pack[0].1.occurred_at.0);
+                let incoming: Vec<&NewActivity> = same_pack.iter().map(|(_, e)| e).collect();
+                // A minute split across two pages is packed by the first and grown by the
+                // second.
+                let stored: Option<Vec<u8>> = sqlx::query_scalar(
+                    "SELECT events FROM activity_packs WHERE course_id = $1 AND minute = $2",
+                )
+                .bind(course)
+                .bind(minute)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let bytes = match stored {
+                    None => pack(&incoming),
+                    Some(stored) => match merge(minute, &stored, &incoming)?.1 {
+                        Some(grown) => grown,
+                        None => continue,
+                    },
+                };
+                sqlx::query(
+                    "INSERT INTO activity_packs (course_id, minute, events) VALUES ($1, $2, $3) \
+                     ON CONFLICT (course_id, minute) DO UPDATE SET events = excluded.events",
+                )
+                .bind(course)
+                .bind(minute)
+                .bind(bytes)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        sqlx::query("DROP TABLE activity_unpacked")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Packs read per page of a course's events on SQLite (about 60 events each when busy).
+const PACKS_PER_PAGE: i64 = 1_000;
+
+/// Events read per page of a course's events on PostgreSQL.
+const ROWS_PER_PAGE: i64 = 50_000;
+
+/// Where a walk through a course's events has got to: the instant and key of the last
+/// event read (none yet at the start).
+#[derive(Clone, Debug, Default)]
+pub struct ActivityCursor(Option<(i64, String)>);
+
+/// A row of SQLite's activity table from before migration 0015.
+#[derive(sqlx::FromRow)]
+struct UnpackedRow {
+    course_id: i64,
+    user_id: Option<i64>,
+    content_item_id: Option<i64>,
+    kind: String,
+    occurred_at: i64,
+    source: String,
+    idempotency_key: String,
+    session_ref: Option<String>,
+}
+
+impl UnpackedRow {
+    /// The row as an event of its course; rows of kinds or sources cloop never wrote are
+    /// skipped.
+    fn into_event(self) -> Option<(i64, NewActivity)> {
+        Some((
+            self.course_id,
+            NewActivity {
+                user: self.user_id.map(UserId),
+                content_item: self.content_item_id.map(ContentItemId),
+                kind: ActivityKind::parse(&self.kind)?,
+                occurred_at: EpochMs(self.occurred_at),
+                source: ActivitySource::parse(&self.source)?,
+                idempotency_key: self.idempotency_key,
+                session_ref: self.session_ref,
+            },
+        ))
     }
 }
 
@@ -487,6 +762,13 @@ pub struct StoredActivity {
     pub occurred_at: EpochMs,
     pub source: String,
     pub idempotency_key: String,
+}
+
+impl StoredActivity {
+    /// The event's identity within its course: its instant and idempotency key.
+    pub fn key(&self) -> (i64, &str) {
+        (self.occurred_at.0, &self.idempotency_key)
+    }
 }
 
 /// PostgreSQL's bulk path: `COPY` into a per-connection staging table, then one

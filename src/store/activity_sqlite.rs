@@ -1,6 +1,6 @@
-//! SQLite's activity writer: events and their rollups go through SQLite's own API on the
-//! store's one activity-writer connection, one prepared statement per table reused for
-//! every row, in one write transaction.
+//! SQLite's activity writer: events (packed per minute) and their rollups go through
+//! SQLite's own API on the store's one activity-writer connection, one prepared statement
+//! per table reused for every row, in one write transaction.
 //!
 //! sqlx hands every row of a statement between threads and binds multi-row statements by
 //! looking each parameter up by name; for batches of thousands of events that costs more
@@ -15,6 +15,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sqlx::SqlitePool;
 
 use super::activity::{Bucketing, NewActivity};
+use super::activity_pack::{merge, minute_of, pack};
 use super::rollups::{
     ADD_COURSE_DAYS, ADD_ITEM_TOTALS, ADD_STUDENT_TOTALS, CourseTotals, RollupDeltas,
     add_item_views,
@@ -29,10 +30,38 @@ pub(super) async fn record(
     events: &[&NewActivity],
     bucketing: &Bucketing<'_>,
 ) -> StoreResult<Vec<bool>> {
+    on_writer(writer, |db| {
+        let fresh = store_events(db, course.0, events)?;
+        let new: Vec<&NewActivity> = events
+            .iter()
+            .zip(&fresh)
+            .filter_map(|(e, new)| new.then_some(*e))
+            .collect();
+        roll_up(db, course.0, &new, bucketing)?;
+        Ok(fresh)
+    })
+    .await
+}
+
+/// Stores the new events among `events` (no key twice) without touching the rollups, for
+/// events that no rollup counts; returns, per event, whether it was new.
+pub(super) async fn record_without_rollups(
+    writer: &SqlitePool,
+    course: CourseId,
+    events: &[&NewActivity],
+) -> StoreResult<Vec<bool>> {
+    on_writer(writer, |db| store_events(db, course.0, events)).await
+}
+
+/// Runs `work` in one `BEGIN IMMEDIATE` transaction on the activity writer's connection.
+async fn on_writer<T>(
+    writer: &SqlitePool,
+    work: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+) -> StoreResult<T> {
     let mut conn = writer.acquire().await?;
     let mut handle = conn.lock_handle().await?;
     let raw = handle.as_raw_handle();
-    let work = || write_in_transaction(raw, course, events, bucketing);
+    let work = || in_transaction(raw, work);
     // The work is synchronous: on a multi-threaded runtime other tasks move off this
     // thread meanwhile.
     let outcome = match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
@@ -42,51 +71,72 @@ pub(super) async fn record(
     Ok(outcome?)
 }
 
-fn write_in_transaction(
+fn in_transaction<T>(
     raw: NonNull<rusqlite::ffi::sqlite3>,
-    course: CourseId,
-    events: &[&NewActivity],
-    bucketing: &Bucketing<'_>,
-) -> rusqlite::Result<Vec<bool>> {
+    work: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
     // SAFETY: `raw` is the handle of a pooled connection whose lock the caller holds for
     // the whole call, so nothing else uses it meanwhile; `from_handle` does not close it.
     let mut db = unsafe { Connection::from_handle(raw.as_ptr()) }?;
     let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let fresh = write(&tx, course.0, events, bucketing)?;
+    let outcome = work(&tx)?;
     tx.commit()?;
-    Ok(fresh)
+    Ok(outcome)
 }
 
-fn write(
+/// Adds `events` (no key twice) to the packs of their minutes; returns, per event,
+/// whether its pack lacked it.
+fn store_events(
     db: &Connection,
     course: i64,
     events: &[&NewActivity],
-    bucketing: &Bucketing<'_>,
 ) -> rusqlite::Result<Vec<bool>> {
-    let mut insert = db.prepare(
-        "INSERT INTO activity (course_id, user_id, content_item_id, kind, occurred_at, source, \
-         idempotency_key, session_ref) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
-         ON CONFLICT (course_id, occurred_at, idempotency_key) DO NOTHING",
-    )?;
-    let mut fresh = Vec::with_capacity(events.len());
-    let mut new = Vec::with_capacity(events.len());
-    for e in events {
-        let stored = insert.execute(params![
-            course,
-            e.user.map(|u| u.0),
-            e.content_item.map(|c| c.0),
-            e.kind.as_str(),
-            e.occurred_at.0,
-            e.source.as_str(),
-            e.idempotency_key,
-            e.session_ref,
-        ])? == 1;
-        fresh.push(stored);
-        if stored {
-            new.push(*e);
+    let minute = |i: usize| minute_of(events[i].occurred_at.0);
+    let mut order: Vec<usize> = (0..events.len()).collect();
+    order.sort_by(|&a, &b| events[a].key().cmp(&events[b].key()));
+    let mut stored_pack =
+        db.prepare("SELECT events FROM activity_packs WHERE course_id = ?1 AND minute = ?2")?;
+    let mut new_pack =
+        db.prepare("INSERT INTO activity_packs (course_id, minute, events) VALUES (?1, ?2, ?3)")?;
+    let mut grown_pack =
+        db.prepare("UPDATE activity_packs SET events = ?3 WHERE course_id = ?1 AND minute = ?2")?;
+    let mut fresh = vec![false; events.len()];
+    let mut incoming = Vec::new();
+    for same_minute in order.chunk_by(|&a, &b| minute(a) == minute(b)) {
+        let at = minute(same_minute[0]);
+        incoming.clear();
+        incoming.extend(same_minute.iter().map(|&i| events[i]));
+        let stored: Option<Vec<u8>> = stored_pack
+            .query_row(params![course, at], |r| r.get(0))
+            .optional()?;
+        let Some(stored) = stored else {
+            new_pack.execute(params![course, at, pack(&incoming)])?;
+            for &i in same_minute {
+                fresh[i] = true;
+            }
+            continue;
+        };
+        let (added, grown) = merge(at, &stored, &incoming).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Blob, Box::new(e))
+        })?;
+        if let Some(grown) = grown {
+            grown_pack.execute(params![course, at, grown])?;
+        }
+        for (&i, new) in same_minute.iter().zip(added) {
+            fresh[i] = new;
         }
     }
-    let mut deltas = RollupDeltas::from_new_events(&new, bucketing.day_of);
+    Ok(fresh)
+}
+
+/// Folds the new events into the rollups and the students' sessions.
+fn roll_up(
+    db: &Connection,
+    course: i64,
+    new: &[&NewActivity],
+    bucketing: &Bucketing<'_>,
+) -> rusqlite::Result<()> {
+    let mut deltas = RollupDeltas::from_new_events(new, bucketing.day_of);
     let day_item_views = deltas.student_day_item_views();
     let mut totals = CourseTotals::default();
 
@@ -210,7 +260,7 @@ fn write(
     for (item, (views, uniques)) in &totals.items {
         item_total.execute(params![course, item, views, uniques])?;
     }
-    Ok(fresh)
+    Ok(())
 }
 
 /// A single-row statement from an upsert's parts: `?1 … ?n` for its columns.

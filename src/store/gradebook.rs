@@ -5,6 +5,7 @@ use std::collections::HashSet;
 
 use serde::Serialize;
 
+use super::activity::{ActivityCursor, ActivityKind, ActivitySource, NewActivity};
 use super::sync_runs::SyncCounts;
 use super::{AssessmentId, ContentItemId, CourseId, EpochMs, Store, StoreResult, UserId, on_pool};
 
@@ -195,7 +196,8 @@ impl Store {
     /// Upserts attempts on one column and records each once as `attempt` activity (source
     /// `gradebook`, idempotency key `bb-attempt:<lms id>`), at the attempt's creation: an
     /// event is identified by its instant and key, so the instant must not move when the
-    /// attempt is later submitted.
+    /// attempt is later submitted. The activity is written once the attempts are, through
+    /// the activity writer; no rollup counts it.
     pub async fn sync_attempts(
         &self,
         course: CourseId,
@@ -241,24 +243,26 @@ impl Store {
                 .await?
                 .rows_affected();
                 counts.upserted(changed, existing.contains(&row.lms_id));
-                if let Some(at) = row.created_at.or(row.attempted_at).or(row.submitted_at) {
-                    sqlx::query(
-                        "INSERT INTO activity (course_id, user_id, content_item_id, kind, occurred_at, \
-                         source, idempotency_key) VALUES ($1, $2, $3, 'attempt', $4, 'gradebook', $5) \
-                         ON CONFLICT (course_id, occurred_at, idempotency_key) DO NOTHING",
-                    )
-                    .bind(course)
-                    .bind(row.user)
-                    .bind(assessment.content_item_id)
-                    .bind(at)
-                    .bind(format!("bb-attempt:{}", row.lms_id))
-                    .execute(&mut *tx)
-                    .await?;
-                }
             }
             tx.commit().await?;
             counts
         });
+        let attempted: Vec<NewActivity> = rows
+            .iter()
+            .filter_map(|row| {
+                Some(NewActivity {
+                    user: Some(row.user),
+                    content_item: assessment.content_item_id,
+                    kind: ActivityKind::Attempt,
+                    occurred_at: row.created_at.or(row.attempted_at).or(row.submitted_at)?,
+                    source: ActivitySource::Gradebook,
+                    idempotency_key: format!("bb-attempt:{}", row.lms_id),
+                    session_ref: None,
+                })
+            })
+            .collect();
+        self.record_activity_without_rollups(course, &attempted)
+            .await?;
         Ok(counts)
     }
 
@@ -326,15 +330,17 @@ impl Store {
         kind: &str,
         source: &str,
     ) -> StoreResult<i64> {
-        Ok(on_pool!(self, pool => {
-            sqlx::query_scalar(
-                "SELECT COUNT(*) FROM activity WHERE course_id = $1 AND kind = $2 AND source = $3",
-            )
-            .bind(course)
-            .bind(kind)
-            .bind(source)
-            .fetch_one(pool)
-            .await
-        })?)
+        let mut cursor = ActivityCursor::default();
+        let mut count = 0;
+        loop {
+            let page = self.activity_page(course, &mut cursor).await?;
+            if page.is_empty() {
+                return Ok(count);
+            }
+            count += page
+                .iter()
+                .filter(|e| e.kind == kind && e.source == source)
+                .count() as i64;
+        }
     }
 }

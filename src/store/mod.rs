@@ -2,6 +2,7 @@
 //! migrations of both embedded; one file per aggregate holds that aggregate's queries.
 
 pub mod activity;
+mod activity_pack;
 mod activity_sqlite;
 mod admins;
 pub mod ags;
@@ -73,6 +74,8 @@ pub enum StoreError {
     /// From the SQLite writer that drives SQLite's API directly (activity recording).
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("database error: {0}")]
+    Pack(#[from] activity_pack::PackError),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -206,6 +209,7 @@ impl Store {
             Self::Sqlite(db) => SQLITE_MIGRATIONS.run(&db.pool).await?,
             Self::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
+        self.pack_unpacked_activity().await?;
         self.backfill_student_item_views().await
     }
 

@@ -1,6 +1,6 @@
 //! Read queries behind the instructor views: rollups first, and small tables (content tree,
-//! people, grades, posts). Raw `activity` is read only for the course's latest event, at the
-//! end of its key.
+//! people, grades, posts). Raw activity is read only for the course's latest event
+//! (`Store::latest_activity`).
 
 use std::collections::{HashMap, HashSet};
 
@@ -124,16 +124,16 @@ impl Store {
         &self,
         course: CourseId,
     ) -> StoreResult<(Option<EpochMs>, Option<EpochMs>)> {
-        Ok(on_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT (SELECT MAX(finished_at) FROM sync_runs WHERE course_id = $1 \
-                 AND status = 'succeeded'), \
-                 (SELECT MAX(occurred_at) FROM activity WHERE course_id = $1)",
+        let synced: Option<EpochMs> = on_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT MAX(finished_at) FROM sync_runs WHERE course_id = $1 \
+                 AND status = 'succeeded'",
             )
             .bind(course)
             .fetch_one(pool)
             .await
-        })?)
+        })?;
+        Ok((synced, self.latest_activity(course).await?))
     }
 
     /// The first day with any recorded view (used before staff set the course dates).

@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
-use super::activity::{ActivityKind, NewActivity};
+use super::activity::{ActivityCursor, ActivityKind, NewActivity};
 use super::{CourseId, EpochMs, Store, StoreResult, on_pool};
 
 /// A change to one student-day rollup row: (day, user) → (views, sessions, active ms).
@@ -410,9 +410,8 @@ impl Store {
 
     /// Counts each student's views of each item per day for the courses migration 0011
     /// listed (their rows predate the count) into the student-days' `item_views`, one
-    /// course per transaction, reading the course's view events a page at a time.
+    /// course per transaction, reading the course's events a page at a time.
     pub(super) async fn backfill_student_item_views(&self) -> StoreResult<()> {
-        const PAGE: i64 = 50_000;
         let courses: Vec<CourseId> = on_pool!(self, pool => {
             sqlx::query_scalar("SELECT course_id FROM pending_view_backfill")
                 .fetch_all(pool)
@@ -422,29 +421,21 @@ impl Store {
             let clock = crate::ingest::CourseClock::or_utc(&self.course(course).await?.time_zone);
             // (day, user, item) → views: one entry per student-item-day, not per event.
             let mut views: HashMap<(i64, i64, i64), i64> = HashMap::new();
-            let mut after = (i64::MIN, String::new());
+            let mut cursor = ActivityCursor::default();
             loop {
-                let page: Vec<(i64, String, Option<i64>, i64)> = on_pool!(self, pool => {
-                    sqlx::query_as(
-                        "SELECT occurred_at, idempotency_key, content_item_id, user_id \
-                         FROM activity WHERE course_id = $1 AND kind = 'view' \
-                         AND user_id IS NOT NULL AND (occurred_at, idempotency_key) > ($2, $3) \
-                         ORDER BY occurred_at, idempotency_key LIMIT $4",
-                    )
-                    .bind(course)
-                    .bind(after.0)
-                    .bind(&after.1)
-                    .bind(PAGE)
-                    .fetch_all(pool)
-                    .await
-                })?;
-                let Some((at, key, _, _)) = page.last() else {
+                let page = self.activity_page(course, &mut cursor).await?;
+                if page.is_empty() {
                     break;
-                };
-                after = (*at, key.clone());
-                for (at, _, item, user) in &page {
-                    let day = clock.day_of(EpochMs(*at));
-                    *views.entry((day, *user, item.unwrap_or(0))).or_default() += 1;
+                }
+                for e in page
+                    .iter()
+                    .filter(|e| e.kind == ActivityKind::View.as_str())
+                {
+                    if let Some(user) = e.user_id {
+                        let day = clock.day_of(e.occurred_at);
+                        let item = e.content_item_id.map_or(0, |c| c.0);
+                        *views.entry((day, user.0, item)).or_default() += 1;
+                    }
                 }
             }
             on_pool!(self, pool => {

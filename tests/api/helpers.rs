@@ -197,6 +197,24 @@ macro_rules! app_on {
     }};
 }
 
+/// Activity events stored, over all courses.
+pub async fn count_activity(store: &Store) -> usize {
+    let sql = "SELECT id FROM courses";
+    let courses: Vec<i64> = match store {
+        Store::Sqlite(db) => sqlx::query_scalar(sql).fetch_all(&db.pool).await.unwrap(),
+        Store::Postgres(pool) => sqlx::query_scalar(sql).fetch_all(pool).await.unwrap(),
+    };
+    let mut events = 0;
+    for course in courses {
+        events += store
+            .activity_of_course(cloop::store::CourseId(course))
+            .await
+            .unwrap()
+            .len();
+    }
+    events
+}
+
 /// Rows in a table, to show a rejected request created nothing.
 pub async fn count_rows(store: &Store, table: &str) -> i64 {
     let sql = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"));

@@ -1,6 +1,6 @@
 //! Data stored under an earlier schema survives later migrations: a database migrated to
 //! 0009 with events and rollups in it keeps every event through 0010, which re-keys the
-//! activity table, and gains each student's views of each item (0010) and of each item
+//! activity table, and 0015, which packs it per minute on SQLite, and gains each student's views of each item (0010) and of each item
 //! per day (0011, counted after the SQL migrations, into the student-days since 0014 drops
 //! the per-item-day rows); its day rollups and sessions survive 0012, which rebuilds those
 //! tables on new keys, and go on being kept.
@@ -68,7 +68,8 @@ on_both_backends! {
         exec(
             &store,
             "INSERT INTO activity (course_id, user_id, content_item_id, kind, occurred_at, \
-             idempotency_key, source) VALUES ($1, 2, NULL, 'view', 4000, 'd', 'caliper')",
+             idempotency_key, source) VALUES ($1, 2, NULL, 'view', 4000, 'd', 'caliper'), \
+             ($1, 2, NULL, 'login', 125000, 'g', 'xapi')",
             &[V::I(course.0)],
         )
         .await;
@@ -112,9 +113,23 @@ on_both_backends! {
 
         let stored = store.activity_of_course(course).await.unwrap();
         assert_eq!(
-            stored.iter().map(|e| e.occurred_at.0).collect::<Vec<_>>(),
-            vec![1_000, 2_000, 3_000, 4_000, 5_000],
-            "every event is kept, in time order"
+            stored
+                .iter()
+                .map(|e| (e.occurred_at.0, e.kind.as_str(), e.source.as_str(), e.user_id))
+                .collect::<Vec<_>>(),
+            vec![
+                (1_000, "view", "caliper", Some(UserId(1))),
+                (2_000, "view", "caliper", Some(UserId(1))),
+                (3_000, "view", "caliper", Some(UserId(2))),
+                (4_000, "view", "caliper", Some(UserId(2))),
+                (5_000, "post", "caliper", Some(UserId(1))),
+                (125_000, "login", "xapi", Some(UserId(2))),
+            ],
+            "every event is kept, in time order (on SQLite, packed per minute by 0015)"
+        );
+        assert_eq!(
+            store.latest_activity(course).await.unwrap(),
+            Some(EpochMs(125_000))
         );
         let mut viewers = store.item_viewers(course, ContentItemId(10)).await.unwrap();
         viewers.sort();
@@ -159,7 +174,19 @@ on_both_backends! {
             idempotency_key: "f".into(),
             session_ref: None,
         };
-        record(&store, course, &[later], DEFAULT_SESSION_GAP).await.unwrap();
+        let again = NewActivity {
+            occurred_at: EpochMs(1_000),
+            idempotency_key: "a".into(),
+            ..later.clone()
+        };
+        let report = record(&store, course, &[later, again], DEFAULT_SESSION_GAP)
+            .await
+            .unwrap();
+        assert_eq!(
+            (report.new, report.duplicate),
+            (1, 1),
+            "an event stored before the migrations is known after them"
+        );
         let student_day = |user_id, views, active_ms| StudentDay {
             day: 0,
             user_id,

@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use cloop::Store;
-use cloop::store::{CourseId, UserId};
+use cloop::ingest::{ActivityKind, ActivitySource, NewActivity};
+use cloop::store::{ContentItemId, CourseId, EpochMs, UserId};
 use cloop::web::session::CourseSession;
 use jiff::civil::date;
 use jiff::tz::TimeZone;
@@ -167,14 +168,30 @@ pub async fn seed(store: &Store) -> Fixture {
     }
 }
 
-/// Inserts view activity and the rollups it implies (sessions split at gaps over 40 min),
+/// Records view activity and inserts the rollups it implies (sessions split at gaps over 40 min),
 /// then derives the course-wide rollups from them.
 pub async fn insert_views(store: &Store, course: i64, views: &[(i64, i64, i64)]) {
     use V::*;
     let mut content: BTreeMap<(i64, i64), (i64, BTreeMap<i64, i64>)> = BTreeMap::new();
     let mut per_user: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
-    for (n, &(user, item, at)) in views.iter().enumerate() {
-        exec(store, "INSERT INTO activity (course_id, user_id, content_item_id, kind, occurred_at, source, idempotency_key) VALUES ($1, $2, $3, 'view', $4, 'test', $5)", &[I(course), I(user), I(item), I(at), S(format!("v{n}"))]).await;
+    let events: Vec<NewActivity> = views
+        .iter()
+        .enumerate()
+        .map(|(n, &(user, item, at))| NewActivity {
+            user: Some(UserId(user)),
+            content_item: Some(ContentItemId(item)),
+            kind: ActivityKind::View,
+            occurred_at: EpochMs(at),
+            source: ActivitySource::Caliper,
+            idempotency_key: format!("v{n}"),
+            session_ref: None,
+        })
+        .collect();
+    store
+        .record_activity_without_rollups(CourseId(course), &events)
+        .await
+        .unwrap();
+    for &(user, item, at) in views {
         let e = content.entry((local_day(at), item)).or_default();
         e.0 += 1;
         *e.1.entry(user).or_default() += 1;
