@@ -17,6 +17,10 @@ use cloop::{App, Config};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+/// The allocator the `cloop` binary runs with.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const STUDENTS: i64 = 1_000;
 const FOLDERS: i64 = 20;
 const ITEMS_PER_FOLDER: i64 = 10;

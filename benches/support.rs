@@ -1,9 +1,14 @@
-//! Shared by the benchmarks: peak memory from /proc and a course to import into.
+//! Shared by the benchmarks: the `cloop` binary's allocator, peak memory from /proc and a
+//! course to import into.
 
 use cloop::Store;
 use cloop::store::CourseId;
 use cloop::store::courses::{CourseCalendar, CourseUpsert};
 use cloop::store::platforms::{NewPlatform, Platform};
+
+/// The allocator the `cloop` binary runs with.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Resets the peak resident set size the kernel reports (VmHWM), where supported.
 pub fn reset_peak_rss() {

@@ -7,6 +7,11 @@ use clap::{Parser, Subcommand};
 use cloop::{App, Config, Store};
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc: an import allocates each event's strings on the reading thread and frees them
+/// on the writing one, which glibc's allocator does slowly (about 10 % of an import).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "cloop",

@@ -352,7 +352,7 @@ async fn resolve(
     resolver.prefetch(store, course, batch).await?;
     let mut resolved = Vec::with_capacity(batch.len());
     for event in batch.drain(..) {
-        resolved.push(resolver.activity(store, course, &event).await?);
+        resolved.push(resolver.activity(store, course, event).await?);
     }
     Ok(resolved)
 }

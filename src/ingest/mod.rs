@@ -131,9 +131,7 @@ pub fn hashed_key(prefix: &str, fields: &[&str]) -> String {
     let mut key = String::with_capacity(prefix.len() + 33);
     key.push_str(prefix);
     key.push(':');
-    for b in &digest[..16] {
-        key.push_str(&format!("{b:02x}"));
-    }
+    key.push_str(&hex::encode(&digest[..16]));
     key
 }
 
@@ -235,7 +233,7 @@ pub async fn ingest_pushed(
     for (course, events) in by_course {
         resolver.prefetch(store, course, &events).await?;
         let mut resolved = Vec::with_capacity(events.len());
-        for event in &events {
+        for event in events {
             resolved.push(resolver.activity(store, course, event).await?);
         }
         let recorder = Recorder::for_course(store, course, session_gap).await?;
@@ -270,7 +268,7 @@ pub async fn attach_pending(
                     _ => caliper::map_event(&value),
                 });
             match mapped {
-                Ok(event) => events.push(resolver.activity(store, course, &event).await?),
+                Ok(event) => events.push(resolver.activity(store, course, event).await?),
                 Err(reason) => report.reject(kept.id as u64, None, reason),
             }
         }

@@ -5,7 +5,7 @@
 //! `lms-pk:<pk>`; content: untitled, in the event's group) so per-student and per-item
 //! numbers are complete from the first event; launches and syncs fill them in later.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use super::{ContentRef, CourseRef, LmsEvent, NewActivity};
 use crate::store::{ContentItemId, CourseId, PlatformId, Store, StoreResult, UserId};
@@ -115,7 +115,7 @@ impl Resolver {
         &mut self,
         store: &Store,
         course: CourseId,
-        event: &LmsEvent,
+        event: LmsEvent,
     ) -> StoreResult<NewActivity> {
         let user = match &event.user_pk {
             Some(pk) => Some(self.user(store, pk).await?),
@@ -131,8 +131,8 @@ impl Resolver {
             kind: event.kind,
             occurred_at: event.occurred_at,
             source: event.source,
-            idempotency_key: event.idempotency_key.clone(),
-            session_ref: event.session_ref.clone(),
+            idempotency_key: event.idempotency_key,
+            session_ref: event.session_ref,
         })
     }
 }

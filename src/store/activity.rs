@@ -2,7 +2,7 @@
 //! rows are inserted once per idempotency key, then the day rollups and the students'
 //! sessions are brought up to date for exactly the rows that were new.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use serde::Serialize;
 

@@ -8,7 +8,7 @@
 
 use std::ptr::NonNull;
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::collections::hash_map::Entry;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -93,7 +93,7 @@ fn store_events(
 ) -> rusqlite::Result<Vec<bool>> {
     let minute = |i: usize| minute_of(events[i].occurred_at.0);
     let mut order: Vec<usize> = (0..events.len()).collect();
-    order.sort_by(|&a, &b| events[a].key().cmp(&events[b].key()));
+    order.sort_unstable_by(|&a, &b| events[a].key().cmp(&events[b].key()));
     let mut stored_pack =
         db.prepare("SELECT events FROM activity_packs WHERE course_id = ?1 AND minute = ?2")?;
     let mut new_pack =
@@ -150,7 +150,11 @@ fn roll_up(
         "INSERT INTO rollup_item_students (course_id, content_item_id, user_id, views) \
          VALUES (?1, ?2, ?3, ?4)",
     )?;
-    for ((item, user), views) in &deltas.item_student_views() {
+    // In key order, so consecutive rows share B-tree pages.
+    let mut item_students: Vec<((i64, i64), i64)> =
+        deltas.item_student_views().into_iter().collect();
+    item_students.sort_unstable();
+    for ((item, user), views) in &item_students {
         let row = params![course, item, user, views];
         if add_item_student.execute(row)? == 0 {
             new_item_student.execute(row)?;
@@ -199,7 +203,9 @@ fn roll_up(
         "INSERT INTO rollup_student_day (course_id, day, user_id, views, sessions, active_ms, \
          item_views) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
-    for ((day, user), change) in deltas.student_changes() {
+    let mut student_days = deltas.student_changes();
+    student_days.sort_unstable();
+    for ((day, user), change) in student_days {
         let stored: Option<String> = stored_item_views
             .query_row(params![course, day, user], |r| r.get(0))
             .optional()?;
@@ -230,7 +236,9 @@ fn roll_up(
         "INSERT INTO rollup_content_day (course_id, day, content_item_id, views, unique_students) \
          VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
-    for ((day, item), (views, uniques)) in deltas.content.drain() {
+    let mut content_days: Vec<((i64, i64), (i64, i64))> = deltas.content.drain().collect();
+    content_days.sort_unstable();
+    for ((day, item), (views, uniques)) in content_days {
         let row = params![course, day, item, views, uniques];
         let created = add_content_day.execute(row)? == 0;
         if created {

@@ -1,8 +1,7 @@
 //! The day rollups: how new events change them (pure, so it can be tested alone), how a
 //! student's sessions merge when events arrive in any order, and reads of the results.
 
-use std::collections::{HashMap, HashSet};
-use std::fmt::Write;
+use foldhash::{HashMap, HashMapExt, HashSet};
 
 use serde::Serialize;
 
@@ -187,11 +186,14 @@ pub(crate) fn add_item_views(
 /// `views` (item, views) in `rollup_student_day.item_views`'s form.
 pub(crate) fn item_views_text(views: &[(i64, i64)]) -> String {
     let mut text = String::with_capacity(views.len() * 10);
+    let mut digits = itoa::Buffer::new();
     for (item, n) in views {
         if !text.is_empty() {
             text.push(',');
         }
-        write!(text, "{item}:{n}").expect("writing to a String cannot fail");
+        text.push_str(digits.format(*item));
+        text.push(':');
+        text.push_str(digits.format(*n));
     }
     text
 }
