@@ -238,27 +238,41 @@ async fn apply_rollups(
     let day_item_views = deltas.student_day_item_views();
     let mut totals = CourseTotals::default();
 
-    // A student's views of an item over all days: the pair counts once, when first seen,
-    // towards the item's unique students.
-    let pairs: Vec<((i64, i64), i64)> = deltas.item_student_views().into_iter().collect();
-    for chunk in pairs.chunks(CHUNK) {
+    // Each student's views per item over all days, read, added to and written back whole
+    // (the advisory lock keeps other writers of the course out meanwhile): an item a row
+    // did not hold counts the student once towards the item's unique students.
+    let student_items = deltas.student_item_views();
+    let users: Vec<i64> = student_items.iter().map(|(user, _)| *user).collect();
+    let stored: HashMap<i64, String> = sqlx::query_as(
+        "SELECT user_id, item_views FROM rollup_student_items \
+         WHERE course_id = $1 AND user_id = ANY($2)",
+    )
+    .bind(course)
+    .bind(&users)
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .collect();
+    let merged: Vec<(i64, String)> = student_items
+        .iter()
+        .map(|(user, added)| {
+            let stored = stored.get(user).map_or("", String::as_str);
+            let text = add_item_views(stored, added, |item| totals.new_item_student(item));
+            (*user, text)
+        })
+        .collect();
+    for chunk in merged.chunks(CHUNK) {
         let sql = values_sql(
-            "INSERT INTO rollup_item_students (course_id, content_item_id, user_id, views) VALUES ",
-            4,
+            "INSERT INTO rollup_student_items (course_id, user_id, item_views) VALUES ",
+            3,
             chunk.len(),
-            "ON CONFLICT (course_id, content_item_id, user_id) DO UPDATE SET \
-             views = rollup_item_students.views + excluded.views \
-             RETURNING content_item_id, (xmax = 0)",
+            "ON CONFLICT (course_id, user_id) DO UPDATE SET item_views = excluded.item_views",
         );
-        let mut query = sqlx::query_as::<_, (i64, bool)>(sql);
-        for ((item, user), views) in chunk {
-            query = query.bind(course).bind(*item).bind(*user).bind(*views);
+        let mut query = sqlx::query(sql);
+        for (user, text) in chunk {
+            query = query.bind(course).bind(*user).bind(text.as_str());
         }
-        for (item, created) in query.fetch_all(&mut *tx).await? {
-            if created {
-                totals.new_item_student(item);
-            }
-        }
+        query.execute(&mut *tx).await?;
     }
     // Each student-day's views per item: the stored ones with these events' added, written
     // back whole with the student-day below (the advisory lock keeps other writers of the

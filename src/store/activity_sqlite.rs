@@ -140,25 +140,30 @@ fn roll_up(
     let day_item_views = deltas.student_day_item_views();
     let mut totals = CourseTotals::default();
 
-    // A student's views of an item over all days: the pair counts once, when first seen,
-    // towards the item's unique students.
-    let mut add_item_student = db.prepare(
-        "UPDATE rollup_item_students SET views = views + ?4 \
-         WHERE course_id = ?1 AND content_item_id = ?2 AND user_id = ?3",
+    // Each student's views per item over all days, read, added to and written back whole:
+    // an item the row did not hold counts the student once towards the item's unique
+    // students.
+    let mut stored_student_items = db.prepare(
+        "SELECT item_views FROM rollup_student_items WHERE course_id = ?1 AND user_id = ?2",
     )?;
-    let mut new_item_student = db.prepare(
-        "INSERT INTO rollup_item_students (course_id, content_item_id, user_id, views) \
-         VALUES (?1, ?2, ?3, ?4)",
+    let mut add_student_items = db.prepare(
+        "UPDATE rollup_student_items SET item_views = ?3 WHERE course_id = ?1 AND user_id = ?2",
     )?;
-    // In key order, so consecutive rows share B-tree pages.
-    let mut item_students: Vec<((i64, i64), i64)> =
-        deltas.item_student_views().into_iter().collect();
-    item_students.sort_unstable();
-    for ((item, user), views) in &item_students {
-        let row = params![course, item, user, views];
-        if add_item_student.execute(row)? == 0 {
-            new_item_student.execute(row)?;
-            totals.new_item_student(*item);
+    let mut new_student_items = db.prepare(
+        "INSERT INTO rollup_student_items (course_id, user_id, item_views) VALUES (?1, ?2, ?3)",
+    )?;
+    for (user, added) in deltas.student_item_views() {
+        let stored: Option<String> = stored_student_items
+            .query_row(params![course, user], |r| r.get(0))
+            .optional()?;
+        let item_views = add_item_views(stored.as_deref().unwrap_or_default(), &added, |item| {
+            totals.new_item_student(item);
+        });
+        let row = params![course, user, item_views];
+        if stored.is_some() {
+            add_student_items.execute(row)?;
+        } else {
+            new_student_items.execute(row)?;
         }
     }
     // Sessions: merge the stored sessions near the new events with those events.

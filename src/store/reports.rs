@@ -401,16 +401,24 @@ impl Store {
         course: CourseId,
         item: ContentItemId,
     ) -> StoreResult<Vec<(UserId, i64)>> {
-        Ok(on_pool!(self, pool => {
+        let students: Vec<(UserId, String)> = on_pool!(self, pool => {
             sqlx::query_as(
-                "SELECT user_id, views FROM rollup_item_students \
-                 WHERE course_id = $1 AND content_item_id = $2 AND views > 0",
+                "SELECT user_id, item_views FROM rollup_student_items WHERE course_id = $1",
             )
             .bind(course)
-            .bind(item)
             .fetch_all(pool)
             .await
-        })?)
+        })?;
+        Ok(students
+            .into_iter()
+            .filter_map(|(user, text)| {
+                let views = parse_item_views(&text)
+                    .into_iter()
+                    .find(|(i, _)| *i == item.0)?
+                    .1;
+                (views > 0).then_some((user, views))
+            })
+            .collect())
     }
 
     /// One student's views per item and day, by day (student detail).

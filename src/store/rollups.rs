@@ -1,6 +1,8 @@
 //! The day rollups: how new events change them (pure, so it can be tested alone), how a
 //! student's sessions merge when events arrive in any order, and reads of the results.
 
+use std::collections::BTreeMap;
+
 use foldhash::{HashMap, HashMapExt, HashSet};
 
 use serde::Serialize;
@@ -73,13 +75,22 @@ impl RollupDeltas {
         views
     }
 
-    /// (content item or 0, user) → views in these events, over all their days.
-    pub fn item_student_views(&self) -> HashMap<(i64, i64), i64> {
-        let mut views = HashMap::new();
+    /// user → (content item or 0, views) in these events, over all their days, in user
+    /// order.
+    pub fn student_item_views(&self) -> Vec<(i64, Vec<(i64, i64)>)> {
+        let mut views: HashMap<(i64, i64), i64> = HashMap::new();
         for ((_, item, user), n) in &self.content_students {
-            *views.entry((*item, *user)).or_default() += n;
+            *views.entry((*user, *item)).or_default() += n;
         }
-        views
+        let mut pairs: Vec<((i64, i64), i64)> = views.into_iter().collect();
+        pairs.sort_unstable();
+        pairs
+            .chunk_by(|a, b| a.0.0 == b.0.0)
+            .map(|student| {
+                let items = student.iter().map(|((_, item), n)| (*item, *n)).collect();
+                (student[0].0.0, items)
+            })
+            .collect()
     }
 
     /// Settles the sessions of the users with new events against their stored sessions
@@ -338,13 +349,13 @@ pub struct StudentDay {
 }
 
 /// Statements that derive a course's course-wide rollups from its day rollups, in order;
-/// each student's views per item (`rollup_item_students`) are counted in between, in Rust,
-/// from the student-days' `item_views`.
+/// each student's views per item (`rollup_student_items`) and the items' unique students
+/// are counted after them, in Rust, from the student-days' `item_views`.
 const REBUILD_COURSE_ROLLUPS: [&str; 7] = [
     "DELETE FROM rollup_course_day WHERE course_id = $1",
     "DELETE FROM rollup_student_total WHERE course_id = $1",
     "DELETE FROM rollup_item_total WHERE course_id = $1",
-    "DELETE FROM rollup_item_students WHERE course_id = $1",
+    "DELETE FROM rollup_student_items WHERE course_id = $1",
     "INSERT INTO rollup_course_day (course_id, day, content_views, communication_views, \
      assessment_views, pages_viewed) SELECT r.course_id, r.day, \
      SUM(CASE WHEN ci.item_group IN ('communication', 'assessment') THEN 0 ELSE r.views END), \
@@ -363,12 +374,10 @@ const REBUILD_COURSE_ROLLUPS: [&str; 7] = [
      FROM rollup_student_day WHERE course_id = $1 GROUP BY course_id, user_id",
 ];
 
-/// Derives the items' totals from `rollup_item_students` (after it is counted).
+/// The items' views from their days; their unique students are set after.
 const REBUILD_ITEM_TOTALS: &str = "INSERT INTO rollup_item_total (course_id, content_item_id, \
-     views, unique_students) SELECT r.course_id, r.content_item_id, SUM(r.views), \
-     (SELECT COUNT(*) FROM rollup_item_students s \
-      WHERE s.course_id = r.course_id AND s.content_item_id = r.content_item_id) \
-     FROM rollup_content_day r WHERE r.course_id = $1 GROUP BY r.course_id, r.content_item_id";
+     views, unique_students) SELECT course_id, content_item_id, SUM(views), 0 \
+     FROM rollup_content_day WHERE course_id = $1 GROUP BY course_id, content_item_id";
 
 impl Store {
     /// Derives the course's course-wide rollups afresh from its day rollups, in one
@@ -386,25 +395,42 @@ impl Store {
             .bind(course)
             .fetch_all(&mut *tx)
             .await?;
-            let mut views: HashMap<(i64, i64), i64> = HashMap::new();
+            // user → item → views over all days.
+            let mut views: BTreeMap<i64, BTreeMap<i64, i64>> = BTreeMap::new();
             for (user, text) in &days {
+                let student = views.entry(*user).or_default();
                 for (item, n) in parse_item_views(text) {
-                    *views.entry((item, *user)).or_default() += n;
+                    *student.entry(item).or_default() += n;
                 }
             }
-            for ((item, user), n) in views {
+            let mut students_of_item: HashMap<i64, i64> = HashMap::new();
+            for (user, items) in &views {
+                for item in items.keys() {
+                    *students_of_item.entry(*item).or_default() += 1;
+                }
+                let items: Vec<(i64, i64)> = items.iter().map(|(i, n)| (*i, *n)).collect();
                 sqlx::query(
-                    "INSERT INTO rollup_item_students (course_id, content_item_id, user_id, \
-                     views) VALUES ($1, $2, $3, $4)",
+                    "INSERT INTO rollup_student_items (course_id, user_id, item_views) \
+                     VALUES ($1, $2, $3)",
                 )
                 .bind(course)
-                .bind(item)
                 .bind(user)
-                .bind(n)
+                .bind(item_views_text(&items))
                 .execute(&mut *tx)
                 .await?;
             }
             sqlx::query(REBUILD_ITEM_TOTALS).bind(course).execute(&mut *tx).await?;
+            for (item, students) in students_of_item {
+                sqlx::query(
+                    "UPDATE rollup_item_total SET unique_students = $3 \
+                     WHERE course_id = $1 AND content_item_id = $2",
+                )
+                .bind(course)
+                .bind(item)
+                .bind(students)
+                .execute(&mut *tx)
+                .await?;
+            }
             tx.commit().await
         })?;
         Ok(())
