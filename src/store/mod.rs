@@ -152,11 +152,7 @@ impl Store {
         let activity_writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(60))
-            .connect_with(
-                options
-                    .pragma("cache_size", ACTIVITY_WRITER_CACHE)
-                    .pragma("wal_autocheckpoint", "20000"),
-            )
+            .connect_with(options.pragma("cache_size", ACTIVITY_WRITER_CACHE))
             .await
             .map_err(connect_error)?;
         Ok(Self::Sqlite(SqliteDb {
