@@ -30,12 +30,7 @@ pub async fn resource_detail(
         .ok_or(StoreError::NotFound("resource"))?;
     let (from, to) = cv.days(Range::All);
     let mut per_day: HashMap<i64, (i64, i64)> = HashMap::new();
-    for r in store
-        .item_days(id, from, to)
-        .await?
-        .into_iter()
-        .filter(|r| r.content_item_id == item.id)
-    {
+    for r in store.days_of_item(id, item.id, from, to).await? {
         per_day.insert(r.day, (r.views, r.unique_students));
     }
     let mut daily = Table::new(

@@ -319,6 +319,28 @@ impl Store {
         })?)
     }
 
+    /// One item's rollup rows in a range of days.
+    pub async fn days_of_item(
+        &self,
+        course: CourseId,
+        item: ContentItemId,
+        from_day: i64,
+        to_day: i64,
+    ) -> StoreResult<Vec<ItemDay>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT day, content_item_id, views, unique_students FROM rollup_content_day \
+                 WHERE course_id = $1 AND day >= $2 AND day < $3 AND content_item_id = $4",
+            )
+            .bind(course)
+            .bind(from_day)
+            .bind(to_day)
+            .bind(item)
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+
     /// Distinct (resource, bucket, student) triples in a range, in buckets of `width` days
     /// counted from `from_day` (the course's content items only: views with no item are
     /// left out), ordered.
@@ -409,13 +431,19 @@ impl Store {
             .fetch_all(pool)
             .await
         })?;
+        // Each row is scanned for the item's pair, without parsing the others.
+        let wanted = item.0.to_string();
         Ok(students
             .into_iter()
             .filter_map(|(user, text)| {
-                let views = parse_item_views(&text)
-                    .into_iter()
-                    .find(|(i, _)| *i == item.0)?
-                    .1;
+                let views = text
+                    .split(',')
+                    .filter_map(|pair| pair.split_once(':'))
+                    .find(|(i, _)| i.trim() == wanted)?
+                    .1
+                    .trim()
+                    .parse::<i64>()
+                    .ok()?;
                 (views > 0).then_some((user, views))
             })
             .collect())
