@@ -6,11 +6,10 @@
 //! looking each parameter up by name; for batches of thousands of events that costs more
 //! than SQLite's own work, so this path drives the connection directly.
 
+use std::collections::hash_map::Entry;
 use std::ptr::NonNull;
 
 use foldhash::{HashMap, HashMapExt};
-use std::collections::hash_map::Entry;
-
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sqlx::SqlitePool;
 

@@ -566,6 +566,36 @@ mod tests {
     }
 
     #[test]
+    fn a_students_views_per_item_add_up_over_days_and_come_in_user_order() {
+        use super::super::{ContentItemId, UserId};
+        use crate::store::activity::ActivitySource;
+        let day_ms = 86_400_000;
+        let view = |user: i64, item: Option<i64>, at: i64| NewActivity {
+            user: Some(UserId(user)),
+            content_item: item.map(ContentItemId),
+            kind: ActivityKind::View,
+            occurred_at: EpochMs(at),
+            source: ActivitySource::Caliper,
+            idempotency_key: format!("{user}-{at}"),
+            session_ref: None,
+        };
+        let events = [
+            view(9, Some(3), 0),
+            view(2, Some(3), 10),
+            view(9, Some(3), day_ms),
+            view(9, None, day_ms + 5),
+            view(2, Some(1), 2 * day_ms),
+        ];
+        let refs: Vec<&NewActivity> = events.iter().collect();
+        let day_of = |at: EpochMs| at.0.div_euclid(day_ms);
+        let deltas = RollupDeltas::from_new_events(&refs, &day_of);
+        assert_eq!(
+            deltas.student_item_views(),
+            vec![(2, vec![(1, 1), (3, 1)]), (9, vec![(0, 1), (3, 2)])]
+        );
+    }
+
+    #[test]
     fn a_late_event_joins_two_sessions() {
         let change = merge_sessions(
             &[(0, 1000), (GAP + 2000, GAP + 3000)],
