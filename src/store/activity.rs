@@ -66,16 +66,7 @@ impl ActivityKind {
     ];
 
     pub fn parse(text: &str) -> Option<Self> {
-        Some(match text {
-            "view" => Self::View,
-            "post" => Self::Post,
-            "attempt" => Self::Attempt,
-            "submission" => Self::Submission,
-            "grade" => Self::Grade,
-            "login" => Self::Login,
-            "logout" => Self::Logout,
-            _ => return None,
-        })
+        Self::ALL.into_iter().find(|k| k.as_str() == text)
     }
 }
 

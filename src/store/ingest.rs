@@ -319,12 +319,9 @@ impl Store {
         for (pk, id) in by_sub {
             found.entry(pk).or_insert(UserId(id));
         }
-        let missing: Vec<&str> = missing
+        let placeholders: Vec<(String, String)> = missing
             .into_iter()
             .filter(|pk| !found.contains_key(*pk))
-            .collect();
-        let placeholders: Vec<(String, String)> = missing
-            .iter()
             .map(|pk| (format!("lms-pk:{pk}"), pk.to_string()))
             .collect();
         let created = self
@@ -355,13 +352,9 @@ impl Store {
             .await?
             .into_iter()
             .collect();
-        let missing: Vec<(&str, &str)> = items
+        let placeholders: Vec<(String, String)> = items
             .iter()
-            .copied()
             .filter(|(id, _)| !found.contains_key(*id))
-            .collect();
-        let placeholders: Vec<(String, String)> = missing
-            .iter()
             .map(|(id, group)| (id.to_string(), group.to_string()))
             .collect();
         let created = self
