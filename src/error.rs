@@ -40,6 +40,14 @@ pub enum Error {
 }
 
 impl Error {
+    /// A state-changing form whose CSRF token is missing or was made for another session.
+    pub fn forged_form() -> Self {
+        Self::Forbidden(
+            "This form has expired or did not come from cloop. Reload the page and try again."
+                .into(),
+        )
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,

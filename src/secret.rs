@@ -21,9 +21,14 @@ const NONCE_LEN: usize = 24;
 #[derive(Clone)]
 pub struct SecretKey(SecretString);
 
+/// What `Debug` prints in place of a secret.
+pub const REDACTED: &str = "[redacted]";
+
 impl std::fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SecretKey(***)")
+        f.debug_tuple("SecretKey")
+            .field(&format_args!("{REDACTED}"))
+            .finish()
     }
 }
 

@@ -3,14 +3,28 @@
 
 use super::{EpochMs, PlatformId, Store, StoreError, StoreResult, on_pool};
 
-/// What the sync needs to call a platform's REST API.
-#[derive(Clone, Debug, sqlx::FromRow)]
+/// What the sync needs to call a platform's REST API. `Debug` leaves the secret out.
+#[derive(Clone, sqlx::FromRow)]
 pub struct RestCredentials {
     pub platform_id: PlatformId,
     pub base_url: String,
     pub key: String,
     /// Sealed with `SecretKey::seal`; never shown.
     pub sealed_secret: String,
+}
+
+impl std::fmt::Debug for RestCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RestCredentials")
+            .field("platform_id", &self.platform_id)
+            .field("base_url", &self.base_url)
+            .field("key", &self.key)
+            .field(
+                "sealed_secret",
+                &format_args!("{}", crate::secret::REDACTED),
+            )
+            .finish()
+    }
 }
 
 impl Store {

@@ -4,8 +4,8 @@
 
 use super::{CourseId, EpochMs, PlatformId, Store, StoreResult, UserId, on_pool};
 
-/// The authorisation offered to one staff member of one course.
-#[derive(Clone, Debug, sqlx::FromRow)]
+/// The authorisation offered to one staff member of one course. `Debug` leaves the token out.
+#[derive(Clone, sqlx::FromRow)]
 pub struct RestGrantOffer {
     /// The launch's one-time session token, sealed.
     pub session_token: String,
@@ -14,8 +14,8 @@ pub struct RestGrantOffer {
     pub expires_at: EpochMs,
 }
 
-/// A state of the authorization code flow, taken once.
-#[derive(Clone, Debug, sqlx::FromRow)]
+/// A state of the authorization code flow, taken once. `Debug` leaves the verifier out.
+#[derive(Clone, sqlx::FromRow)]
 pub struct RestGrantState {
     pub platform_id: PlatformId,
     pub user_id: UserId,
@@ -24,12 +24,52 @@ pub struct RestGrantState {
     pub code_verifier: String,
 }
 
-/// A user's grant: the refresh token, sealed.
-#[derive(Clone, Debug, sqlx::FromRow)]
+/// A user's grant: the refresh token, sealed. `Debug` leaves the token out.
+#[derive(Clone, sqlx::FromRow)]
 pub struct RestGrant {
     pub refresh_token: String,
     pub scope: String,
     pub updated_at: EpochMs,
+}
+
+impl std::fmt::Debug for RestGrantOffer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RestGrantOffer")
+            .field(
+                "session_token",
+                &format_args!("{}", crate::secret::REDACTED),
+            )
+            .field("error", &self.error)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for RestGrantState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RestGrantState")
+            .field("platform_id", &self.platform_id)
+            .field("user_id", &self.user_id)
+            .field("course_id", &self.course_id)
+            .field(
+                "code_verifier",
+                &format_args!("{}", crate::secret::REDACTED),
+            )
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for RestGrant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RestGrant")
+            .field(
+                "refresh_token",
+                &format_args!("{}", crate::secret::REDACTED),
+            )
+            .field("scope", &self.scope)
+            .field("updated_at", &self.updated_at)
+            .finish()
+    }
 }
 
 impl Store {

@@ -3,8 +3,9 @@
 
 use super::{EpochMs, Store, StoreResult, on_pool};
 
-/// A stored key: PKCS#8 PEM private key and its public JWK (JSON).
-#[derive(Clone, Debug, sqlx::FromRow)]
+/// A stored key: PKCS#8 PEM private key and its public JWK (JSON). `Debug` leaves the
+/// private key out.
+#[derive(Clone, sqlx::FromRow)]
 pub struct StoredKey {
     pub kid: String,
     pub alg: String,
@@ -13,6 +14,20 @@ pub struct StoredKey {
     pub created_at: EpochMs,
     pub retired_at: Option<EpochMs>,
     pub unpublish_at: Option<EpochMs>,
+}
+
+impl std::fmt::Debug for StoredKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredKey")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .field("private_key", &format_args!("{}", crate::secret::REDACTED))
+            .field("public_jwk", &self.public_jwk)
+            .field("created_at", &self.created_at)
+            .field("retired_at", &self.retired_at)
+            .field("unpublish_at", &self.unpublish_at)
+            .finish()
+    }
 }
 
 impl Store {

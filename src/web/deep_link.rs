@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::lti::deep_linking::{DeepLinkRequest, PLACEMENTS, response_jwt};
 use crate::web::layout;
 use crate::web::session::StaffSession;
+use crate::web::views::{check_csrf, csrf_token};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/courses/{course}/deep-link", get(choose).post(answer))
@@ -46,6 +47,7 @@ async fn choose(
             h1 { "Add cloop to " (course.title) }
             p { "Choose the view the link opens. Course staff see it; students who follow it see a page saying cloop is for staff." }
             form method="post" action=(format!("/courses/{}/deep-link?s={}", course.id, sealed.s)) {
+                input type="hidden" name="csrf" value=(csrf_token(&session.0, &state.secret));
                 input type="hidden" name="request" value=(sealed.request);
                 fieldset {
                     legend { "Open cloop at" }
@@ -61,6 +63,8 @@ async fn choose(
 
 #[derive(Deserialize)]
 struct Choice {
+    #[serde(default)]
+    csrf: String,
     request: String,
     view: String,
 }
@@ -70,6 +74,7 @@ async fn answer(
     session: StaffSession,
     Form(choice): Form<Choice>,
 ) -> Result<Markup> {
+    check_csrf(&session.0, &state.secret, &choice.csrf)?;
     let request = open(&state, &session, &choice.request)?;
     if !PLACEMENTS.iter().any(|(name, _)| *name == choice.view) {
         return Err(Error::BadRequest(format!(

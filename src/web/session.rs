@@ -174,10 +174,7 @@ impl AdminSession {
         if valid {
             Ok(())
         } else {
-            Err(Error::Forbidden(
-                "This form has expired or did not come from cloop. Reload the page and try again."
-                    .into(),
-            ))
+            Err(Error::forged_form())
         }
     }
 

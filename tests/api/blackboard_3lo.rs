@@ -22,16 +22,16 @@ const ONE_TIME: &str = "ott-launch-1";
 
 /// A Blackboard platform with REST credentials whose site has no institution-wide REST
 /// integration, and an instructor's launch carrying a one-time session token.
-struct Flow {
-    fake: FakeLearn,
-    platform: PlatformId,
-    course: CourseId,
-    user: UserId,
+pub struct Flow {
+    pub fake: FakeLearn,
+    pub platform: PlatformId,
+    pub course: CourseId,
+    pub user: UserId,
     /// The course page's path and query (with the session token).
-    page: String,
+    pub page: String,
 }
 
-async fn launched(app: &TestApp) -> Flow {
+pub async fn launched(app: &TestApp) -> Flow {
     let fake = FakeLearn::start().await;
     {
         let mut s = fake.state.lock().unwrap();
@@ -85,7 +85,7 @@ async fn launched(app: &TestApp) -> Flow {
 }
 
 /// Clicks the offer: cloop's answer (a redirect to Learn) and the state cookie it set.
-async fn click(app: &TestApp, flow: &Flow) -> (url::Url, String) {
+pub async fn click(app: &TestApp, flow: &Flow) -> (url::Url, String) {
     let body = app
         .client
         .get(app.url(&flow.page))
@@ -120,13 +120,13 @@ async fn click(app: &TestApp, flow: &Flow) -> (url::Url, String) {
 }
 
 /// Lets the fake Learn answer the authorization request: where it sends the browser back.
-async fn consent(app: &TestApp, target: &url::Url) -> url::Url {
+pub async fn consent(app: &TestApp, target: &url::Url) -> url::Url {
     let response = app.client.get(target.clone()).send().await.unwrap();
     assert_eq!(response.status(), 302);
     url::Url::parse(response.headers()["location"].to_str().unwrap()).unwrap()
 }
 
-async fn callback(app: &TestApp, back: &url::Url, cookie: &str) -> reqwest::Response {
+pub async fn callback(app: &TestApp, back: &url::Url, cookie: &str) -> reqwest::Response {
     let path = format!("{}?{}", back.path(), back.query().unwrap_or_default());
     app.client
         .get(app.url(&path))

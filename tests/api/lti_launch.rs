@@ -393,7 +393,11 @@ on_both_backends! {
         let action = body.split("action=\"").nth(1).unwrap().split('"').next().unwrap().replace("&amp;", "&");
         let request = body.split("name=\"request\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
 
-        let answer = app.client.post(app.url(&action)).form(&[("request", request.as_str()), ("view", "students")]).send().await.unwrap();
+        let csrf = body.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+
+        let forged = app.client.post(app.url(&action)).form(&[("request", request.as_str()), ("view", "students")]).send().await.unwrap();
+        assert_eq!(forged.status(), 403, "a placement without the form's CSRF token");
+        let answer = app.client.post(app.url(&action)).form(&[("csrf", csrf.as_str()), ("request", request.as_str()), ("view", "students")]).send().await.unwrap();
         assert_eq!(answer.status(), 200);
         let answer = answer.text().await.unwrap();
         let return_url = format!("{}/deep-link-return?x=1", mock.base);

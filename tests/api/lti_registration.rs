@@ -124,9 +124,37 @@ on_both_backends! {
 }
 
 #[derive(Clone, Default)]
-struct FakeLms {
-    base: String,
-    registered: Arc<Mutex<Vec<Value>>>,
+pub struct FakeLms {
+    pub base: String,
+    pub registered: Arc<Mutex<Vec<Value>>>,
+}
+
+/// The token the fake LMS expects on its registration endpoints.
+pub const REGISTRATION_TOKEN: &str = "reg-token-1";
+
+impl FakeLms {
+    /// Serves the fake LMS's OpenID configuration and registration endpoint on 127.0.0.1:0.
+    pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let lms = FakeLms {
+            base,
+            ..FakeLms::default()
+        };
+        let router = Router::new()
+            .route(
+                "/.well-known/openid-configuration",
+                get(openid_configuration),
+            )
+            .route("/register", post(register_client))
+            .with_state(lms.clone());
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        lms
+    }
+
+    pub fn configuration_url(&self) -> String {
+        format!("{}/.well-known/openid-configuration", self.base)
+    }
 }
 
 async fn openid_configuration(
@@ -171,16 +199,9 @@ on_both_backends! {
     async fn dynamic_registration_registers_and_closes_the_window(backend: Backend) {
         let app = app_on!(backend);
         // The fake LMS serves its configuration; keys come from a mock platform's JWKS.
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let lms = FakeLms { base: base.clone(), ..FakeLms::default() };
-        let router = Router::new()
-            .route("/.well-known/openid-configuration", get(openid_configuration))
-            .route("/register", post(register_client))
-            .with_state(lms.clone());
-        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-
-        let config_url = format!("{base}/.well-known/openid-configuration");
+        let lms = FakeLms::start().await;
+        let base = lms.base.clone();
+        let config_url = lms.configuration_url();
         let without_invite = app
             .client
             .get(app.url("/lti/register"))

@@ -329,7 +329,9 @@ on_both_backends! {
         let fake = FakeLearn::start().await;
         let platform = blackboard_platform(&app.store, "learn").await;
         let cookie = crate::sync_admin::admin_cookie(&app).await;
+        let csrf = crate::sync_admin::admin_csrf(&app, &cookie).await;
         let form = [
+            ("csrf", csrf.clone()),
             ("platform", platform.to_string()),
             ("base_url", fake.url()),
             ("key", blackboard_fake::KEY.to_string()),
@@ -344,11 +346,16 @@ on_both_backends! {
         assert!(app.store.platform_rest(platform).await.unwrap().is_none(), "nothing is saved");
 
         let form = [
+            ("csrf", csrf.clone()),
             ("platform", platform.to_string()),
             ("base_url", fake.url()),
             ("key", blackboard_fake::KEY.to_string()),
             ("secret", blackboard_fake::SECRET.to_string()),
         ];
+        let forged: Vec<_> = form.iter().skip(1).cloned().collect();
+        let response = app.client.post(app.url("/admin/sync/credentials")).header("cookie", &cookie).form(&forged).send().await.unwrap();
+        assert_eq!(response.status(), 403, "credentials without the form's CSRF token");
+        assert!(app.store.platform_rest(platform).await.unwrap().is_none());
         let response = app.client.post(app.url("/admin/sync/credentials")).header("cookie", &cookie).form(&form).send().await.unwrap();
         assert_eq!(response.status(), 200);
         let page = response.text().await.unwrap();

@@ -20,6 +20,20 @@ pub async fn admin_cookie(app: &TestApp) -> String {
     cookie.split(';').next().unwrap().to_string()
 }
 
+/// The CSRF token the admin pages' forms carry for this administrator's session.
+pub async fn admin_csrf(app: &TestApp, cookie: &str) -> String {
+    let page = app
+        .client
+        .get(app.url("/admin/sync"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    let html = page.text().await.unwrap();
+    let at = html.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
+    html[at..at + html[at..].find('"').unwrap()].to_string()
+}
+
 on_both_backends! {
     async fn admin_sync_page_shows_runs_calls_and_errors(backend: Backend) {
         let app = app_on!(backend);
@@ -45,8 +59,13 @@ on_both_backends! {
         assert!(html.contains(&format!("{today} of 8000")), "calls used today: {html}");
         assert!(!html.contains(crate::blackboard_fake::SECRET));
 
-        let now = app.client.post(app.url("/admin/sync/now")).header("cookie", &cookie)
+        let forged = app.client.post(app.url("/admin/sync/now")).header("cookie", &cookie)
             .form(&[("course", course.to_string())]).send().await.unwrap();
+        assert_eq!(forged.status(), 403, "a sync request without the form's CSRF token");
+        assert!(app.store.jobs_of_kind(cloop::jobs::COURSE_SYNC).await.unwrap().is_empty());
+        let csrf = admin_csrf(&app, &cookie).await;
+        let now = app.client.post(app.url("/admin/sync/now")).header("cookie", &cookie)
+            .form(&[("csrf", csrf), ("course", course.to_string())]).send().await.unwrap();
         assert_eq!(now.status(), 303);
         assert_eq!(app.store.jobs_of_kind(cloop::jobs::COURSE_SYNC).await.unwrap().len(), 1);
     }

@@ -28,7 +28,7 @@ pub fn router() -> Router<AppState> {
     )
 }
 
-fn form_markup(report: Option<Markup>) -> Markup {
+fn form_markup(csrf: &str, report: Option<Markup>) -> Markup {
     layout::page(
         "Import activity",
         html! {
@@ -36,6 +36,7 @@ fn form_markup(report: Option<Markup>) -> Markup {
             @if let Some(report) = report { (report) }
             p { "Files are read row by row; rows that cannot be read are listed with their line number and the rest is stored. Importing the same file twice stores nothing new. For files over a few hundred megabytes use " code { "cloop import" } "." }
             form method="post" action="/admin/import" enctype="multipart/form-data" {
+                input type="hidden" name="csrf" value=(csrf);
                 p {
                     label for="course" { "Course id (cloop's number for the course)" }
                     br;
@@ -61,8 +62,8 @@ fn form_markup(report: Option<Markup>) -> Markup {
     )
 }
 
-async fn form(_admin: AdminSession) -> Markup {
-    form_markup(None)
+async fn form(State(state): State<AppState>, admin: AdminSession) -> Markup {
+    form_markup(&admin.csrf_token(&state.secret), None)
 }
 
 /// The report as a page section.
@@ -91,9 +92,10 @@ pub fn report_markup(report: &ImportReport) -> Markup {
 
 async fn upload(
     State(state): State<AppState>,
-    _admin: AdminSession,
+    admin: AdminSession,
     mut multipart: Multipart,
 ) -> Result<Markup> {
+    let mut csrf_checked = false;
     let mut course = None;
     let mut format = None;
     let mut file = None;
@@ -102,7 +104,20 @@ async fn upload(
         .await
         .map_err(|e| Error::BadRequest(format!("the upload could not be read: {e}")))?
     {
-        match field.name().unwrap_or_default() {
+        let name = field.name().unwrap_or_default().to_string();
+        // The token comes first in the form, so nothing of a forged upload is read.
+        if !csrf_checked && name != "csrf" {
+            return Err(Error::forged_form());
+        }
+        match name.as_str() {
+            "csrf" => {
+                let token = field
+                    .text()
+                    .await
+                    .map_err(|e| Error::BadRequest(e.to_string()))?;
+                admin.check_csrf(&state.secret, &token)?;
+                csrf_checked = true;
+            }
             "course" => {
                 let text = field
                     .text()
@@ -153,5 +168,8 @@ async fn upload(
         ImportError::Store(e) => Error::Store(e),
         other => Error::Unprocessable(other.to_string()),
     })?;
-    Ok(form_markup(Some(report_markup(&report))))
+    Ok(form_markup(
+        &admin.csrf_token(&state.secret),
+        Some(report_markup(&report)),
+    ))
 }

@@ -142,6 +142,7 @@ fn filled(value: Option<String>) -> Option<String> {
 
 #[derive(Deserialize)]
 struct PlatformForm {
+    #[serde(default)]
     csrf: String,
     name: String,
     preset: Option<String>,
@@ -185,6 +186,7 @@ async fn add_platform(
 
 #[derive(Deserialize)]
 struct DeploymentForm {
+    #[serde(default)]
     csrf: String,
     deployment: String,
 }

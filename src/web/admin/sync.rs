@@ -24,12 +24,14 @@ pub fn router() -> Router<AppState> {
         .route("/admin/sync/now", post(sync_now))
 }
 
-async fn page(_admin: AdminSession, State(state): State<AppState>) -> Result<Markup> {
-    render(&state, None, None).await
+async fn page(admin: AdminSession, State(state): State<AppState>) -> Result<Markup> {
+    render(&state, &admin, None, None).await
 }
 
 #[derive(Deserialize)]
 struct CredentialsForm {
+    #[serde(default)]
+    csrf: String,
     platform: PlatformId,
     base_url: String,
     key: String,
@@ -37,10 +39,11 @@ struct CredentialsForm {
 }
 
 async fn set_credentials(
-    _admin: AdminSession,
+    admin: AdminSession,
     State(state): State<AppState>,
     Form(form): Form<CredentialsForm>,
 ) -> Result<Response> {
+    admin.check_csrf(&state.secret, &form.csrf)?;
     let checked = crate::lti::registration::check_url("Base URL", &form.base_url)
         .map_err(BbError::BadCredentials);
     let options = JobsOptions::from_config(&state.config).client;
@@ -62,12 +65,14 @@ async fn set_credentials(
     match outcome {
         Ok(()) => {
             let notice = "REST credentials checked with Blackboard and saved.";
-            Ok(render(&state, None, Some(notice)).await?.into_response())
+            Ok(render(&state, &admin, None, Some(notice))
+                .await?
+                .into_response())
         }
         Err(BbError::Store(e)) => Err(e.into()),
         Err(e) => {
             tracing::warn!(platform = %form.platform, error = %e, "REST credentials rejected");
-            let page = render(&state, Some(&e.to_string()), None).await?;
+            let page = render(&state, &admin, Some(&e.to_string()), None).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
     }
@@ -75,20 +80,29 @@ async fn set_credentials(
 
 #[derive(Deserialize)]
 struct SyncNowForm {
+    #[serde(default)]
+    csrf: String,
     course: CourseId,
 }
 
 async fn sync_now(
-    _admin: AdminSession,
+    admin: AdminSession,
     State(state): State<AppState>,
     Form(form): Form<SyncNowForm>,
 ) -> Result<Redirect> {
+    admin.check_csrf(&state.secret, &form.csrf)?;
     state.store.course(form.course).await?;
     enqueue_course_sync(&state.store, form.course).await?;
     Ok(Redirect::to("/admin/sync"))
 }
 
-async fn render(state: &AppState, error: Option<&str>, notice: Option<&str>) -> Result<Markup> {
+async fn render(
+    state: &AppState,
+    admin: &AdminSession,
+    error: Option<&str>,
+    notice: Option<&str>,
+) -> Result<Markup> {
+    let csrf = admin.csrf_token(&state.secret);
     let platforms = state.store.platforms().await?;
     let mut usage = Vec::new();
     for platform in &platforms {
@@ -140,6 +154,7 @@ async fn render(state: &AppState, error: Option<&str>, notice: Option<&str>) -> 
                             td class="error" { (c.error.as_deref().unwrap_or("")) }
                             td {
                                 form method="post" action="/admin/sync/now" {
+                                    input type="hidden" name="csrf" value=(csrf);
                                     input type="hidden" name="course" value=(c.course_id);
                                     button type="submit" { "Sync now" }
                                 }
@@ -151,6 +166,7 @@ async fn render(state: &AppState, error: Option<&str>, notice: Option<&str>) -> 
             h2 { "Set REST credentials" }
             p { "The application key and secret from the Anthology Developer Portal, registered by the Learn administrator under System Admin → REST API Integrations. They are checked with Blackboard before they are saved; the secret is stored encrypted and never shown again." }
             form method="post" action="/admin/sync/credentials" {
+                input type="hidden" name="csrf" value=(csrf);
                 label { "Platform " select name="platform" {
                     @for platform in &platforms { option value=(platform.id) { (platform.name) } }
                 } }

@@ -12,11 +12,20 @@ use crate::web::session::{CourseSession, TOKEN_PARAM};
 
 const CSRF_PURPOSE: &str = "csrf";
 
-/// Builds the links of one course's pages for one session.
-#[derive(Clone, Debug)]
+/// Builds the links of one course's pages for one session. `Debug` leaves the token out.
+#[derive(Clone)]
 pub struct Links {
     pub course: CourseId,
     pub token: String,
+}
+
+impl std::fmt::Debug for Links {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Links")
+            .field("course", &self.course)
+            .field("token", &format_args!("{}", crate::secret::REDACTED))
+            .finish()
+    }
 }
 
 impl Links {
@@ -52,10 +61,7 @@ pub fn check_csrf(session: &CourseSession, secret: &SecretKey, token: &str) -> R
     if ok {
         Ok(())
     } else {
-        Err(Error::Forbidden(
-            "This form has expired or did not come from cloop. Reload the page and try again."
-                .into(),
-        ))
+        Err(Error::forged_form())
     }
 }
 

@@ -13,7 +13,7 @@ mod shell;
 mod students;
 mod tables;
 
-pub use links::{Links, csrf_token};
+pub use links::{Links, check_csrf, csrf_token};
 
 use axum::Router;
 use axum::http::header;

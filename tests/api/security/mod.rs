@@ -1,0 +1,5 @@
+//! The security review's attacks, one module per area, each listing the attacks it makes
+//! and the refusal it expects (issue 16). All run on both databases over real HTTP.
+
+mod forms;
+mod logs;
