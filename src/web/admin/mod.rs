@@ -77,6 +77,7 @@ async fn login(
                     .into(),
             )
         })?;
+    tracing::info!(admin = %admin, "administrator signed in with a login link");
     let session = AdminSession::new(admin);
     let secure = !state.config.public_url_is_insecure();
     Ok((
