@@ -55,6 +55,23 @@ on_both_backends! {
     async fn events_naming_a_course_of_two_deployments_are_refused_not_guessed(backend: Backend) {
         let app = crate::app_on!(backend);
         let platform = platform(&app.store).await;
+        let key = key(&app.store, platform.id, IngestKeyKind::Caliper).await;
+        let push = || async {
+            let response = app
+                .client
+                .post(app.url("/caliper"))
+                .bearer_auth(&key)
+                .header("content-type", "application/json")
+                .body(fixture("caliper/learn-batch.json"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200);
+            response.json::<Value>().await.unwrap()
+        };
+        // Before either course exists the events wait, as for any unknown course.
+        assert_eq!(push().await["pending"], 8);
+
         let one = course(&app.store, platform.id, 1358, "UTC").await;
         let deployment = app.store.add_deployment(platform.id, "deployment-2").await.unwrap();
         let other = app
@@ -67,18 +84,13 @@ on_both_backends! {
         let named = CourseRef { pk: Some("_1358_1".into()), external_id: None };
         assert_eq!(app.store.course_by_ref(platform.id, &named).await.unwrap(), CourseLookup::Ambiguous);
 
-        let key = key(&app.store, platform.id, IngestKeyKind::Caliper).await;
-        let response = app
-            .client
-            .post(app.url("/caliper"))
-            .bearer_auth(&key)
-            .header("content-type", "application/json")
-            .body(fixture("caliper/learn-batch.json"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
-        let report: Value = response.json().await.unwrap();
+        for course in [one, other] {
+            let attached = cloop::ingest::attach_pending(&app.store, course, cloop::ingest::DEFAULT_SESSION_GAP).await.unwrap();
+            assert_eq!(attached.new, 0, "waiting events go to neither course");
+        }
+        assert_eq!(app.store.pending_event_count(platform.id).await.unwrap(), 8);
+
+        let report = push().await;
         assert_eq!((report["new"].as_u64(), report["rejected"].as_u64()), (Some(0), Some(8)), "{report}");
         assert!(report["rejections"][0]["reason"].as_str().unwrap().contains("more than one deployment"), "{report}");
         for course in [one, other] {
