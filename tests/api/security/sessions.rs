@@ -14,7 +14,8 @@
 //! - Two deployments of one registration with the same context id share one course, so a
 //!   session of one reads the other's data → two courses, and a session of one is refused
 //!   on the other even when its course id is rewritten; pushed events naming that context
-//!   are refused as ambiguous rather than filed under either (`deployments`).
+//!   are refused as ambiguous, and events that waited for it attach to neither course,
+//!   rather than being filed under one (`deployments`).
 //! - Migration 0017 loses courses or their data → every course, enrolment and content item
 //!   survives on both databases (`migration`).
 
