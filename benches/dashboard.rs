@@ -49,7 +49,9 @@ async fn main() {
     tokio::spawn(app.run(async {
         let _ = rx.await;
     }));
-    let token = CourseSession::new(staff, course, true).token(&secret);
+    let row = store.course(course).await.unwrap();
+    let token =
+        CourseSession::new(staff, row.platform_id, row.deployment_id, course, true).token(&secret);
     let client = reqwest::Client::new();
     let dashboard = render_times(
         &client,
@@ -141,6 +143,7 @@ async fn seed(store: &Store) -> (CourseId, cloop::store::UserId, i64) {
     let course = store
         .upsert_course(
             platform.id,
+            store.add_deployment(platform.id, "bench").await.unwrap(),
             &CourseUpsert {
                 lms_context_id: "big".into(),
                 title: "Big course".into(),

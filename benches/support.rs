@@ -44,6 +44,10 @@ pub async fn platform_and_course(store: &Store, pk1: u64) -> (Platform, CourseId
     let course = store
         .upsert_course(
             platform.id,
+            store
+                .add_deployment(platform.id, "bench")
+                .await
+                .expect("deployment"),
             &CourseUpsert {
                 lms_context_id: format!("ctx-{pk1}"),
                 title: "Benchmark course".into(),

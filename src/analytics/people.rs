@@ -6,10 +6,12 @@ use super::comparison::{EventWindow, event_split_by_student};
 use super::dashboard::display_name;
 use super::table::{Cell, Row, Table, pct};
 use super::{CourseView, Range, day_label};
+use crate::store::courses::Course;
 use crate::store::{ContentItemId, Store, StoreError, StoreResult, UserId};
 
-/// The courses a person teaches, with when each last received data.
-pub async fn course_list(store: &Store, user: UserId) -> StoreResult<Table> {
+/// The courses a person teaches now (active staff), with when each last received data;
+/// and the courses themselves, which the course links need.
+pub async fn course_list(store: &Store, user: UserId) -> StoreResult<(Table, Vec<Course>)> {
     let mut table = Table::new(
         "courses",
         "Your courses",
@@ -24,7 +26,8 @@ pub async fn course_list(store: &Store, user: UserId) -> StoreResult<Table> {
         .map(String::from)
         .to_vec(),
     );
-    for c in store.staff_courses(user).await? {
+    let courses = store.staff_courses(user).await?;
+    for c in &courses {
         let (sync, event) = store.course_freshness(c.id).await?;
         let updated = sync
             .max(event)
@@ -43,7 +46,7 @@ pub async fn course_list(store: &Store, user: UserId) -> StoreResult<Table> {
             Cell::Text(updated),
         ]));
     }
-    Ok(table)
+    Ok((table, courses))
 }
 
 /// Students × weeks (or days of one week) page views, or the split around an event.

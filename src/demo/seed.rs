@@ -10,7 +10,7 @@ use super::{COURSES, DemoCourse, PLATFORM_NAME};
 use crate::lti::roles::Role;
 use crate::store::courses::{CourseCalendar, CourseUpsert};
 use crate::store::users::UserUpsert;
-use crate::store::{CourseId, PlatformId, Store, StoreError, StoreResult, UserId};
+use crate::store::{CourseId, DeploymentId, PlatformId, Store, StoreError, StoreResult, UserId};
 
 /// The setting that marks a database as seeded, so a second run reuses it.
 const SEEDED: &str = "demo_seeded_at";
@@ -79,6 +79,10 @@ pub async fn seed_once(store: &Store, students: u32) -> StoreResult<bool> {
         .platform_by_name(PLATFORM_NAME)
         .await?
         .ok_or(StoreError::NotFound("demo platform"))?;
+    let deployment = store
+        .deployment(platform.id, super::DEPLOYMENT_ID)
+        .await?
+        .ok_or(StoreError::NotFound("demo deployment"))?;
     let mut rng = StdRng::seed_from_u64(SEED);
     let mut previous: Option<CourseId> = None;
     // The earlier offering first, so the later one can name it as its predecessor.
@@ -87,7 +91,16 @@ pub async fn seed_once(store: &Store, students: u32) -> StoreResult<bool> {
             0 => students,
             _ => students * 93 / 100,
         };
-        let seeded = seed_course(store, platform.id, course, index, cohort, &mut rng).await?;
+        let seeded = seed_course(
+            store,
+            platform.id,
+            deployment,
+            course,
+            index,
+            cohort,
+            &mut rng,
+        )
+        .await?;
         let pk1 = 2000 + u64::from(course.start.0.unsigned_abs()) % 100 * 100;
         let shape = super::semester::shape(course.start, cohort, pk1);
         let events = super::semester::seed(
@@ -120,6 +133,7 @@ pub async fn seed_once(store: &Store, students: u32) -> StoreResult<bool> {
 async fn seed_course(
     store: &Store,
     platform: PlatformId,
+    deployment: DeploymentId,
     course: &DemoCourse,
     index: usize,
     students: u32,
@@ -128,6 +142,7 @@ async fn seed_course(
     let row = store
         .upsert_course(
             platform,
+            deployment,
             &CourseUpsert {
                 lms_context_id: course.context_id.into(),
                 lms_course_uuid: None,

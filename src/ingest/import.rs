@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::accumulator::AccumulatorRows;
 use super::clock::TimestampReader;
-use super::{CourseClock, IngestReport, LmsEvent, Recorder, Resolver, caliper, xapi};
+use super::{CourseClock, CourseLookup, IngestReport, LmsEvent, Recorder, Resolver, caliper, xapi};
 use crate::store::activity::NewActivity;
 use crate::store::{CourseId, Store, StoreError};
 
@@ -315,8 +315,10 @@ async fn read_batches(
                 continue;
             }
         };
+        // The operator named the course: an event whose reference is ambiguous between
+        // deployments goes to it, one that names another course is refused.
         if event.course.key().is_some()
-            && let Some(other) = resolver.course(&store, &event.course).await?
+            && let CourseLookup::Found(other) = resolver.course(&store, &event.course).await?
             && other != course
         {
             report.report.reject(

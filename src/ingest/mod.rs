@@ -18,7 +18,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 pub use crate::store::activity::{ActivityKind, ActivitySource, NewActivity};
-pub use crate::store::ingest::CourseRef;
+pub use crate::store::ingest::{CourseLookup, CourseRef};
 pub use clock::CourseClock;
 pub use resolve::Resolver;
 
@@ -209,8 +209,17 @@ pub async fn ingest_pushed(
         match item {
             Err(reason) => report.reject(at as u64, id, reason),
             Ok((event, raw)) => match resolver.course(store, &event.course).await? {
-                Some(course) => by_course.entry(course).or_default().push(event),
-                None => {
+                CourseLookup::Found(course) => by_course.entry(course).or_default().push(event),
+                CourseLookup::Ambiguous => report.reject(
+                    at as u64,
+                    id,
+                    format!(
+                        "the course {:?} names courses of more than one deployment of this \
+                         platform, so cloop cannot tell which one the event belongs to",
+                        event.course.key().unwrap_or_default()
+                    ),
+                ),
+                CourseLookup::Unknown => {
                     let course_ref = event.course.key().unwrap_or_default().to_string();
                     let kept = store
                         .add_pending_event(

@@ -8,11 +8,12 @@
 use foldhash::{HashMap, HashMapExt};
 
 use super::{ContentRef, CourseRef, LmsEvent, NewActivity};
+use crate::store::ingest::CourseLookup;
 use crate::store::{ContentItemId, CourseId, PlatformId, Store, StoreResult, UserId};
 
 pub struct Resolver {
     platform: PlatformId,
-    courses: HashMap<CourseRef, Option<CourseId>>,
+    courses: HashMap<CourseRef, CourseLookup>,
     users: HashMap<String, UserId>,
     content: HashMap<CourseId, HashMap<String, ContentItemId>>,
 }
@@ -27,11 +28,7 @@ impl Resolver {
         }
     }
 
-    pub async fn course(
-        &mut self,
-        store: &Store,
-        course: &CourseRef,
-    ) -> StoreResult<Option<CourseId>> {
+    pub async fn course(&mut self, store: &Store, course: &CourseRef) -> StoreResult<CourseLookup> {
         if let Some(found) = self.courses.get(course) {
             return Ok(*found);
         }

@@ -13,7 +13,7 @@ use crate::lti::roles::{Role, is_course_staff, parse_roles};
 use crate::store::courses::CourseUpsert;
 use crate::store::platforms::Platform;
 use crate::store::users::UserUpsert;
-use crate::store::{CourseId, EpochMs, Store, UserId};
+use crate::store::{CourseId, DeploymentId, EpochMs, PlatformId, Store, UserId};
 
 /// Clock skew tolerated on `exp` and `iat`, in seconds.
 pub const LEEWAY_SECS: i64 = 60;
@@ -22,6 +22,8 @@ pub const LEEWAY_SECS: i64 = 60;
 #[derive(Clone, Debug)]
 pub struct ValidLaunch {
     pub platform: Platform,
+    /// The registered deployment the launch came through.
+    pub deployment: DeploymentId,
     pub claims: IdTokenClaims,
     pub roles: Vec<Role>,
     pub staff: bool,
@@ -184,12 +186,13 @@ pub async fn validate(
         .deployment_id
         .as_deref()
         .ok_or(LaunchError::MissingParameter("deployment_id claim"))?;
-    if !store.has_deployment(platform.id, deployment_id).await? {
-        return Err(LaunchError::UnregisteredDeployment {
+    let deployment = store
+        .deployment(platform.id, deployment_id)
+        .await?
+        .ok_or_else(|| LaunchError::UnregisteredDeployment {
             platform: platform.name.clone(),
             deployment_id: deployment_id.to_string(),
-        });
-    }
+        })?;
     let target = claims
         .target_link_uri
         .as_deref()
@@ -230,6 +233,7 @@ pub async fn validate(
     }
     Ok(ValidLaunch {
         platform,
+        deployment,
         claims,
         roles,
         staff,
@@ -256,13 +260,17 @@ fn algorithm_name(token: &str) -> String {
 #[derive(Clone, Copy, Debug)]
 pub struct LaunchedSession {
     pub user: UserId,
+    pub platform: PlatformId,
+    pub deployment: DeploymentId,
     pub course: CourseId,
     pub staff: bool,
     /// True when this launch created the course (its first launch).
     pub new_course: bool,
 }
 
-/// Upserts the user, the course and the enrolment a valid launch describes.
+/// Upserts the user, the course and the enrolment a valid launch describes. The course is
+/// the context of the launch's deployment; the user is of the platform, since an LTI `sub`
+/// is unique per issuer, across its deployments.
 pub async fn record(store: &Store, launch: &ValidLaunch) -> Result<LaunchedSession, LaunchError> {
     let claims = &launch.claims;
     let sub = claims
@@ -300,12 +308,13 @@ pub async fn record(store: &Store, launch: &ValidLaunch) -> Result<LaunchedSessi
         .await?;
 
     let existed = store
-        .course_by_context(platform, context_id)
+        .course_by_context(platform, launch.deployment, context_id)
         .await?
         .is_some();
     let course = store
         .upsert_course(
             platform,
+            launch.deployment,
             &CourseUpsert {
                 lms_context_id: context_id.to_string(),
                 // In Blackboard Learn the LTI context id is the course's uuid.
@@ -340,6 +349,8 @@ pub async fn record(store: &Store, launch: &ValidLaunch) -> Result<LaunchedSessi
     }
     Ok(LaunchedSession {
         user: user.id,
+        platform,
+        deployment: launch.deployment,
         course: course.id,
         staff: launch.staff,
         new_course: !existed,

@@ -1,9 +1,12 @@
-//! Courses (LTI contexts) and their teaching calendar settings.
+//! Courses (an LTI context of one deployment of a platform) and their teaching calendar
+//! settings.
 
 use serde::Serialize;
 use time::Date;
 
-use super::{CourseId, EpochMs, PlatformId, Store, StoreError, StoreResult, UserId, on_pool};
+use super::{
+    CourseId, DeploymentId, EpochMs, PlatformId, Store, StoreError, StoreResult, UserId, on_pool,
+};
 
 /// What a launch or a sync knows about a course.
 #[derive(Clone, Debug, Default)]
@@ -19,6 +22,9 @@ pub struct CourseUpsert {
 pub struct Course {
     pub id: CourseId,
     pub platform_id: PlatformId,
+    /// The deployment whose launches made the course: LTI 1.3 makes a context id unique
+    /// only within its deployment, so the deployment is part of the course's identity.
+    pub deployment_id: DeploymentId,
     pub lms_context_id: String,
     pub lms_course_uuid: Option<String>,
     pub lms_course_pk: Option<String>,
@@ -47,6 +53,8 @@ macro_rules! course_columns {
             $p,
             "platform_id, ",
             $p,
+            "deployment_id, ",
+            $p,
             "lms_context_id, ",
             $p,
             "lms_course_uuid, ",
@@ -71,16 +79,18 @@ macro_rules! course_columns {
 }
 
 impl Store {
-    /// Creates the course or refreshes its title, code and LMS uuid from the LMS.
+    /// Creates the course of the deployment's context or refreshes its title, code and LMS
+    /// uuid from the LMS.
     pub async fn upsert_course(
         &self,
         platform: PlatformId,
+        deployment: DeploymentId,
         course: &CourseUpsert,
     ) -> StoreResult<Course> {
         let sql = concat!(
-            "INSERT INTO courses (platform_id, lms_context_id, lms_course_uuid, title, code, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) \
-             ON CONFLICT (platform_id, lms_context_id) DO UPDATE SET \
+            "INSERT INTO courses (platform_id, deployment_id, lms_context_id, lms_course_uuid, \
+             title, code, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
+             ON CONFLICT (platform_id, deployment_id, lms_context_id) DO UPDATE SET \
              lms_course_uuid = COALESCE(excluded.lms_course_uuid, courses.lms_course_uuid), \
              title = excluded.title, code = excluded.code, updated_at = excluded.updated_at \
              RETURNING ",
@@ -89,6 +99,7 @@ impl Store {
         Ok(on_pool!(self, pool => {
             sqlx::query_as(sql)
                 .bind(platform)
+                .bind(deployment)
                 .bind(&course.lms_context_id)
                 .bind(&course.lms_course_uuid)
                 .bind(&course.title)
@@ -112,15 +123,21 @@ impl Store {
     pub async fn course_by_context(
         &self,
         platform: PlatformId,
+        deployment: DeploymentId,
         context_id: &str,
     ) -> StoreResult<Option<Course>> {
         let sql = concat!(
             "SELECT ",
             course_columns!(""),
-            " FROM courses WHERE platform_id = $1 AND lms_context_id = $2"
+            " FROM courses WHERE platform_id = $1 AND deployment_id = $2 AND lms_context_id = $3"
         );
         Ok(on_pool!(self, pool => {
-            sqlx::query_as(sql).bind(platform).bind(context_id).fetch_optional(pool).await
+            sqlx::query_as(sql)
+                .bind(platform)
+                .bind(deployment)
+                .bind(context_id)
+                .fetch_optional(pool)
+                .await
         })?)
     }
 
@@ -146,13 +163,14 @@ impl Store {
         Ok(())
     }
 
-    /// The courses in which the user holds a staff role.
+    /// The courses in which the user is active staff now (as the last launch or roster
+    /// read said).
     pub async fn staff_courses(&self, user: UserId) -> StoreResult<Vec<Course>> {
         let sql = concat!(
             "SELECT ",
             course_columns!("c."),
             " FROM courses c JOIN enrolments e ON e.course_id = c.id \
-             WHERE e.user_id = $1 AND e.is_staff = TRUE ORDER BY c.title"
+             WHERE e.user_id = $1 AND e.is_staff = TRUE AND e.active = TRUE ORDER BY c.title"
         );
         Ok(on_pool!(self, pool => sqlx::query_as(sql).bind(user).fetch_all(pool).await)?)
     }

@@ -35,7 +35,12 @@ row_id!(
     PlatformId
 );
 row_id!(
-    /// A course (LTI context) known to cloop.
+    /// A registered deployment of a platform (cloop's row; the LTI `deployment_id` text is
+    /// kept beside it).
+    DeploymentId
+);
+row_id!(
+    /// A course (LTI context of one deployment) known to cloop.
     CourseId
 );
 row_id!(

@@ -53,6 +53,28 @@ pub struct CourseRef {
     pub external_id: Option<String>,
 }
 
+/// Which course of a platform an event's references name. An ingest key speaks for a
+/// whole platform, and an event names no deployment, so when two deployments of one
+/// registration hold courses with the same reference cloop cannot tell which course the
+/// event belongs to, and says so rather than guess.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CourseLookup {
+    Found(CourseId),
+    Unknown,
+    /// The reference names courses of more than one deployment (or two courses).
+    Ambiguous,
+}
+
+impl CourseLookup {
+    fn of(ids: &[CourseId]) -> Self {
+        match ids {
+            [] => Self::Unknown,
+            [one] => Self::Found(*one),
+            _ => Self::Ambiguous,
+        }
+    }
+}
+
 impl CourseRef {
     /// The text pending events are filed under: the pk when there is one.
     pub fn key(&self) -> Option<&str> {
@@ -134,40 +156,42 @@ impl Store {
         Ok(())
     }
 
-    /// The course a reference names: by LMS primary key (or context id), else by external id.
+    /// The course a reference names: by LMS primary key (or context id), else by external
+    /// id; ambiguous when either names more than one course of the platform.
     pub async fn course_by_ref(
         &self,
         platform: PlatformId,
         course: &CourseRef,
-    ) -> StoreResult<Option<CourseId>> {
+    ) -> StoreResult<CourseLookup> {
         if let Some(pk) = &course.pk {
-            let found = on_pool!(self, pool => {
+            let found: Vec<CourseId> = on_pool!(self, pool => {
                 sqlx::query_scalar(
                     "SELECT id FROM courses WHERE platform_id = $1 \
-                     AND (lms_course_pk = $2 OR lms_context_id = $2) ORDER BY id LIMIT 1",
+                     AND (lms_course_pk = $2 OR lms_context_id = $2) ORDER BY id LIMIT 2",
                 )
                 .bind(platform)
                 .bind(pk)
-                .fetch_optional(pool)
+                .fetch_all(pool)
                 .await
             })?;
-            if found.is_some() {
-                return Ok(found);
+            if !found.is_empty() {
+                return Ok(CourseLookup::of(&found));
             }
         }
         let Some(external) = &course.external_id else {
-            return Ok(None);
+            return Ok(CourseLookup::Unknown);
         };
-        Ok(on_pool!(self, pool => {
+        let found: Vec<CourseId> = on_pool!(self, pool => {
             sqlx::query_scalar(
                 "SELECT id FROM courses WHERE platform_id = $1 AND lms_external_id = $2 \
-                 ORDER BY id LIMIT 1",
+                 ORDER BY id LIMIT 2",
             )
             .bind(platform)
             .bind(external)
-            .fetch_optional(pool)
+            .fetch_all(pool)
             .await
-        })?)
+        })?;
+        Ok(CourseLookup::of(&found))
     }
 
     /// The user with this LMS primary key (`_123_1`, or the LMS's user id), created as a
@@ -436,7 +460,9 @@ impl Store {
         Ok(done > 0)
     }
 
-    /// Events kept for any of the course's LMS references, oldest first, at most `limit`.
+    /// Events kept for any of the course's LMS references, oldest first, at most `limit`;
+    /// not those whose reference also names another course of the platform (another
+    /// deployment's), which stay where they are rather than go to either.
     pub async fn pending_events_for_course(
         &self,
         course: CourseId,
@@ -448,7 +474,11 @@ impl Store {
                  ON c.platform_id = p.platform_id AND p.lms_course_ref IN \
                  (c.lms_context_id, COALESCE(c.lms_course_pk, ''), COALESCE(c.lms_external_id, ''), \
                   COALESCE(c.lms_course_uuid, '')) \
-                 WHERE c.id = $1 ORDER BY p.id LIMIT $2",
+                 WHERE c.id = $1 AND NOT EXISTS (SELECT 1 FROM courses o \
+                   WHERE o.platform_id = c.platform_id AND o.id <> c.id AND p.lms_course_ref IN \
+                   (o.lms_context_id, COALESCE(o.lms_course_pk, ''), COALESCE(o.lms_external_id, ''), \
+                    COALESCE(o.lms_course_uuid, ''))) \
+                 ORDER BY p.id LIMIT $2",
             )
             .bind(course)
             .bind(limit)

@@ -176,10 +176,12 @@ impl Store {
         })?)
     }
 
-    /// Upserts the members and their users. With `complete`, `members` is the whole roster
-    /// and earlier NRPS members missing from it are marked inactive (never deleted).
-    /// Enrolments a launch recorded keep the launch's roles; they are the LMS's word for
-    /// the session that made them.
+    /// Upserts the members and their users. The roster is the LMS's word now: a member it
+    /// lists without a staff role, or `Inactive`, loses staff rights whoever enrolled them.
+    /// Enrolments a launch recorded keep the launch's role names otherwise (a later launch
+    /// grants again). With `complete`, `members` is the whole roster and every enrolment
+    /// missing from it, whatever its source, is marked inactive (never deleted); a
+    /// differences read is not complete and never deactivates the unlisted.
     pub async fn sync_roster(
         &self,
         platform: PlatformId,
@@ -221,24 +223,28 @@ impl Store {
                 .fetch_one(&mut *tx)
                 .await?;
                 seen.insert(user);
+                let staff = member.is_staff && member.available;
                 let changed = sqlx::query(
                     "INSERT INTO enrolments (course_id, user_id, roles, is_staff, available, active, \
                      source, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'nrps', $7, $7) \
                      ON CONFLICT (course_id, user_id) DO UPDATE SET available = excluded.available, \
                      active = excluded.active, \
-                     roles = CASE WHEN enrolments.source = 'launch' THEN enrolments.roles ELSE excluded.roles END, \
-                     is_staff = CASE WHEN enrolments.source = 'launch' THEN enrolments.is_staff ELSE excluded.is_staff END, \
+                     roles = CASE WHEN enrolments.source = 'launch' AND excluded.is_staff \
+                         THEN enrolments.roles ELSE excluded.roles END, \
+                     is_staff = CASE WHEN enrolments.source = 'launch' \
+                         THEN enrolments.is_staff AND excluded.is_staff ELSE excluded.is_staff END, \
                      source = CASE WHEN enrolments.source = 'launch' THEN enrolments.source ELSE 'nrps' END, \
                      updated_at = excluded.updated_at \
                      WHERE enrolments.available <> excluded.available \
                      OR enrolments.active <> excluded.active \
+                     OR (enrolments.is_staff AND NOT excluded.is_staff) \
                      OR (enrolments.source <> 'launch' AND (enrolments.roles <> excluded.roles \
                          OR enrolments.is_staff <> excluded.is_staff OR enrolments.source <> 'nrps'))",
                 )
                 .bind(course)
                 .bind(user)
                 .bind(&member.roles)
-                .bind(member.is_staff)
+                .bind(staff)
                 .bind(member.available)
                 .bind(member.active)
                 .bind(now)
@@ -255,7 +261,7 @@ impl Store {
                 for gone in existing.iter().filter(|u| !seen.contains(u)) {
                     counts.removed += sqlx::query(
                         "UPDATE enrolments SET active = FALSE, updated_at = $3 \
-                         WHERE course_id = $1 AND user_id = $2 AND source = 'nrps' AND active = TRUE",
+                         WHERE course_id = $1 AND user_id = $2 AND active = TRUE",
                     )
                     .bind(course)
                     .bind(gone)

@@ -28,8 +28,11 @@ pub struct MemberRow {
 }
 
 impl Store {
-    /// Upserts the members and their users. With `complete`, `rows` is the whole roster and
-    /// roster members missing from it are marked inactive.
+    /// Upserts the members and their users. The roster is the LMS's word now: a member it
+    /// lists with a non-staff role, or unavailable, loses staff rights whoever enrolled
+    /// them (a launch keeps its role names otherwise, and a later launch grants again).
+    /// With `complete`, `rows` is the whole roster and every enrolment missing from it,
+    /// whatever its source, is marked inactive; a partial read never deactivates anyone.
     pub async fn sync_memberships(
         &self,
         platform: PlatformId,
@@ -78,7 +81,7 @@ impl Store {
                 .fetch_one(&mut *tx)
                 .await?;
                 seen.insert(user);
-                // Roles from a launch are kept: they are what the LMS said about this context.
+                let staff = row.is_staff && row.available;
                 let changed = sqlx::query(
                     "INSERT INTO enrolments (course_id, user_id, roles, is_staff, lms_role, available, \
                      active, source, last_accessed, created_at, updated_at) \
@@ -86,18 +89,21 @@ impl Store {
                      ON CONFLICT (course_id, user_id) DO UPDATE SET lms_role = excluded.lms_role, \
                      available = excluded.available, active = TRUE, \
                      last_accessed = COALESCE(excluded.last_accessed, enrolments.last_accessed), \
-                     roles = CASE WHEN enrolments.source = 'rest' THEN excluded.roles ELSE enrolments.roles END, \
-                     is_staff = CASE WHEN enrolments.source = 'rest' THEN excluded.is_staff ELSE enrolments.is_staff END, \
+                     roles = CASE WHEN enrolments.source = 'rest' OR NOT excluded.is_staff \
+                         THEN excluded.roles ELSE enrolments.roles END, \
+                     is_staff = CASE WHEN enrolments.source = 'rest' THEN excluded.is_staff \
+                         ELSE enrolments.is_staff AND excluded.is_staff END, \
                      updated_at = excluded.updated_at \
                      WHERE enrolments.lms_role IS DISTINCT FROM excluded.lms_role \
                      OR enrolments.available <> excluded.available OR enrolments.active = FALSE \
+                     OR (enrolments.is_staff AND NOT excluded.is_staff) \
                      OR (excluded.last_accessed IS NOT NULL \
                          AND enrolments.last_accessed IS DISTINCT FROM excluded.last_accessed)",
                 )
                 .bind(course)
                 .bind(user)
                 .bind(&row.roles)
-                .bind(row.is_staff)
+                .bind(staff)
                 .bind(&row.lms_role)
                 .bind(row.available)
                 .bind(row.last_accessed)
@@ -123,7 +129,7 @@ impl Store {
                 for gone in existing.iter().filter(|u| !seen.contains(u)) {
                     counts.removed += sqlx::query(
                         "UPDATE enrolments SET active = FALSE, updated_at = $3 \
-                         WHERE course_id = $1 AND user_id = $2 AND source = 'rest' AND active = TRUE",
+                         WHERE course_id = $1 AND user_id = $2 AND active = TRUE",
                     )
                     .bind(course)
                     .bind(gone)

@@ -2,7 +2,9 @@
 
 use serde::Serialize;
 
-use super::{EpochMs, PlatformId, Store, StoreError, StoreResult, is_unique_violation, on_pool};
+use super::{
+    DeploymentId, EpochMs, PlatformId, Store, StoreError, StoreResult, is_unique_violation, on_pool,
+};
 
 /// A platform as the admin registers it.
 #[derive(Clone, Debug)]
@@ -200,25 +202,25 @@ impl Store {
         Ok(())
     }
 
-    /// Adds a deployment id to a platform; adding one that exists is a no-op.
+    /// Adds a deployment id to a platform (adding one that exists changes nothing) and
+    /// returns its row.
     pub async fn add_deployment(
         &self,
         platform: PlatformId,
         deployment_id: &str,
-    ) -> StoreResult<()> {
-        on_pool!(self, pool => {
-            sqlx::query(
-                "INSERT INTO deployments (platform_id, deployment_id, created_at) VALUES ($1, $2, $3)
-                 ON CONFLICT (platform_id, deployment_id) DO NOTHING",
+    ) -> StoreResult<DeploymentId> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_scalar(
+                "INSERT INTO deployments (platform_id, deployment_id, created_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (platform_id, deployment_id) DO UPDATE SET deployment_id = excluded.deployment_id \
+                 RETURNING id",
             )
             .bind(platform)
             .bind(deployment_id)
             .bind(EpochMs::now())
-            .execute(pool)
+            .fetch_one(pool)
             .await
-            .map(|r| r.rows_affected())
-        })?;
-        Ok(())
+        })?)
     }
 
     pub async fn deployments(&self, platform: PlatformId) -> StoreResult<Vec<String>> {
@@ -232,12 +234,13 @@ impl Store {
         })?)
     }
 
-    pub async fn has_deployment(
+    /// The registered deployment with this LTI `deployment_id`, if the platform has it.
+    pub async fn deployment(
         &self,
         platform: PlatformId,
         deployment_id: &str,
-    ) -> StoreResult<bool> {
-        let found: Option<i64> = on_pool!(self, pool => {
+    ) -> StoreResult<Option<DeploymentId>> {
+        Ok(on_pool!(self, pool => {
             sqlx::query_scalar(
                 "SELECT id FROM deployments WHERE platform_id = $1 AND deployment_id = $2",
             )
@@ -245,7 +248,6 @@ impl Store {
             .bind(deployment_id)
             .fetch_optional(pool)
             .await
-        })?;
-        Ok(found.is_some())
+        })?)
     }
 }

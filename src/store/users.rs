@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{CourseId, EpochMs, PlatformId, Store, StoreResult, UserId, on_pool};
+use super::{CourseId, DeploymentId, EpochMs, PlatformId, Store, StoreResult, UserId, on_pool};
 
 /// What a launch or a roster sync knows about a person.
 #[derive(Clone, Debug, Default)]
@@ -34,6 +34,14 @@ pub struct Enrolment {
     pub is_staff: bool,
     pub active: bool,
     pub source: String,
+}
+
+/// What the LMS last said of a person in a course (launch or roster read): whether they
+/// are still enrolled, and whether their role makes them staff.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct Standing {
+    pub active: bool,
+    pub is_staff: bool,
 }
 
 impl Enrolment {
@@ -113,6 +121,32 @@ impl Store {
             )
             .bind(course)
             .bind(user)
+            .fetch_optional(pool)
+            .await
+        })?)
+    }
+
+    /// The person's standing in the course, provided the course is of that platform and
+    /// deployment and the person of that platform: the check every course request makes,
+    /// one read by three primary keys.
+    pub async fn standing(
+        &self,
+        user: UserId,
+        course: CourseId,
+        platform: PlatformId,
+        deployment: DeploymentId,
+    ) -> StoreResult<Option<Standing>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT e.active, e.is_staff FROM enrolments e \
+                 JOIN courses c ON c.id = e.course_id JOIN users u ON u.id = e.user_id \
+                 WHERE e.course_id = $1 AND e.user_id = $2 AND c.platform_id = $3 \
+                 AND c.deployment_id = $4 AND u.platform_id = $3",
+            )
+            .bind(course)
+            .bind(user)
+            .bind(platform)
+            .bind(deployment)
             .fetch_optional(pool)
             .await
         })?)

@@ -215,6 +215,24 @@ async fn callback(
         .await?
         .ok_or_else(expired)?;
     let jar = jar.remove(Cookie::build(STATE_COOKIE).path(CALLBACK_PATH));
+    // The consent took up to STATE_TTL_SECS: the person must still be staff of the course
+    // now, as every course request checks.
+    let course = state.store.course(flow.course_id).await?;
+    let still_staff = state
+        .store
+        .standing(
+            flow.user_id,
+            course.id,
+            course.platform_id,
+            course.deployment_id,
+        )
+        .await?
+        .is_some_and(|s| s.active && s.is_staff);
+    if !still_staff {
+        return Err(Error::Forbidden(
+            "The LMS no longer lists you as staff of this course, so cloop did not store the authorisation. If you still teach it, open cloop again from the course in Blackboard.".into(),
+        ));
+    }
     if let Some(error) = answer.error {
         let message = if error == "access_denied" {
             "you declined cloop's access in Blackboard, so cloop cannot read the course with your account.".to_string()

@@ -294,7 +294,13 @@ async fn launch(
         .await?;
     }
 
-    let session = CourseSession::new(opened.user, opened.course, opened.staff);
+    let session = CourseSession::new(
+        opened.user,
+        opened.platform,
+        opened.deployment,
+        opened.course,
+        opened.staff,
+    );
     let token = session.token(&state.secret);
     let mut jar = jar.add(session.cookie(&state.secret, cookies_can_be_secure(&state)));
     if let Some(sent) = sent_state {

@@ -1,6 +1,7 @@
 //! Sessions travel as opaque signed tokens (in links, forms, a header or a cookie), so they
 //! work inside an LMS iframe with third-party cookies blocked. The extractors here guard
-//! every course and admin route.
+//! every course and admin route; a course session is re-checked against the enrolment on
+//! every request, so a roster read that ends someone's access ends it at once.
 
 use std::collections::HashMap;
 
@@ -16,7 +17,8 @@ use serde::{Deserialize, Serialize};
 use crate::AppState;
 use crate::error::Error;
 use crate::secret::SecretKey;
-use crate::store::{AdminId, CourseId, EpochMs, UserId};
+use crate::store::courses::Course;
+use crate::store::{AdminId, CourseId, DeploymentId, EpochMs, PlatformId, UserId};
 
 /// Name of the query parameter and form field that carries the session token.
 pub const TOKEN_PARAM: &str = "s";
@@ -31,11 +33,15 @@ pub const COURSE_SESSION_SECS: i64 = 8 * 3600;
 /// How long an admin session lasts after login.
 pub const ADMIN_SESSION_SECS: i64 = 12 * 3600;
 
-/// A launched user's session in one course.
+/// A launched user's session in one course of one deployment of a platform.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CourseSession {
     #[serde(rename = "u")]
     pub user: UserId,
+    #[serde(rename = "p")]
+    pub platform: PlatformId,
+    #[serde(rename = "d")]
+    pub deployment: DeploymentId,
     #[serde(rename = "c")]
     pub course: CourseId,
     /// Holds a staff role in this course (sees course data).
@@ -94,12 +100,34 @@ fn open<T: for<'de> Deserialize<'de>>(
 }
 
 impl CourseSession {
-    pub fn new(user: UserId, course: CourseId, staff: bool) -> Self {
+    /// The session a launch opens: the only way a session gets a new expiry.
+    pub fn new(
+        user: UserId,
+        platform: PlatformId,
+        deployment: DeploymentId,
+        course: CourseId,
+        staff: bool,
+    ) -> Self {
         Self {
             user,
+            platform,
+            deployment,
             course,
             staff,
             expires: EpochMs::now().plus_secs(COURSE_SESSION_SECS),
+        }
+    }
+
+    /// A staff session in another course the same person teaches, ending when this one
+    /// ends: moving between courses never extends access. Every request re-checks it
+    /// like any other session.
+    pub fn in_course(&self, course: &Course) -> Self {
+        Self {
+            platform: course.platform_id,
+            deployment: course.deployment_id,
+            course: course.id,
+            staff: true,
+            ..self.clone()
         }
     }
 
@@ -229,22 +257,52 @@ async fn path_course(parts: &mut Parts, state: &AppState) -> Result<CourseId, Er
         .ok_or(Error::NotFound("course"))
 }
 
-/// Any launched session for the course named in the path (staff or learner).
+/// A course session whose enrolment this request has already checked, so that extracting
+/// it twice reads the database once. It lives in the request's extensions: never longer.
+#[derive(Clone)]
+struct Checked(CourseSession);
+
+/// Any launched session for the course named in the path (staff or learner), whose user
+/// the LMS still lists in that course; `staff` is true only while the session's launch and
+/// the LMS's latest word (launch or roster read) both say staff.
 impl FromRequestParts<AppState> for CourseSession {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        if let Some(Checked(session)) = parts.extensions.get::<Checked>() {
+            return Ok(session.clone());
+        }
         let course = path_course(parts, state).await?;
         let token = carried_token(parts, TOKEN_PARAM, COURSE_COOKIE).ok_or_else(|| {
             Error::Unauthorized("No cloop session: open cloop from your course in the LMS.".into())
         })?;
-        let session = CourseSession::from_token(&state.secret, &token).map_err(explain)?;
+        let mut session = CourseSession::from_token(&state.secret, &token).map_err(explain)?;
         if session.course != course {
             return Err(Error::Forbidden(
                 "This cloop session belongs to another course. Open cloop from this course in the LMS."
                     .into(),
             ));
         }
+        let standing = state
+            .store
+            .standing(
+                session.user,
+                session.course,
+                session.platform,
+                session.deployment,
+            )
+            .await?;
+        match standing {
+            Some(standing) if standing.active => session.staff &= standing.is_staff,
+            _ => {
+                return Err(Error::Forbidden(
+                    "The LMS no longer lists you in this course, so your cloop session has ended. \
+                     If you are still enrolled, open cloop again from the course in the LMS."
+                        .into(),
+                ));
+            }
+        }
+        parts.extensions.insert(Checked(session.clone()));
         Ok(session)
     }
 }
@@ -261,7 +319,9 @@ impl FromRequestParts<AppState> for StaffSession {
         let session = CourseSession::from_request_parts(parts, state).await?;
         if !session.staff {
             return Err(Error::Forbidden(
-                "cloop shows course data to course staff only.".into(),
+                "cloop shows course data to course staff only, and the LMS does not list you as \
+                 staff of this course. If you teach it, open cloop again from the course in the LMS."
+                    .into(),
             ));
         }
         Ok(Self(session))
@@ -294,61 +354,4 @@ impl FromRequestParts<AppState> for AdminSession {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use secrecy::SecretString;
-
-    fn key(k: &str) -> SecretKey {
-        SecretKey::from_secret(SecretString::from(k.repeat(40)))
-    }
-
-    #[test]
-    fn course_token_round_trips_and_rejects_tampering() {
-        let secret = key("a");
-        let session = CourseSession::new(UserId(3), CourseId(7), true);
-        let token = session.token(&secret);
-        assert_eq!(CourseSession::from_token(&secret, &token).unwrap(), session);
-
-        let forged = CourseSession {
-            course: CourseId(8),
-            ..session.clone()
-        };
-        let (_, tag) = token.split_once('.').unwrap();
-        let tampered = format!(
-            "{}.{tag}",
-            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&forged).unwrap())
-        );
-        assert_eq!(
-            CourseSession::from_token(&secret, &tampered),
-            Err(TokenProblem::BadSignature)
-        );
-        assert_eq!(
-            CourseSession::from_token(&key("b"), &token),
-            Err(TokenProblem::BadSignature)
-        );
-        assert_eq!(
-            CourseSession::from_token(&secret, "garbage"),
-            Err(TokenProblem::Malformed)
-        );
-    }
-
-    #[test]
-    fn expired_course_token_is_rejected() {
-        let secret = key("a");
-        let session = CourseSession {
-            expires: EpochMs(EpochMs::now().0 - 1),
-            ..CourseSession::new(UserId(1), CourseId(1), true)
-        };
-        assert_eq!(
-            CourseSession::from_token(&secret, &session.token(&secret)),
-            Err(TokenProblem::Expired)
-        );
-    }
-
-    #[test]
-    fn admin_and_course_tokens_are_not_interchangeable() {
-        let secret = key("a");
-        let admin = AdminSession::new(AdminId(1)).token(&secret);
-        assert!(CourseSession::from_token(&secret, &admin).is_err());
-    }
-}
+mod tests;

@@ -315,7 +315,9 @@ on_both_backends! {
         assert!(refused.text().await.unwrap().contains("has expired"));
 
         // Learners are not offered anything and cannot start the flow.
-        let learner = cloop::web::session::CourseSession::new(flow.user, flow.course, false).token(&app.state.secret);
+        let course = app.store.course(flow.course).await.unwrap();
+        let learner = cloop::web::session::CourseSession::new(flow.user, course.platform_id, course.deployment_id, flow.course, false)
+            .token(&app.state.secret);
         let refused = app.client.get(app.url(&format!("/courses/{}/blackboard/authorize?s={learner}", flow.course))).send().await.unwrap();
         assert_eq!(refused.status(), 403);
     }

@@ -153,7 +153,8 @@ on_both_backends! {
 
         let platform = demo.store.platform_by_name(demo::PLATFORM_NAME).await.unwrap().unwrap();
         assert_eq!(platform.issuer, demo::ISSUER);
-        let course = demo.store.course_by_context(platform.id, demo::CURRENT.context_id).await.unwrap().unwrap();
+        let deployment = demo.store.deployment(platform.id, demo::DEPLOYMENT_ID).await.unwrap().unwrap();
+        let course = demo.store.course_by_context(platform.id, deployment, demo::CURRENT.context_id).await.unwrap().unwrap();
         assert!(landed.location.starts_with(&format!("/courses/{}?", course.id)));
     }
 }

@@ -223,3 +223,15 @@ pub async fn count_rows(store: &Store, table: &str) -> i64 {
         Store::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
     }
 }
+
+/// The platform's deployment `deployment-1` (registered if missing), for tests that make
+/// courses directly: a course is a context of one deployment.
+pub async fn deployment(
+    store: &Store,
+    platform: cloop::store::PlatformId,
+) -> cloop::store::DeploymentId {
+    store
+        .add_deployment(platform, "deployment-1")
+        .await
+        .unwrap()
+}

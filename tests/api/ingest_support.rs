@@ -28,6 +28,7 @@ pub async fn course(store: &Store, platform: PlatformId, pk1: u64, zone: &str) -
     let course = store
         .upsert_course(
             platform,
+            crate::helpers::deployment(store, platform).await,
             &CourseUpsert {
                 lms_context_id: format!("ctx-{pk1}"),
                 lms_course_uuid: None,

@@ -15,7 +15,7 @@ on_both_backends! {
         // Moodle's LTI context id is its course id.
         let course = app
             .store
-            .upsert_course(platform.id, &cloop::store::courses::CourseUpsert {
+            .upsert_course(platform.id, crate::helpers::deployment(&app.store, platform.id).await, &cloop::store::courses::CourseUpsert {
                 lms_context_id: "42".into(),
                 title: "Ecology".into(),
                 ..Default::default()

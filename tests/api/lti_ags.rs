@@ -32,6 +32,7 @@ async fn course_with_gradebook(
         .store
         .upsert_course(
             platform.id,
+            crate::helpers::deployment(&app.store, platform.id).await,
             &CourseUpsert {
                 lms_context_id: "ctx-2".into(),
                 title: "Ecology".into(),

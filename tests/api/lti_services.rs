@@ -26,6 +26,7 @@ async fn course_with_roster(app: &TestApp, mock: &MockServices, platform: &Platf
         .store
         .upsert_course(
             platform.id,
+            crate::helpers::deployment(&app.store, platform.id).await,
             &CourseUpsert {
                 lms_context_id: "ctx-1".into(),
                 title: "Ecology".into(),
@@ -300,7 +301,7 @@ on_both_backends! {
 
         let other = app
             .store
-            .upsert_course(platform.id, &CourseUpsert { lms_context_id: "ctx-2".into(), ..CourseUpsert::default() })
+            .upsert_course(platform.id, crate::helpers::deployment(&app.store, platform.id).await, &CourseUpsert { lms_context_id: "ctx-2".into(), ..CourseUpsert::default() })
             .await
             .unwrap();
         let error = nrps::sync_roster(&app.store, &AccessTokens::new(), other.id).await.unwrap_err();

@@ -18,13 +18,13 @@ on_both_backends! {
     async fn course_upsert_is_idempotent_and_refreshes_titles(backend: Backend) {
         let (_db, store) = fresh_store!(backend);
         let platform = store.create_platform(&blackboard("uni", "c")).await.unwrap();
-        let first = store.upsert_course(platform.id, &intro_course()).await.unwrap();
+        let first = store.upsert_course(platform.id, crate::helpers::deployment(&store, platform.id).await, &intro_course()).await.unwrap();
         assert_eq!(first.weeks, 12);
         assert_eq!(first.time_zone, "UTC");
         assert_eq!(first.start_date, None);
 
         let renamed = CourseUpsert { title: "Ecology I".into(), lms_course_uuid: None, ..intro_course() };
-        let second = store.upsert_course(platform.id, &renamed).await.unwrap();
+        let second = store.upsert_course(platform.id, crate::helpers::deployment(&store, platform.id).await, &renamed).await.unwrap();
         assert_eq!(second.id, first.id);
         assert_eq!(second.title, "Ecology I");
         assert_eq!(second.lms_course_uuid.as_deref(), Some("3a1f"), "a launch without the uuid keeps it");
@@ -36,7 +36,7 @@ on_both_backends! {
     async fn course_calendar_is_stored_with_its_time_zone(backend: Backend) {
         let (_db, store) = fresh_store!(backend);
         let platform = store.create_platform(&blackboard("uni", "c")).await.unwrap();
-        let course = store.upsert_course(platform.id, &intro_course()).await.unwrap();
+        let course = store.upsert_course(platform.id, crate::helpers::deployment(&store, platform.id).await, &intro_course()).await.unwrap();
         let calendar = CourseCalendar {
             start_date: date!(2026 - 02 - 23),
             weeks: 13,
@@ -54,7 +54,7 @@ on_both_backends! {
     async fn users_and_enrolments_decide_staff_courses(backend: Backend) {
         let (_db, store) = fresh_store!(backend);
         let platform = store.create_platform(&blackboard("uni", "c")).await.unwrap();
-        let course = store.upsert_course(platform.id, &intro_course()).await.unwrap();
+        let course = store.upsert_course(platform.id, crate::helpers::deployment(&store, platform.id).await, &intro_course()).await.unwrap();
         let teacher = store
             .upsert_user(platform.id, &UserUpsert {
                 lms_sub: "u-1".into(),

@@ -9,11 +9,11 @@ use cloop::Store;
 use cloop::ingest::{ActivityKind, ActivitySource, DEFAULT_SESSION_GAP, NewActivity, record};
 use cloop::store::reports::StudentItemDay;
 use cloop::store::rollups::StudentDay;
-use cloop::store::{ContentItemId, EpochMs, UserId};
+use cloop::store::{ContentItemId, CourseId, EpochMs, UserId};
 use sqlx::migrate::Migrator;
 
 use crate::helpers::TestDatabase;
-use crate::ingest_support::{course, platform};
+use crate::ingest_support::platform;
 use crate::on_both_backends;
 use crate::views_fixture::{V, exec};
 
@@ -32,7 +32,15 @@ on_both_backends! {
             _ => unreachable!("the store is on the test's backend"),
         }
         let platform = platform(&store).await;
-        let course = course(&store, platform.id, 4001, "UTC").await;
+        // Raw SQL: the store's course queries are those of the latest schema.
+        exec(
+            &store,
+            "INSERT INTO courses (id, platform_id, lms_context_id, lms_course_pk, title, code, \
+             created_at, updated_at) VALUES (4001, $1, 'ctx-4001', '_4001_1', 'Course 4001', 'C4001', 0, 0)",
+            &[V::I(platform.id.0)],
+        )
+        .await;
+        let course = CourseId(4001);
         for user in [1_i64, 2] {
             exec(
                 &store,

@@ -57,8 +57,8 @@ on_both_backends! {
         store.add_deployment(a.id, "dep-2").await.unwrap();
         store.add_deployment(a.id, "dep-1").await.unwrap();
         assert_eq!(store.deployments(a.id).await.unwrap(), ["dep-1", "dep-2"]);
-        assert!(store.has_deployment(a.id, "dep-2").await.unwrap());
-        assert!(!store.has_deployment(b.id, "dep-2").await.unwrap());
+        assert!(store.deployment(a.id, "dep-2").await.unwrap().is_some());
+        assert!(store.deployment(b.id, "dep-2").await.unwrap().is_none());
     }
 }
 

@@ -62,6 +62,7 @@ pub async fn launched_course(store: &Store, fake: &FakeLearn) -> (SecretKey, Pla
     let course = store
         .upsert_course(
             platform,
+            crate::helpers::deployment(store, platform).await,
             &CourseUpsert {
                 lms_context_id: blackboard_fake::COURSE_UUID.into(),
                 lms_course_uuid: Some(blackboard_fake::COURSE_UUID.into()),

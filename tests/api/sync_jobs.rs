@@ -19,7 +19,7 @@ on_both_backends! {
         let platform = blackboard_platform(&store, "learn").await;
         let mut courses = Vec::new();
         for n in 0..20 {
-            let course = store.upsert_course(platform, &CourseUpsert {
+            let course = store.upsert_course(platform, crate::helpers::deployment(&store, platform).await, &CourseUpsert {
                 lms_context_id: format!("ctx-{n}"),
                 ..CourseUpsert::default()
             }).await.unwrap();
@@ -78,7 +78,7 @@ on_both_backends! {
         let fake = FakeLearn::start().await;
         let (secret, _platform, course) = launched_course(&store, &fake).await;
         let other = blackboard_platform(&store, "no-rest").await;
-        store.upsert_course(other, &CourseUpsert { lms_context_id: "x".into(), ..CourseUpsert::default() }).await.unwrap();
+        store.upsert_course(other, crate::helpers::deployment(&store, other).await, &CourseUpsert { lms_context_id: "x".into(), ..CourseUpsert::default() }).await.unwrap();
 
         let mut options = JobsOptions::from_config(&Config::for_database("sqlite://unused.db"));
         options.client = fast_options();

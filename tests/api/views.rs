@@ -277,7 +277,7 @@ on_both_backends! {
         assert_eq!(res.status(), StatusCode::FORBIDDEN);
         let missing = app.client.post(&url).form(&quiz).send().await.unwrap();
         assert_eq!(missing.status(), StatusCode::FORBIDDEN);
-        let other_csrf = cloop::web::views::csrf_token(&cloop::web::session::CourseSession::new(f.bob, c, true), &f.secret);
+        let other_csrf = cloop::web::views::csrf_token(&f.session(f.bob, c, true), &f.secret);
         let wrong: Vec<(&str, &str)> = quiz.iter().copied().chain([("csrf", other_csrf.as_str())]).collect();
         assert_eq!(app.client.post(&url).form(&wrong).send().await.unwrap().status(), StatusCode::FORBIDDEN);
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use cloop::Store;
 use cloop::ingest::{ActivityKind, ActivitySource, NewActivity};
-use cloop::store::{ContentItemId, CourseId, EpochMs, UserId};
+use cloop::store::{ContentItemId, CourseId, DeploymentId, EpochMs, PlatformId, UserId};
 use cloop::web::session::CourseSession;
 use jiff::civil::date;
 use jiff::tz::TimeZone;
@@ -67,6 +67,8 @@ pub fn local_day(ms: i64) -> i64 {
 }
 
 pub struct Fixture {
+    pub platform: PlatformId,
+    pub deployment: DeploymentId,
     pub course: CourseId,
     pub other_course: CourseId,
     pub staff: UserId,
@@ -78,8 +80,12 @@ pub struct Fixture {
 }
 
 impl Fixture {
+    pub fn session(&self, user: UserId, course: CourseId, staff: bool) -> CourseSession {
+        CourseSession::new(user, self.platform, self.deployment, course, staff)
+    }
+
     pub fn token(&self, user: UserId, course: CourseId, staff: bool) -> String {
-        CourseSession::new(user, course, staff).token(&self.secret)
+        self.session(user, course, staff).token(&self.secret)
     }
 
     pub fn staff_token(&self) -> String {
@@ -93,8 +99,9 @@ impl Fixture {
 pub async fn seed(store: &Store) -> Fixture {
     use V::*;
     let platform = exec(store, "INSERT INTO platforms (name, issuer, client_id, auth_url, jwks_url, token_url, created_at, updated_at) VALUES ('lms', 'https://lms.example', 'c', 'a', 'j', 't', 0, 0) RETURNING id", &[]).await;
-    let course = exec(store, "INSERT INTO courses (platform_id, lms_context_id, title, code, term, start_date, weeks, time_zone, created_at, updated_at) VALUES ($1, 'ctx1', 'Intro <b>Stats</b> & more', 'STAT101', '2026 S1', '2026-03-02', 2, 'Australia/Melbourne', 0, 0) RETURNING id", &[I(platform)]).await;
-    let other = exec(store, "INSERT INTO courses (platform_id, lms_context_id, title, code, created_at, updated_at) VALUES ($1, 'ctx2', 'Other', 'OTH1', 0, 0) RETURNING id", &[I(platform)]).await;
+    let deployment = exec(store, "INSERT INTO deployments (platform_id, deployment_id, created_at) VALUES ($1, 'd1', 0) RETURNING id", &[I(platform)]).await;
+    let course = exec(store, "INSERT INTO courses (platform_id, deployment_id, lms_context_id, title, code, term, start_date, weeks, time_zone, created_at, updated_at) VALUES ($1, $2, 'ctx1', 'Intro <b>Stats</b> & more', 'STAT101', '2026 S1', '2026-03-02', 2, 'Australia/Melbourne', 0, 0) RETURNING id", &[I(platform), I(deployment)]).await;
+    let other = exec(store, "INSERT INTO courses (platform_id, deployment_id, lms_context_id, title, code, created_at, updated_at) VALUES ($1, $2, 'ctx2', 'Other', 'OTH1', 0, 0) RETURNING id", &[I(platform), I(deployment)]).await;
     let user = |sub: &'static str, name: &'static str| async move {
         exec(store, "INSERT INTO users (platform_id, lms_sub, name, created_at, updated_at) VALUES ($1, $2, $3, 0, 0) RETURNING id", &[I(platform), T(sub), T(name)]).await
     };
@@ -157,6 +164,8 @@ pub async fn seed(store: &Store) -> Fixture {
     insert_views(store, course, &views).await;
     let secret = cloop::SecretKey::load_or_create(store, None).await.unwrap();
     Fixture {
+        platform: PlatformId(platform),
+        deployment: DeploymentId(deployment),
         course: CourseId(course),
         other_course: CourseId(other),
         staff: UserId(staff),

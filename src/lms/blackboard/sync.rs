@@ -402,9 +402,12 @@ impl CourseSync<'_> {
             }
         }
         let rows: Vec<MemberRow> = members.iter().filter_map(member_row).collect();
+        // The roster ends access of whoever it leaves out, so it counts as complete only
+        // when every page was read and every membership named its user.
+        let complete = self.full && rows.len() == members.len();
         Ok(self
             .store
-            .sync_memberships(self.course.platform_id, self.course.id, &rows, self.full)
+            .sync_memberships(self.course.platform_id, self.course.id, &rows, complete)
             .await?)
     }
 

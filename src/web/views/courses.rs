@@ -1,4 +1,5 @@
-//! The course list: every course the person teaches, each linked with a session of its own.
+//! The course list: every course the person teaches now, each linked with a session of its
+//! own that ends when the current one ends.
 
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
@@ -10,14 +11,14 @@ use super::{ViewQuery, csv_response};
 use crate::AppState;
 use crate::analytics::{Cell, CourseView, course_list};
 use crate::error::Result;
-use crate::web::session::{CourseSession, StaffSession};
+use crate::web::session::StaffSession;
 
 pub async fn list(
     State(state): State<AppState>,
     StaffSession(session): StaffSession,
     Query(q): Query<ViewQuery>,
 ) -> Result<Response> {
-    let table = course_list(&state.store, session.user).await?;
+    let (table, courses) = course_list(&state.store, session.user).await?;
     let cv = CourseView::load(&state.store, session.course).await?;
     if let Some(id) = &q.csv {
         return csv_response(&[&table], id, "courses");
@@ -30,14 +31,16 @@ pub async fn list(
                 caption { (table.caption) }
                 thead { tr { @for c in &table.columns { th scope="col" { (c) } } } }
                 tbody {
-                    @for row in &table.rows {
+                    // `course_list` makes one row per course, in the order of `courses`.
+                    @for (row, course) in table.rows.iter().zip(&courses) {
                         tr {
                             @for cell in &row.cells {
                                 @match cell {
                                     Cell::Course(id, title) => {
-                                        // The person is staff there too (the list only holds such
-                                        // courses), so the link carries a staff session for it.
-                                        @let token = CourseSession::new(session.user, *id, true).token(&state.secret);
+                                        // The person is active staff there too (the list holds
+                                        // only such courses), so the link carries a staff session
+                                        // for it that expires with this one.
+                                        @let token = session.in_course(course).token(&state.secret);
                                         td { a href={"/courses/" (id) "?s=" (token)} { (if title.is_empty() { "(untitled)" } else { title }) } }
                                     }
                                     other => td { (other.text()) },
