@@ -14,7 +14,12 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const TIMEOUT: Duration = Duration::from_secs(30);
 const MAX_REDIRECTS: usize = 5;
 
-/// Where URLs an LMS supplies may lead.
+/// Where URLs an LMS supplies may lead. What is trusted: URLs a tool admin typed (`cloop
+/// platform add`, the admin page, Blackboard REST base URLs) are fetched with the ordinary
+/// client. What is guarded: dynamic registration (the configuration URL, the registration
+/// endpoint, and the endpoints it stores, checked once when stored) and the NRPS / AGS
+/// URLs of launches, unless they are on the origin of one of the platform's stored
+/// endpoints (that reaches nothing the platform's registration did not already reach).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Guard {
     /// Public addresses only: loopback, link-local, private, shared (CGNAT), unspecified,
@@ -142,14 +147,6 @@ pub fn refusal(error: &reqwest::Error) -> Option<Refused> {
         source = cause.source();
     }
     None
-}
-
-/// The error's text without its URL, or the guard's refusal naming the URL and why.
-pub fn describe(error: reqwest::Error) -> String {
-    match refusal(&error) {
-        Some(refused) => refused.to_string(),
-        None => error.without_url().to_string(),
-    }
 }
 
 fn literal_refusal(url: &Url) -> Option<Refused> {
@@ -336,5 +333,43 @@ mod tests {
             "{refused}"
         );
         assert!(Guard::Off.check(&url).await.is_ok());
+    }
+
+    /// Every redirect hop is checked: a public page cannot bounce cloop to a private one.
+    /// (The first hop here is loopback only because a test has no public server; the
+    /// guarded client is used directly, past the literal check of `client_for`.)
+    #[tokio::test]
+    async fn redirects_to_private_addresses_are_refused() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let port = listener.local_addr().unwrap().port();
+        let router = axum::Router::new()
+            .route(
+                "/metadata",
+                axum::routing::get(|| async {
+                    axum::response::Redirect::temporary("http://169.254.169.254/latest/meta-data/")
+                }),
+            )
+            .route(
+                "/named",
+                axum::routing::get(move || async move {
+                    axum::response::Redirect::temporary(&format!("http://localhost:{port}/x"))
+                }),
+            );
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        let refused = |path: &str| {
+            let url = format!("{base}{path}");
+            async move {
+                let error = GUARDED.get(&url).send().await.unwrap_err();
+                refusal(&error).expect("the guard refused").to_string()
+            }
+        };
+        let metadata = refused("/metadata").await;
+        assert!(
+            metadata.starts_with("cloop does not fetch http://169.254.169.254/latest/meta-data/: 169.254.169.254 is a link-local address"),
+            "{metadata}"
+        );
+        let named = refused("/named").await;
+        assert!(named.contains("localhost resolves only to"), "{named}");
     }
 }

@@ -138,7 +138,10 @@ async fn register(
     let response = request
         .send()
         .await
-        .map_err(|e| fetch_error(outbound::describe(e)))?;
+        .map_err(|e| match outbound::refusal(&e) {
+            Some(refused) => RegistrationError::Unsafe(refused),
+            None => fetch_error(e.to_string()),
+        })?;
     if !response.status().is_success() {
         return Err(fetch_error(format!("HTTP {}", response.status())));
     }
@@ -179,7 +182,10 @@ async fn register(
     let response = request
         .send()
         .await
-        .map_err(|e| RegistrationError::Refused(outbound::describe(e)))?;
+        .map_err(|e| match outbound::refusal(&e) {
+            Some(refused) => RegistrationError::Unsafe(refused),
+            None => RegistrationError::Refused(e.to_string()),
+        })?;
     let status = response.status();
     let body: Value = response.json().await.unwrap_or(Value::Null);
     if !status.is_success() {
