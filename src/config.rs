@@ -39,6 +39,9 @@ pub struct Config {
     /// Signs session tokens and seals stored secrets; generated and stored in the
     /// database when not configured.
     pub secret_key: Option<SecretString>,
+    /// Lets URLs an LMS sends in-band (dynamic registration, service URLs in launches)
+    /// lead to loopback, link-local and private addresses: for a development LMS only.
+    pub allow_private_urls: bool,
 }
 
 /// A configuration value that cannot be used, reported as one line.
@@ -83,6 +86,8 @@ struct RawConfig {
     session_gap: Option<String>,
     #[serde(default, deserialize_with = "scalar_text")]
     secret_key: Option<String>,
+    #[serde(default, deserialize_with = "scalar_text")]
+    allow_private_urls: Option<String>,
 }
 
 impl Default for RawConfig {
@@ -96,6 +101,7 @@ impl Default for RawConfig {
             blackboard_daily_budget: Some(DEFAULT_DAILY_BUDGET.to_string()),
             session_gap: Some("40m".into()),
             secret_key: None,
+            allow_private_urls: Some("false".into()),
         }
     }
 }
@@ -156,6 +162,7 @@ impl Config {
             blackboard_daily_budget: DEFAULT_DAILY_BUDGET,
             session_gap: Duration::from_secs(40 * 60),
             secret_key: None,
+            allow_private_urls: false,
         }
     }
 
@@ -256,6 +263,19 @@ impl Config {
             None => None,
         };
 
+        let private_text = raw.allow_private_urls.unwrap_or_default();
+        let allow_private_urls = match private_text.trim() {
+            "true" => true,
+            "false" => false,
+            _ => {
+                return Err(ConfigError::invalid(
+                    "allow_private_urls",
+                    format!("{private_text:?} is not true or false"),
+                    "false",
+                ));
+            }
+        };
+
         Ok(Self {
             public_url,
             database_url,
@@ -265,6 +285,7 @@ impl Config {
             blackboard_daily_budget,
             session_gap,
             secret_key,
+            allow_private_urls,
         })
     }
 
@@ -318,6 +339,7 @@ mod tests {
         assert_eq!(config.sync_interval, Duration::from_secs(6 * 3600));
         assert_eq!(config.session_gap, Duration::from_secs(40 * 60));
         assert!(config.public_url_is_insecure());
+        assert!(!config.allow_private_urls);
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod ingest;
 pub mod jobs;
 pub mod lms;
 pub mod lti;
+pub mod outbound;
 pub mod secret;
 pub mod store;
 pub mod web;
@@ -168,7 +169,8 @@ impl App {
     }
 }
 
-/// Every quarter hour, forgets login states and nonces whose tokens can no longer be used.
+/// Every quarter hour, forgets login states, nonces and used invites whose tokens can no
+/// longer be used.
 async fn purge_expired_launch_data(store: Store) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(15 * 60));
     loop {
@@ -177,6 +179,11 @@ async fn purge_expired_launch_data(store: Store) {
             Ok(0) => {}
             Ok(n) => tracing::debug!(rows = n, "purged expired launch states and nonces"),
             Err(e) => tracing::warn!(error = %e, "could not purge expired launch data"),
+        }
+        match store.purge_used_invites(store::EpochMs::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(rows = n, "purged expired used invites"),
+            Err(e) => tracing::warn!(error = %e, "could not purge used invites"),
         }
     }
 }

@@ -46,6 +46,8 @@ pub struct JobsOptions {
     /// A running job not heard of for this long is taken to have died with its worker.
     pub stale_after: Duration,
     pub client: ClientOptions,
+    /// The guard on service URLs from launches (`allow_private_urls`).
+    pub lms_urls: crate::outbound::Guard,
 }
 
 impl JobsOptions {
@@ -64,6 +66,7 @@ impl JobsOptions {
                 daily_budget: config.blackboard_daily_budget,
                 ..ClientOptions::default()
             },
+            lms_urls: crate::outbound::Guard::allowing_private(config.allow_private_urls),
         }
     }
 }

@@ -9,6 +9,7 @@ use tokio::sync::watch;
 
 use super::{COURSE_SYNC, JobsOptions, LTI_ROSTER, sleep_or_shutdown};
 use crate::lms::blackboard::{BbError, SyncError, sync_course};
+use crate::outbound::Guard;
 use crate::secret::SecretKey;
 use crate::store::jobs::Job;
 use crate::store::{CourseId, EpochMs, Store, StoreResult};
@@ -120,7 +121,7 @@ async fn run_job(
         permanent: true,
     })?;
     if job.kind == LTI_ROSTER {
-        return run_roster(store, course).await;
+        return run_roster(store, course, options.lms_urls).await;
     }
     match sync_course(store, secret, course, &options.client, &|_| {}).await {
         Ok(run) if run.status == "paused" => Ok(Outcome::Paused),
@@ -144,7 +145,7 @@ async fn run_job(
 /// The roster read, then the gradebook read, for the services the course's launches
 /// offered; each outcome is also the course's data-source status. Only failures a retry
 /// can mend (the LMS unreachable or failing) are retried.
-async fn run_roster(store: &Store, course: CourseId) -> Result<Outcome, Failure> {
+async fn run_roster(store: &Store, course: CourseId, guard: Guard) -> Result<Outcome, Failure> {
     use crate::lti::services::{AccessTokens, ServiceError, ags, nrps};
     let (roster_url, line_items_url) =
         store
@@ -154,7 +155,7 @@ async fn run_roster(store: &Store, course: CourseId) -> Result<Outcome, Failure>
                 message: e.to_string(),
                 permanent: false,
             })?;
-    let tokens = AccessTokens::shared();
+    let tokens = AccessTokens::shared(guard);
     let mut failures = Vec::new();
     if roster_url.is_some()
         && let Err(e) = nrps::sync_roster(store, tokens, course).await

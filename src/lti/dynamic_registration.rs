@@ -5,11 +5,13 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::Config;
+use crate::lti::invite::Invite;
 use crate::lti::registration::check_url;
 use crate::lti::tool_config::registration_metadata;
+use crate::outbound::{self, Guard, Refused as UrlRefused};
 use crate::store::platforms::{NewPlatform, Platform};
 use crate::store::{Store, StoreError};
+use crate::{Config, SecretKey};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegistrationError {
@@ -17,6 +19,14 @@ pub enum RegistrationError {
         "The registration request has no openid_configuration URL. Start the registration from the LMS."
     )]
     MissingConfiguration,
+    #[error(
+        "This registration URL is not valid or has expired. Copy a fresh one from cloop's admin page (/admin/platforms)."
+    )]
+    InvalidInvite,
+    #[error(
+        "This registration URL has already been used (or a registration with it is under way). Copy a fresh one from cloop's admin page (/admin/platforms)."
+    )]
+    InviteUsed,
     #[error("The platform's configuration URL is not acceptable: {0}")]
     BadUrl(String),
     #[error("cloop could not read the platform's configuration at {url}: {reason}")]
@@ -27,6 +37,8 @@ pub enum RegistrationError {
     IssuerMismatch { issuer: String, url: String },
     #[error("The platform refused cloop's registration: {0}")]
     Refused(String),
+    #[error("{0}")]
+    Unsafe(#[from] UrlRefused),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -72,21 +84,52 @@ fn product(family: Option<&str>) -> &'static str {
     }
 }
 
-/// Runs the registration and returns the stored platform.
-pub async fn register(
-    http: &reqwest::Client,
+/// Registers the platform that opened cloop's registration URL, using up the admin's
+/// invite in it. A registration that fails before the platform registered cloop gives
+/// the invite back, so it can be retried.
+pub async fn register_with_invite(
+    store: &Store,
+    config: &Config,
+    secret: &SecretKey,
+    invite: Option<&str>,
+    openid_configuration: Option<&str>,
+    registration_token: Option<&str>,
+) -> Result<Platform, RegistrationError> {
+    let invite = invite
+        .and_then(|i| Invite::parse(secret, i))
+        .ok_or(RegistrationError::InvalidInvite)?;
+    let configuration = openid_configuration
+        .filter(|c| !c.is_empty())
+        .ok_or(RegistrationError::MissingConfiguration)?;
+    if !store.claim_invite(invite.hash(), invite.expires()).await? {
+        return Err(RegistrationError::InviteUsed);
+    }
+    let registered = register(store, config, configuration, registration_token).await;
+    if let Err(e) = &registered
+        && !matches!(e, RegistrationError::Store(_))
+    {
+        store.release_invite(invite.hash()).await?;
+    }
+    registered
+}
+
+/// Runs the registration and returns the stored platform. Every URL in it comes from the
+/// LMS, so each passes the outbound guard (`allow_private_urls`).
+async fn register(
     store: &Store,
     config: &Config,
     openid_configuration: &str,
     registration_token: Option<&str>,
 ) -> Result<Platform, RegistrationError> {
+    let guard = Guard::allowing_private(config.allow_private_urls);
     let config_url = check_url("openid_configuration", openid_configuration)
         .map_err(RegistrationError::BadUrl)?;
     let fetch_error = |reason: String| RegistrationError::Fetch {
         url: config_url.to_string(),
         reason,
     };
-    let mut request = http
+    let mut request = guard
+        .client_for(&config_url)?
         .get(config_url.clone())
         .header("accept", "application/json");
     if let Some(token) = registration_token {
@@ -95,7 +138,10 @@ pub async fn register(
     let response = request
         .send()
         .await
-        .map_err(|e| fetch_error(e.to_string()))?;
+        .map_err(|e| match outbound::refusal(&e) {
+            Some(refused) => RegistrationError::Unsafe(refused),
+            None => fetch_error(e.to_string()),
+        })?;
     if !response.status().is_success() {
         return Err(fetch_error(format!("HTTP {}", response.status())));
     }
@@ -112,17 +158,22 @@ pub async fn register(
             url: config_url.to_string(),
         });
     }
+    // Kept and fetched (keys, tokens) or framed (auth) later as the platform's own
+    // endpoints, so they are checked now.
     for (what, url) in [
         ("authorization_endpoint", &platform.authorization_endpoint),
         ("token_endpoint", &platform.token_endpoint),
         ("jwks_uri", &platform.jwks_uri),
-        ("registration_endpoint", &platform.registration_endpoint),
     ] {
-        check_url(what, url).map_err(RegistrationError::BadUrl)?;
+        let url = check_url(what, url).map_err(RegistrationError::BadUrl)?;
+        guard.check(&url).await?;
     }
+    let registration_endpoint = check_url("registration_endpoint", &platform.registration_endpoint)
+        .map_err(RegistrationError::BadUrl)?;
 
-    let mut request = http
-        .post(&platform.registration_endpoint)
+    let mut request = guard
+        .client_for(&registration_endpoint)?
+        .post(registration_endpoint)
         .header("accept", "application/json")
         .json(&registration_metadata(config));
     if let Some(token) = registration_token {
@@ -131,7 +182,10 @@ pub async fn register(
     let response = request
         .send()
         .await
-        .map_err(|e| RegistrationError::Refused(e.to_string()))?;
+        .map_err(|e| match outbound::refusal(&e) {
+            Some(refused) => RegistrationError::Unsafe(refused),
+            None => RegistrationError::Refused(e.to_string()),
+        })?;
     let status = response.status();
     let body: Value = response.json().await.unwrap_or(Value::Null);
     if !status.is_success() {
@@ -174,36 +228,4 @@ pub async fn register(
     }
     tracing::info!(platform = %stored.name, issuer = %stored.issuer, "registered through LTI dynamic registration");
     Ok(stored)
-}
-
-/// How long a registration URL handed out on the admin page stays usable.
-pub const INVITE_SECS: i64 = 7 * 24 * 3600;
-const INVITE_PURPOSE: &str = "registration-invite";
-
-/// A registration invitation: its expiry, signed. Only an admin can hand one out, so a
-/// stranger cannot register a platform of their own making.
-pub fn invite(secret: &crate::SecretKey, expires: crate::store::EpochMs) -> String {
-    use base64::Engine;
-    let tag = secret.sign(INVITE_PURPOSE, expires.0.to_string().as_bytes());
-    format!(
-        "{}.{}",
-        expires.0,
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tag)
-    )
-}
-
-/// True for an unexpired invitation this instance signed.
-pub fn invite_is_valid(secret: &crate::SecretKey, invite: &str) -> bool {
-    use base64::Engine;
-    let Some((expires, tag)) = invite.split_once('.') else {
-        return false;
-    };
-    let (Ok(expires_ms), Ok(tag)) = (
-        expires.parse::<i64>(),
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(tag),
-    ) else {
-        return false;
-    };
-    expires_ms > crate::store::EpochMs::now().0
-        && secret.verify(INVITE_PURPOSE, expires.as_bytes(), &tag)
 }

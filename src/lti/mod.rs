@@ -5,6 +5,7 @@ pub mod claims;
 pub mod deep_linking;
 pub mod dynamic_registration;
 pub mod error;
+pub mod invite;
 pub mod keys;
 pub mod launch;
 pub mod login;

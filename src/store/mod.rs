@@ -13,6 +13,7 @@ pub mod forums;
 pub mod gradebook;
 mod ids;
 pub mod ingest;
+mod invites;
 pub mod jobs;
 pub mod launches;
 pub mod lms_courses;

@@ -47,29 +47,20 @@ async fn register(
     State(state): State<AppState>,
     Query(start): Query<RegistrationStart>,
 ) -> Result<Response> {
-    if !start
-        .invite
-        .as_deref()
-        .is_some_and(|i| dynamic_registration::invite_is_valid(&state.secret, i))
-    {
-        return Err(Error::Forbidden(
-            "This registration URL is not valid or has expired. Copy a fresh one from cloop's admin page (/admin/platforms).".into(),
-        ));
-    }
-    let configuration = start
-        .openid_configuration
-        .filter(|c| !c.is_empty())
-        .ok_or_else(|| Error::BadRequest(RegistrationError::MissingConfiguration.to_string()))?;
-    let platform = dynamic_registration::register(
-        &state.http,
+    let platform = dynamic_registration::register_with_invite(
         &state.store,
         &state.config,
-        &configuration,
+        &state.secret,
+        start.invite.as_deref(),
+        start.openid_configuration.as_deref(),
         start.registration_token.as_deref(),
     )
     .await
     .map_err(|e| match e {
         RegistrationError::Store(s) => Error::Store(s),
+        RegistrationError::InvalidInvite | RegistrationError::InviteUsed => {
+            Error::Forbidden(e.to_string())
+        }
         other => Error::BadRequest(other.to_string()),
     })?;
     state.frame_ancestors.invalidate();

@@ -116,11 +116,23 @@ impl Drop for TestApp {
     }
 }
 
-/// Starts the real server on 127.0.0.1:0 over a fresh database of the given backend.
+/// Starts the real server on 127.0.0.1:0 over a fresh database of the given backend. The
+/// mock LMSs run on loopback too, so URLs they send may lead to private addresses.
 pub async fn spawn_app(backend: Backend, test: &str) -> Option<TestApp> {
+    spawn_app_with(backend, test, |_| {}).await
+}
+
+/// `spawn_app` with the test's changes to the configuration.
+pub async fn spawn_app_with(
+    backend: Backend,
+    test: &str,
+    configure: impl FnOnce(&mut Config),
+) -> Option<TestApp> {
     let database = TestDatabase::fresh(backend, test).await?;
     let mut config = Config::for_database(&database.url);
     config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    config.allow_private_urls = true;
+    configure(&mut config);
     let app = App::build(config).await.expect("build app");
     let address = app.local_addr();
     let store = app.state().store.clone();

@@ -1,6 +1,7 @@
 //! Registration: the tool's JWKS and key rotation, the admin platforms page, and LTI
 //! Dynamic Registration against a fake platform configuration endpoint.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::extract::State;
@@ -123,17 +124,21 @@ on_both_backends! {
     }
 }
 
+/// An LMS that serves its OpenID configuration and registers clients `dr-client-7`,
+/// `dr-client-8`, … with the registration token `reg-token-1`.
 #[derive(Clone, Default)]
 pub struct FakeLms {
     pub base: String,
     pub registered: Arc<Mutex<Vec<Value>>>,
+    /// Requests of any kind that reached it.
+    pub requests: Arc<AtomicUsize>,
 }
 
 /// The token the fake LMS expects on its registration endpoints.
 pub const REGISTRATION_TOKEN: &str = "reg-token-1";
 
 impl FakeLms {
-    /// Serves the fake LMS's OpenID configuration and registration endpoint on 127.0.0.1:0.
+    /// Serves on a free loopback port, with its own base URL as issuer.
     pub async fn start() -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -155,12 +160,17 @@ impl FakeLms {
     pub fn configuration_url(&self) -> String {
         format!("{}/.well-known/openid-configuration", self.base)
     }
+
+    pub fn requests(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
+    }
 }
 
 async fn openid_configuration(
     State(lms): State<FakeLms>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, StatusCode> {
+    lms.requests.fetch_add(1, Ordering::SeqCst);
     if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some("Bearer reg-token-1") {
         return Err(StatusCode::UNAUTHORIZED);
     }
@@ -185,12 +195,14 @@ async fn register_client(
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Result<Json<Value>, StatusCode> {
+    lms.requests.fetch_add(1, Ordering::SeqCst);
     if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some("Bearer reg-token-1") {
         return Err(StatusCode::UNAUTHORIZED);
     }
-    lms.registered.lock().unwrap().push(body.clone());
+    let mut registered = lms.registered.lock().unwrap();
+    registered.push(body.clone());
     let mut answer = body;
-    answer["client_id"] = json!("dr-client-7");
+    answer["client_id"] = json!(format!("dr-client-{}", 6 + registered.len()));
     answer["https://purl.imsglobal.org/spec/lti-tool-configuration"]["deployment_id"] = json!("3");
     Ok(Json(answer))
 }
@@ -198,7 +210,6 @@ async fn register_client(
 on_both_backends! {
     async fn dynamic_registration_registers_and_closes_the_window(backend: Backend) {
         let app = app_on!(backend);
-        // The fake LMS serves its configuration; keys come from a mock platform's JWKS.
         let lms = FakeLms::start().await;
         let base = lms.base.clone();
         let config_url = lms.configuration_url();
@@ -212,7 +223,7 @@ on_both_backends! {
         assert_eq!(without_invite.status(), 403, "only an admin's registration URL registers");
         assert_eq!(count_rows(&app.store, "platforms").await, 0);
 
-        let invite = cloop::lti::dynamic_registration::invite(&app.state.secret, EpochMs::now().plus_secs(600));
+        let invite = cloop::lti::invite::invite(&app.state.secret, EpochMs::now().plus_secs(600));
         let wrong_token = app
             .client
             .get(app.url("/lti/register"))
@@ -266,7 +277,7 @@ on_both_backends! {
             .route("/.well-known/openid-configuration", get(openid_configuration))
             .with_state(lms);
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-        let invite = cloop::lti::dynamic_registration::invite(&app.state.secret, EpochMs::now().plus_secs(600));
+        let invite = cloop::lti::invite::invite(&app.state.secret, EpochMs::now().plus_secs(600));
         let response = app
             .client
             .get(app.url("/lti/register"))

@@ -6,6 +6,7 @@ use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, LINK};
 
 use super::token::{AccessTokens, TokenError};
+use crate::outbound::{self, Refused};
 use crate::store::platforms::Platform;
 use crate::store::{Store, StoreError};
 
@@ -36,6 +37,8 @@ pub enum ServiceError {
     WrongContentType { expected: String, got: String },
     #[error("the LMS could not be reached: {0}")]
     Unreachable(String),
+    #[error("{0}")]
+    Unsafe(#[from] Refused),
     #[error(
         "the LMS has not offered this service for the course yet: launch cloop from the course once the LMS administrator has enabled it"
     )]
@@ -61,17 +64,26 @@ pub(super) async fn get_page(
     accept: &str,
 ) -> Result<Page, ServiceError> {
     let base = url::Url::parse(url).map_err(|e| ServiceError::Malformed(format!("{url}: {e}")))?;
+    let http = if on_registered_origin(platform, &base) {
+        tokens.http()
+    } else {
+        // Checked before a token is asked for; the client checks again as it connects.
+        tokens.guard().check(&base).await?;
+        tokens.guard().client_for(&base)?
+    };
     let mut retried = false;
     loop {
         let token = tokens.token(store, platform, scopes).await?;
-        let response = tokens
-            .http()
+        let response = http
             .get(base.clone())
             .header(ACCEPT, accept)
             .header(AUTHORIZATION, format!("Bearer {token}"))
             .send()
             .await
-            .map_err(|e| ServiceError::Unreachable(e.without_url().to_string()))?;
+            .map_err(|e| match outbound::refusal(&e) {
+                Some(refused) => ServiceError::Unsafe(refused),
+                None => ServiceError::Unreachable(e.without_url().to_string()),
+            })?;
         match response.status() {
             StatusCode::UNAUTHORIZED if !retried => {
                 tokens.forget(platform, scopes).await;
@@ -112,6 +124,22 @@ pub(super) async fn get_page(
             differences: link(&links, "differences", &base),
         });
     }
+}
+
+/// True for a URL on the origin of one of the platform's registered endpoints: those were
+/// typed by a tool admin or checked at dynamic registration, so a service there reaches
+/// nothing new (and an LMS on the campus network keeps working with the guard on).
+fn on_registered_origin(platform: &Platform, url: &url::Url) -> bool {
+    let origin = url.origin();
+    [
+        &platform.issuer,
+        &platform.auth_url,
+        &platform.jwks_url,
+        &platform.token_url,
+    ]
+    .into_iter()
+    .filter_map(|u| url::Url::parse(u).ok())
+    .any(|u| u.origin() == origin)
 }
 
 /// The media type asked for, or plain JSON, which some LMSs send for every service.

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use tokio::sync::Mutex;
 
+use crate::outbound::Guard;
 use crate::store::Store;
 use crate::store::platforms::Platform;
 
@@ -70,14 +71,18 @@ struct Cached {
     fresh_until: Instant,
 }
 
-/// The token cache; one per process is shared by the web handlers and the workers.
+/// The token cache, and the guard on the service URLs it is used for; one per process
+/// (per guard) is shared by the workers.
 pub struct AccessTokens {
     http: reqwest::Client,
+    guard: Guard,
     // Held across a token request so that concurrent callers wait for one request.
     cache: Mutex<HashMap<CacheKey, Cached>>,
 }
 
 static SHARED: LazyLock<AccessTokens> = LazyLock::new(AccessTokens::new);
+static SHARED_UNGUARDED: LazyLock<AccessTokens> =
+    LazyLock::new(|| AccessTokens::with_guard(Guard::Off));
 
 #[derive(Deserialize)]
 struct TokenResponse {
@@ -99,22 +104,37 @@ impl Default for AccessTokens {
 }
 
 impl AccessTokens {
+    /// A cache whose service URLs must lead to public addresses.
     pub fn new() -> Self {
+        Self::with_guard(Guard::PublicOnly)
+    }
+
+    pub fn with_guard(guard: Guard) -> Self {
         Self {
             http: reqwest::Client::builder()
                 .timeout(TIMEOUT)
                 .build()
                 .expect("a TLS-capable HTTP client"),
+            guard,
             cache: Mutex::new(HashMap::new()),
         }
     }
 
-    /// The process-wide cache.
-    pub fn shared() -> &'static Self {
-        &SHARED
+    /// The process-wide cache for this guard.
+    pub fn shared(guard: Guard) -> &'static Self {
+        match guard {
+            Guard::PublicOnly => &SHARED,
+            Guard::Off => &SHARED_UNGUARDED,
+        }
     }
 
-    /// The HTTP client services use with these tokens.
+    /// The guard on service URLs that are not on one of the platform's registered origins.
+    pub fn guard(&self) -> Guard {
+        self.guard
+    }
+
+    /// The HTTP client for the platform's registered endpoints (its token URL, and service
+    /// URLs on the same origins).
     pub fn http(&self) -> &reqwest::Client {
         &self.http
     }

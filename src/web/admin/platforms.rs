@@ -12,7 +12,7 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::error::{Error, Result};
 use crate::lti::ToolUrls;
-use crate::lti::dynamic_registration::{INVITE_SECS, invite};
+use crate::lti::invite::{INVITE_SECS, invite};
 use crate::lti::registration::{Preset, RegistrationRequest};
 use crate::lti::tool_config::canvas_developer_key;
 use crate::store::{EpochMs, PlatformId};
@@ -92,7 +92,7 @@ async fn list(State(state): State<AppState>, admin: AdminSession) -> Result<Mark
                     (value_row("Redirect (launch) URL", &urls.launch))
                     (value_row("Target link URI", &urls.target_link))
                     (value_row("Public keyset (JWKS) URL", &urls.jwks))
-                    (value_row("Dynamic registration URL (Moodle, Canvas, D2L, Sakai; valid 7 days)", &registration_url))
+                    (value_row("Dynamic registration URL (Moodle, Canvas, D2L, Sakai; valid 24 hours, for one registration)", &registration_url))
                 }
             }
             p class="muted" {

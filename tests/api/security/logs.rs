@@ -103,7 +103,7 @@ on_both_backends! {
 
         // Dynamic registration with an invite and the LMS's registration token.
         let lms = FakeLms::start().await;
-        let invite = cloop::lti::dynamic_registration::invite(&app.state.secret, EpochMs::now().plus_secs(600));
+        let invite = cloop::lti::invite::invite(&app.state.secret, EpochMs::now().plus_secs(600));
         let registered = app
             .client
             .get(app.url("/lti/register"))

@@ -2,5 +2,7 @@
 //! and the refusal it expects (issue 16). All run on both databases over real HTTP.
 
 mod forms;
+mod imports;
 mod logs;
+mod outbound;
 mod sessions;
