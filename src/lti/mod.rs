@@ -7,6 +7,7 @@ pub mod dynamic_registration;
 pub mod error;
 pub mod keys;
 pub mod launch;
+mod lenient;
 pub mod login;
 pub mod platform_keys;
 pub mod registration;
