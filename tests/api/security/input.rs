@@ -13,6 +13,8 @@
 //! - A Caliper or xAPI batch with one event whose stored ids carry NUL (or another control
 //!   character): HTTP 200, the good events stored, the bad one rejected with its reason, on
 //!   SQLite and PostgreSQL; NUL in a field cloop does not store is harmless (`events`).
+//! - An import (accumulator, caliper-jsonl) with control characters in some rows: those
+//!   rows refused by line, the others stored (`imports`).
 //! - Events dated year 9999, 20 years ago or 2 days ahead: rejected per event (`events`).
 //! - CSV cells starting with `=`, `+`, `-`, `@`, tab or CR: written with a leading `'`
 //!   (`events`).
@@ -23,6 +25,7 @@
 mod claims;
 mod dates;
 mod events;
+mod imports;
 mod property;
 
 use reqwest::StatusCode;

@@ -60,6 +60,7 @@ on_both_backends! {
         let (status, page) = get(&app, &with_token(&format!("/courses/{c}/settings"), &token)).await;
         assert_eq!(status, StatusCode::OK);
         assert!(page.contains("value=\"0001-01-01\""), "{page}");
+        assert!(page.contains("The stored start date 0001-01-01 is outside the dates cloop accepts"), "{page}");
         let url = app.url(&with_token(&format!("/courses/{c}/settings"), &token));
         let form = [("csrf", csrf_of(&page)), ("start_date", "2026-03-02".into()), ("weeks", "12".into()), ("time_zone", "UTC".into())];
         let res = app.client.post(&url).form(&form).send().await.unwrap();
