@@ -277,6 +277,15 @@ mod tests {
     }
 
     #[test]
+    fn text_claims_lose_nul_characters_the_database_cannot_store() {
+        let c = claims(
+            json!({"name": "Ada\u{0} Lovelace", format!("{LTI}roles"): ["Instr\u{0}uctor"]}),
+        );
+        assert_eq!(c.name.as_deref(), Some("Ada Lovelace"));
+        assert_eq!(c.roles, ["Instructor"]);
+    }
+
+    #[test]
     fn deep_linking_data_of_any_json_and_accept_types_as_one_string() {
         let dl = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings";
         let data = json!({"placement": {"id": 9}, "list": [1, "two"]});

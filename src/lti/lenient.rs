@@ -1,14 +1,17 @@
 //! Readers for id_token claims that accept every shape the LTI specs allow (and the shapes
-//! platforms actually send), so a legal but unusual claim never fails a launch.
+//! platforms actually send), so a legal but unusual claim never fails a launch. Text loses
+//! any NUL, which PostgreSQL cannot store (a NUL in a user's LMS name must not lock them out).
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
+use crate::store::text::without_nul;
+
 /// A string, or a number written as one; any other value (null, object…) is absent.
 pub fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     Ok(match Value::deserialize(d)? {
-        Value::String(s) => Some(s),
+        Value::String(s) => Some(without_nul(s)),
         Value::Number(n) => Some(n.to_string()),
         _ => None,
     })
@@ -18,11 +21,11 @@ pub fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error>
 /// left out.
 pub fn strings<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     Ok(match Value::deserialize(d)? {
-        Value::String(s) => vec![s],
+        Value::String(s) => vec![without_nul(s)],
         Value::Array(items) => items
             .into_iter()
             .filter_map(|v| match v {
-                Value::String(s) => Some(s),
+                Value::String(s) => Some(without_nul(s)),
                 _ => None,
             })
             .collect(),

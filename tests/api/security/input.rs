@@ -20,7 +20,8 @@
 //!   (`events`).
 //! - A deep-linking request whose `data` is a JSON object: returned unaltered; launches with
 //!   unusual but legal claims (float `iat`/`exp`, empty roles, null names, non-string
-//!   `custom` values, numeric context id, sized `launch_presentation`): accepted (`claims`).
+//!   `custom` values, numeric context id, sized `launch_presentation`) or a NUL in a
+//!   name: accepted, the NUL dropped (`claims`).
 
 mod claims;
 mod dates;

@@ -96,7 +96,7 @@ on_both_backends! {
             c["aud"] = json!([mock.client_id]);
             c["name"] = Value::Null;
             c["email"] = Value::Null;
-            c["given_name"] = Value::Null;
+            c["given_name"] = json!("Ad\u{0}a");
             c[format!("{lti}custom")] = json!({"count": 3, "flag": true, "list": [1, 2], "nested": {"x": null}});
             c[format!("{lti}lis")] = json!({"person_sourcedid": 12345, "course_offering_sourcedid": null});
             c[format!("{lti}context")]["id"] = json!(1234);
@@ -114,6 +114,11 @@ on_both_backends! {
             &cloop::ingest::CourseRef { pk: Some("1234".into()), external_id: None },
         ).await.unwrap();
         assert!(course.is_some(), "the numeric context id names the course");
+        let names: Vec<String> = match &app.store {
+            cloop::Store::Sqlite(db) => sqlx::query_scalar("SELECT name FROM users").fetch_all(&db.pool).await.unwrap(),
+            cloop::Store::Postgres(pool) => sqlx::query_scalar("SELECT name FROM users").fetch_all(pool).await.unwrap(),
+        };
+        assert_eq!(names, ["Ada Lovelace"], "a NUL in a name is dropped, not a failed launch");
 
         // A learner with an empty roles array launches as least privilege.
         let learner = launch_with(&app, &mock, |c| {
