@@ -5,7 +5,7 @@ use jiff::civil::{Date, Time};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
-use super::date::{CourseDate, DateError};
+use super::date::CourseDate;
 use crate::store::EpochMs;
 
 const SECS_PER_DAY: i64 = 86_400;
@@ -20,8 +20,6 @@ pub enum CalendarError {
     TimeZone(String),
     #[error("the number of weeks must be between 1 and {MAX_WEEKS}, not {0}")]
     Weeks(i64),
-    #[error(transparent)]
-    Date(#[from] DateError),
 }
 
 /// Start date, length and time zone of a course offering. Built only through

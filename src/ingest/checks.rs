@@ -10,9 +10,9 @@ use crate::store::EpochMs;
 
 const DAY_MS: i64 = 86_400_000;
 /// How far back an event may lie: ten years (of 365.25 days).
-pub const MAX_AGE_MS: i64 = 3_652 * DAY_MS + DAY_MS / 2;
+const MAX_AGE_MS: i64 = 3_652 * DAY_MS + DAY_MS / 2;
 /// How far ahead of its arrival an event may lie (clock skew, time zones).
-pub const MAX_AHEAD_MS: i64 = DAY_MS;
+const MAX_AHEAD_MS: i64 = DAY_MS;
 
 /// The times events may carry, fixed when a batch arrives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

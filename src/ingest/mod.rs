@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 
 pub use crate::store::activity::{ActivityKind, ActivitySource, NewActivity};
 pub use crate::store::ingest::CourseRef;
-pub use checks::{EventWindow, MAX_AGE_MS, MAX_AHEAD_MS};
+pub use checks::EventWindow;
 pub use clock::CourseClock;
 pub use resolve::Resolver;
 
