@@ -19,10 +19,10 @@ pub use table::{Cell, Row, Table, TreePos};
 
 use jiff::civil::Weekday;
 
-use crate::events::{Calendar, Occurrence, expand};
+use crate::events::{Calendar, CourseDate, MAX_WEEKS, Occurrence, expand};
 use crate::store::course_events::CourseEventRow;
 use crate::store::courses::Course;
-use crate::store::{CourseId, EpochMs, Store, StoreResult};
+use crate::store::{CourseId, EpochMs, Store, StoreError, StoreResult};
 
 /// A course with its calendar, visible events and data freshness: what every page needs.
 #[derive(Clone, Debug)]
@@ -42,28 +42,24 @@ pub struct CourseView {
 impl CourseView {
     pub async fn load(store: &Store, id: CourseId) -> StoreResult<Self> {
         let course = store.course(id).await?;
-        let tz = if Calendar::new(jiff::civil::date(2000, 1, 3), 1, &course.time_zone).is_ok() {
+        let tz = if jiff::tz::TimeZone::get(&course.time_zone).is_ok() {
             course.time_zone.clone()
         } else {
             "UTC".to_string()
         };
-        let weeks = course.weeks.clamp(1, 104);
-        let (start, dates_known) = match course.start_date {
-            Some(d) => (Calendar::from_stored(d), true),
-            None => {
-                // Until the dates are set, start on the Monday of the first recorded day.
-                let day = match store.first_rollup_day(id).await? {
-                    Some(day) => day,
-                    None => Calendar::new(jiff::civil::date(2000, 1, 3), 1, &tz)
-                        .expect("checked above")
-                        .day_of(EpochMs::now()),
-                };
-                let date = Calendar::date_of(day);
-                let back = i64::from(date.weekday().to_monday_zero_offset());
-                (Calendar::date_of(day - back), false)
-            }
+        // Stored values may predate the Settings checks: out-of-range ones are read as unset,
+        // so every page (Settings included, where staff fix them) still renders.
+        let weeks = course.weeks.clamp(1, MAX_WEEKS);
+        let stored = course
+            .start_date
+            .and_then(|d| CourseDate::from_stored(d).ok());
+        let (start, dates_known) = match stored {
+            Some(d) => (d, true),
+            None => (guess_start(store, id, &tz).await?, false),
         };
-        let cal = Calendar::new(start, weeks, &tz).expect("weeks and time zone checked");
+        let cal = Calendar::new(start, weeks, &tz).map_err(|e| {
+            StoreError::Conflict(format!("course {id} has no usable calendar: {e}"))
+        })?;
         let events = store.course_events(id).await?;
         let occurrences = expand(&events, &cal);
         let (last_sync, last_event) = store.course_freshness(id).await?;
@@ -118,6 +114,23 @@ impl CourseView {
             }
         }
     }
+}
+
+/// Until the dates are set, weeks start on the Monday of the first recorded day (or of
+/// today, when nothing is recorded or the first day is outside the accepted dates).
+async fn guess_start(store: &Store, id: CourseId, tz: &str) -> StoreResult<CourseDate> {
+    let clock = crate::ingest::CourseClock::or_utc(tz);
+    let today = clock.day_of(EpochMs::now());
+    let monday = |day: i64| {
+        let date = Calendar::date_of(day);
+        let back = i64::from(date.weekday().to_monday_zero_offset());
+        CourseDate::new(Calendar::date_of(day.saturating_sub(back))).ok()
+    };
+    let first = store.first_rollup_day(id).await?;
+    Ok(first
+        .and_then(monday)
+        .or_else(|| monday(today))
+        .unwrap_or(CourseDate::FIRST))
 }
 
 /// A column of a heat map: a week or a day.

@@ -116,38 +116,51 @@ impl Table {
             .fold(0.0, f64::max)
     }
 
-    /// RFC 4180 CSV: header, rows, then the totals row.
+    /// RFC 4180 CSV: header, rows, then the totals row. Text is guarded against formula
+    /// injection; numbers (which cloop computes) are written as they are, minus sign and all.
     pub fn to_csv(&self) -> String {
         let mut out = String::new();
-        let mut line = |cells: Vec<String>| {
-            let fields: Vec<String> = cells.iter().map(|c| csv_field(c)).collect();
+        let mut line = |fields: Vec<String>| {
             out.push_str(&fields.join(","));
             out.push_str("\r\n");
         };
-        line(self.columns.clone());
+        line(self.columns.iter().map(|c| csv_text(c)).collect());
         for row in &self.rows {
-            line(row.cells.iter().map(Cell::text).collect());
+            line(row.cells.iter().map(csv_cell).collect());
         }
         if let Some(totals) = &self.totals {
-            line(totals.iter().map(Cell::text).collect());
+            line(totals.iter().map(csv_cell).collect());
         }
         out
     }
 }
 
-fn csv_field(text: &str) -> String {
-    // A leading =, +, - or @ would be run as a formula by spreadsheets.
-    let guarded = if text.starts_with(['=', '+', '@'])
-        || (text.starts_with('-') && text.parse::<f64>().is_err())
-    {
-        format!("'{text}")
+fn csv_cell(cell: &Cell) -> String {
+    match cell {
+        Cell::Int(_) | Cell::Num(..) | Cell::Pct(_) => csv_quoted(cell.text()),
+        Cell::Text(_) | Cell::Item(..) | Cell::Student(..) | Cell::Course(..) => {
+            csv_text(&cell.text())
+        }
+    }
+}
+
+/// Text that a spreadsheet would run as a formula (OWASP's CSV injection: a leading `=`,
+/// `+`, `-`, `@`, tab or carriage return, also after leading blanks) gets a `'` in front.
+fn csv_text(text: &str) -> String {
+    let trigger = |c: char| matches!(c, '=' | '+' | '-' | '@' | '\t' | '\r');
+    let first = text.trim_start_matches([' ', '\n']).chars().next();
+    if text.starts_with(['\t', '\r']) || first.is_some_and(trigger) {
+        csv_quoted(format!("'{text}"))
     } else {
-        text.to_string()
-    };
-    if guarded.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", guarded.replace('"', "\"\""))
+        csv_quoted(text.to_string())
+    }
+}
+
+fn csv_quoted(field: String) -> String {
+    if field.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
     } else {
-        guarded
+        field
     }
 }
 
@@ -175,5 +188,31 @@ mod tests {
             t.to_csv(),
             "name,views\r\n\"a, \"\"b\"\"\",3\r\n'=cmd(),-1\r\n"
         );
+    }
+
+    #[test]
+    fn every_formula_trigger_in_text_is_guarded_and_numbers_stay_numbers() {
+        let guarded = [
+            ("=1+1", "'=1+1"),
+            ("+1", "'+1"),
+            ("-1", "'-1"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\t=1", "'\t=1"),
+            ("\rx", "\"'\rx\""),
+            ("  =1", "'  =1"),
+            ("\n=1", "\"'\n=1\""),
+            ("plain", "plain"),
+            ("a-b", "a-b"),
+            ("", ""),
+        ];
+        for (text, csv) in guarded {
+            assert_eq!(csv_cell(&Cell::Text(text.into())), csv, "{text:?}");
+            assert_eq!(csv_cell(&Cell::Student(UserId(1), text.into())), csv);
+        }
+        assert_eq!(csv_text("=title"), "'=title");
+        assert_eq!(csv_cell(&Cell::Int(-3)), "-3");
+        assert_eq!(csv_cell(&Cell::Num(Some(-1.5), 1)), "-1.5");
+        assert_eq!(csv_cell(&Cell::Pct(-2.0)), "-2.0%");
     }
 }

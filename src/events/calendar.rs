@@ -1,26 +1,29 @@
 //! A course's teaching calendar: start date, number of weeks and time zone. Days are
 //! numbered from 1970-01-01 by the local date in the course time zone (the rollups' `day`).
 
-use jiff::Timestamp;
-use jiff::civil::Date;
+use jiff::civil::{Date, Time};
 use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
 
+use super::date::CourseDate;
 use crate::store::EpochMs;
 
 const SECS_PER_DAY: i64 = 86_400;
+const EPOCH: Date = jiff::civil::date(1970, 1, 1);
+/// The most weeks a course can have.
+pub const MAX_WEEKS: i64 = 104;
 
 /// Why a calendar could not be built.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CalendarError {
     #[error("{0:?} is not a time zone cloop knows; use an IANA name such as Australia/Melbourne")]
     TimeZone(String),
-    #[error("the number of weeks must be between 1 and 104, not {0}")]
+    #[error("the number of weeks must be between 1 and {MAX_WEEKS}, not {0}")]
     Weeks(i64),
-    #[error("{0:?} is not a date; use YYYY-MM-DD")]
-    Date(String),
 }
 
-/// Start date, length and time zone of a course offering.
+/// Start date, length and time zone of a course offering. Built only through
+/// [`Calendar::new`], so its days and weeks stay within the accepted dates.
 #[derive(Clone, Debug)]
 pub struct Calendar {
     pub start: Date,
@@ -30,58 +33,33 @@ pub struct Calendar {
 }
 
 impl Calendar {
-    pub fn new(start: Date, weeks: i64, tz_name: &str) -> Result<Self, CalendarError> {
-        if !(1..=104).contains(&weeks) {
+    pub fn new(start: CourseDate, weeks: i64, tz_name: &str) -> Result<Self, CalendarError> {
+        if !(1..=MAX_WEEKS).contains(&weeks) {
             return Err(CalendarError::Weeks(weeks));
         }
         let tz = TimeZone::get(tz_name).map_err(|_| CalendarError::TimeZone(tz_name.into()))?;
         Ok(Self {
-            start,
+            start: start.get(),
             weeks,
             tz,
             tz_name: tz_name.to_string(),
         })
     }
 
-    /// Parses a `YYYY-MM-DD` date.
-    pub fn parse_date(text: &str) -> Result<Date, CalendarError> {
-        text.trim()
-            .parse()
-            .map_err(|_| CalendarError::Date(text.into()))
-    }
-
-    /// Converts a stored `time::Date` (the courses table) to a calendar date.
-    pub fn from_stored(date: time::Date) -> Date {
-        jiff::civil::date(
-            date.year() as i16,
-            u8::from(date.month()) as i8,
-            date.day() as i8,
-        )
-    }
-
-    pub fn to_stored(date: Date) -> time::Date {
-        time::Date::from_calendar_date(
-            i32::from(date.year()),
-            time::Month::try_from(date.month() as u8).expect("jiff months are 1-12"),
-            date.day() as u8,
-        )
-        .expect("a jiff date is a valid date")
-    }
-
     /// The day number of a calendar date.
     pub fn day_number(date: Date) -> i64 {
-        let ts = date
-            .to_zoned_datetime(TimeZone::UTC)
-            .expect("dates in range")
-            .timestamp();
-        ts.as_second().div_euclid(SECS_PER_DAY)
+        date.duration_since(EPOCH)
+            .as_secs()
+            .div_euclid(SECS_PER_DAY)
     }
 
-    /// The calendar date of a day number.
+    /// The calendar date of a day number (clamped to the dates jiff can hold).
     pub fn date_of(day: i64) -> Date {
-        Timestamp::from_second(day * SECS_PER_DAY)
-            .map(|t| t.to_zoned_datetime(TimeZone::UTC).date())
-            .unwrap_or(Date::ZERO)
+        let (min, max) = (Self::day_number(Date::MIN), Self::day_number(Date::MAX));
+        let secs = day.clamp(min, max) * SECS_PER_DAY;
+        EPOCH
+            .checked_add(SignedDuration::from_secs(secs))
+            .unwrap_or(if day < 0 { Date::MIN } else { Date::MAX })
     }
 
     /// The local day an instant falls on.
@@ -105,8 +83,10 @@ impl Calendar {
     /// The instant of a local date and minute of the day in the course time zone (a time
     /// skipped by a daylight-saving change moves forward).
     pub fn instant(&self, date: Date, minute_of_day: i64) -> EpochMs {
-        let dt = date.at((minute_of_day / 60) as i8, (minute_of_day % 60) as i8, 0, 0);
-        dt.to_zoned_datetime(self.tz.clone())
+        let minute = minute_of_day.clamp(0, 24 * 60 - 1);
+        let time = Time::new((minute / 60) as i8, (minute % 60) as i8, 0, 0).unwrap_or(Time::MIN);
+        date.to_datetime(time)
+            .to_zoned_datetime(self.tz.clone())
             .map(|z| EpochMs(z.timestamp().as_millisecond()))
             .unwrap_or(EpochMs(0))
     }
@@ -139,18 +119,21 @@ impl Calendar {
 
     /// The first day after the course.
     pub fn end_day(&self) -> i64 {
-        self.start_day() + 7 * self.weeks
+        self.start_day()
+            .saturating_add(self.weeks.saturating_mul(7))
     }
 
     /// Days of week `n` (1-based): `[start + 7(n-1), start + 7n)`.
     pub fn week_days(&self, n: i64) -> (i64, i64) {
-        let from = self.start_day() + 7 * (n - 1);
-        (from, from + 7)
+        let from = self
+            .start_day()
+            .saturating_add(n.saturating_sub(1).saturating_mul(7));
+        (from, from.saturating_add(7))
     }
 
     /// The week a day falls in (1-based; may be outside 1..=weeks).
     pub fn week_of(&self, day: i64) -> i64 {
-        (day - self.start_day()).div_euclid(7) + 1
+        day.saturating_sub(self.start_day()).div_euclid(7) + 1
     }
 
     /// The first and last instant of the course (midnight at its start, midnight after it).
@@ -164,8 +147,8 @@ impl Calendar {
     /// The date of the given weekday (0 = Monday) in week `n`.
     pub fn weekday_in_week(&self, n: i64, weekday: i64) -> Date {
         let start_wd = i64::from(self.start.weekday().to_monday_zero_offset());
-        let offset = (weekday - start_wd).rem_euclid(7);
-        Self::date_of(self.week_days(n).0 + offset)
+        let offset = (weekday.rem_euclid(7) - start_wd).rem_euclid(7);
+        Self::date_of(self.week_days(n).0.saturating_add(offset))
     }
 }
 
@@ -187,7 +170,8 @@ mod tests {
 
     #[test]
     fn days_weeks_and_instants_follow_the_course_time_zone() {
-        let cal = Calendar::new(date(2026, 3, 2), 12, "Australia/Melbourne").unwrap();
+        let start = CourseDate::new(date(2026, 3, 2)).unwrap();
+        let cal = Calendar::new(start, 12, "Australia/Melbourne").unwrap();
         assert_eq!(cal.start_day(), 20514);
         assert_eq!(Calendar::date_of(20514), date(2026, 3, 2));
         // 2026-03-02 09:00 in Melbourne (UTC+11) is 2026-03-01 22:00 UTC.
@@ -196,7 +180,29 @@ mod tests {
         assert_eq!(cal.day_of(t), 20514);
         assert_eq!(cal.week_of(20514 + 7), 2);
         assert_eq!(cal.weekday_in_week(2, 2), date(2026, 3, 11));
-        assert!(Calendar::new(date(2026, 3, 2), 0, "UTC").is_err());
-        assert!(Calendar::new(date(2026, 3, 2), 12, "Mars/Olympus").is_err());
+        assert!(Calendar::new(start, 0, "UTC").is_err());
+        assert!(Calendar::new(start, 12, "Mars/Olympus").is_err());
+    }
+
+    #[test]
+    fn day_arithmetic_saturates_instead_of_panicking() {
+        let cal = Calendar::new(
+            CourseDate::new(date(2100, 12, 27)).unwrap(),
+            104,
+            "Pacific/Kiritimati",
+        )
+        .unwrap();
+        assert!(cal.end_day() > cal.start_day());
+        let _ = cal.bounds();
+        let _ = cal.weekday_in_week(i64::MAX, 6);
+        let _ = cal.week_days(i64::MIN);
+        assert_eq!(Calendar::date_of(i64::MAX), Date::MAX);
+        assert_eq!(Calendar::date_of(i64::MIN), Date::MIN);
+        assert_eq!(Calendar::day_number(date(1970, 1, 2)), 1);
+        assert_eq!(Calendar::day_number(date(1969, 12, 31)), -1);
+        // A stored minute of the day out of range is clamped, not a panic.
+        let _ = cal.instant(date(2026, 3, 2), 100_000);
+        let _ = cal.week_of(i64::MIN);
+        assert!(cal.format(EpochMs(i64::MAX)).is_empty());
     }
 }

@@ -4,6 +4,7 @@
 use serde::Deserialize;
 
 use super::calendar::{Calendar, WEEKDAYS};
+use super::date::CourseDate;
 use crate::store::EpochMs;
 use crate::store::course_events::{CourseEventFields, CourseEventRow};
 
@@ -178,6 +179,10 @@ fn within_course(
         ));
         return None;
     };
+    if let Err(e) = CourseDate::new(dt.date()) {
+        problems.push(format!("{what}: {e}."));
+        return None;
+    }
     let t = cal.instant(
         dt.date(),
         i64::from(dt.hour()) * 60 + i64::from(dt.minute()),
@@ -205,7 +210,33 @@ mod tests {
     use jiff::civil::date;
 
     fn cal() -> Calendar {
-        Calendar::new(date(2026, 3, 2), 12, "Australia/Melbourne").unwrap()
+        Calendar::new(
+            CourseDate::new(date(2026, 3, 2)).unwrap(),
+            12,
+            "Australia/Melbourne",
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn times_outside_the_accepted_years_are_refused_with_the_range() {
+        for at in [
+            "9999-12-31T23:59",
+            "0001-01-01T00:00",
+            "-009999-01-01T00:00",
+        ] {
+            let form = EventForm {
+                kind: "single".into(),
+                title: "Exam".into(),
+                at: at.into(),
+                ..Default::default()
+            };
+            let problems = form.validate(&cal()).unwrap_err();
+            assert!(
+                problems[0].contains("1970-01-01 to 2100-12-31"),
+                "{at}: {problems:?}"
+            );
+        }
     }
 
     #[test]

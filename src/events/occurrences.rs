@@ -67,7 +67,8 @@ mod tests {
     fn repeating_events_expand_to_local_times_across_daylight_saving() {
         // Melbourne leaves daylight saving on 2026-04-05: 10:00 local is 23:00 UTC before,
         // 00:00 UTC after.
-        let cal = Calendar::new(date(2026, 3, 2), 12, "Australia/Melbourne").unwrap();
+        let start = crate::events::CourseDate::new(date(2026, 3, 2)).unwrap();
+        let cal = Calendar::new(start, 12, "Australia/Melbourne").unwrap();
         let row = CourseEventRow {
             id: CourseEventId(1),
             course_id: CourseId(1),
@@ -91,8 +92,18 @@ mod tests {
         assert_eq!(occ[11].at.0 % 86_400_000, 0);
         let hidden = CourseEventRow {
             hidden: true,
-            ..row
+            ..row.clone()
         };
         assert!(expand(&[hidden], &cal).is_empty());
+        // Values written before the forms checked them expand within the course, unpanicked.
+        let absurd = CourseEventRow {
+            hidden: false,
+            weekday: Some(i64::MAX),
+            minute_of_day: Some(-5),
+            first_week: Some(i64::MIN),
+            last_week: Some(i64::MAX),
+            ..row
+        };
+        assert_eq!(expand(&[absurd], &cal).len(), 12);
     }
 }

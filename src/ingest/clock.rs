@@ -48,9 +48,8 @@ impl CourseClock {
 
     /// The local date a day number stands for.
     pub fn date_of_day(day: i64) -> Option<jiff::civil::Date> {
-        jiff::civil::date(1970, 1, 1)
-            .checked_add(jiff::Span::new().days(day))
-            .ok()
+        let span = jiff::Span::new().try_days(day).ok()?;
+        jiff::civil::date(1970, 1, 1).checked_add(span).ok()
     }
 }
 
@@ -211,6 +210,19 @@ mod tests {
             EpochMs(1_719_792_000_000)
         );
         assert!(reader.read("04/03/2024 23:30").is_err());
+    }
+
+    #[test]
+    fn extreme_instants_and_local_times_do_not_panic() {
+        let clock = CourseClock::new("Pacific/Kiritimati").unwrap();
+        let _ = clock.day_of(EpochMs(i64::MAX));
+        let _ = clock.day_of(EpochMs(i64::MIN));
+        assert_eq!(CourseClock::date_of_day(i64::MAX), None);
+        let mut reader = TimestampReader::new(clock);
+        assert!(reader.read("9999-12-31 23:59:59").is_err());
+        assert!(reader.read("0000-01-01 00:00:00").is_ok());
+        assert!(reader.local(i64::MAX).is_err());
+        assert!(reader.local(i64::MIN).is_err());
     }
 
     #[test]

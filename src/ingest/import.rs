@@ -14,7 +14,9 @@ use serde_json::Value;
 
 use super::accumulator::AccumulatorRows;
 use super::clock::TimestampReader;
-use super::{CourseClock, CourseLookup, IngestReport, LmsEvent, Recorder, Resolver, caliper, xapi};
+use super::{
+    CourseClock, CourseLookup, EventWindow, IngestReport, LmsEvent, Recorder, Resolver, caliper, xapi,
+};
 use crate::store::activity::NewActivity;
 use crate::store::{CourseId, Store, StoreError};
 
@@ -300,6 +302,7 @@ async fn read_batches(
 ) -> Result<ImportReport, ImportError> {
     let mut report = ImportReport::default();
     let mut batch = Vec::with_capacity(BATCH);
+    let window = EventWindow::now();
     // A batch is built only once the writer has taken the previous one, so at most two
     // are held at a time. A closed channel means the writer stopped; its error is the one
     // to report.
@@ -308,7 +311,7 @@ async fn read_batches(
     };
     while let Some((line, row)) = rows.next_row() {
         report.rows += 1;
-        let event = match row {
+        let event = match row.and_then(|event| window.check(&event).map(|()| event)) {
             Ok(event) => event,
             Err(reason) => {
                 report.report.reject(line, None, reason);

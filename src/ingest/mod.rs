@@ -3,6 +3,7 @@
 
 pub mod accumulator;
 pub mod caliper;
+mod checks;
 pub mod clock;
 pub mod import;
 pub mod loop_export;
@@ -19,6 +20,7 @@ use sha2::{Digest, Sha256};
 
 pub use crate::store::activity::{ActivityKind, ActivitySource, NewActivity};
 pub use crate::store::ingest::{CourseLookup, CourseRef};
+pub use checks::EventWindow;
 pub use clock::CourseClock;
 pub use resolve::Resolver;
 
@@ -205,8 +207,9 @@ pub async fn ingest_pushed(
     let mut report = IngestReport::default();
     let mut resolver = Resolver::new(platform);
     let mut by_course: HashMap<CourseId, Vec<LmsEvent>> = HashMap::new();
+    let window = EventWindow::now();
     for (at, (id, item)) in mapped.into_iter().enumerate() {
-        match item {
+        match item.and_then(|(event, raw)| window.check(&event).map(|()| (event, raw))) {
             Err(reason) => report.reject(at as u64, id, reason),
             Ok((event, raw)) => match resolver.course(store, &event.course).await? {
                 CourseLookup::Found(course) => by_course.entry(course).or_default().push(event),
@@ -263,6 +266,7 @@ pub async fn attach_pending(
     let recorder = Recorder::for_course(store, course, session_gap).await?;
     let mut resolver = Resolver::new(platform);
     let mut report = IngestReport::default();
+    let window = EventWindow::now();
     loop {
         let pending = store.pending_events_for_course(course, 1_000).await?;
         if pending.is_empty() {
@@ -275,7 +279,8 @@ pub async fn attach_pending(
                 .and_then(|value| match kept.source.as_str() {
                     "xapi" => xapi::map_statement(&value),
                     _ => caliper::map_event(&value),
-                });
+                })
+                .and_then(|event| window.check(&event).map(|()| event));
             match mapped {
                 Ok(event) => events.push(resolver.activity(store, course, event).await?),
                 Err(reason) => report.reject(kept.id as u64, None, reason),

@@ -38,8 +38,8 @@ pub struct DeepLinkRequest {
     pub course: CourseId,
     pub deployment_id: String,
     pub return_url: String,
-    /// Opaque platform data, returned unaltered.
-    pub data: Option<String>,
+    /// Opaque platform data (any JSON), returned unaltered.
+    pub data: Option<Value>,
     pub expires: EpochMs,
 }
 
@@ -49,7 +49,7 @@ impl DeepLinkRequest {
         course: CourseId,
         deployment_id: &str,
         return_url: &str,
-        data: Option<String>,
+        data: Option<Value>,
     ) -> Self {
         Self {
             platform,
@@ -132,7 +132,7 @@ pub async fn response_jwt(
         }],
     });
     if let Some(data) = &request.data {
-        claims["https://purl.imsglobal.org/spec/lti-dl/claim/data"] = Value::String(data.clone());
+        claims["https://purl.imsglobal.org/spec/lti-dl/claim/data"] = data.clone();
     }
     let key = keys::signing_key(store).await?;
     jsonwebtoken::encode(&key.header(), &claims, &key.encoding_key).map_err(|e| {
@@ -153,7 +153,7 @@ mod tests {
             CourseId(2),
             "dep",
             "https://lms/return",
-            Some("opaque".into()),
+            Some(json!({"opaque": [1, "two"], "nested": {"k": null}})),
         );
         let sealed = request.seal(&secret);
         assert_eq!(DeepLinkRequest::open(&secret, &sealed), Some(request));

@@ -8,6 +8,7 @@ pub mod error;
 pub mod invite;
 pub mod keys;
 pub mod launch;
+mod lenient;
 pub mod login;
 pub mod platform_keys;
 pub mod registration;

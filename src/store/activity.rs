@@ -605,15 +605,18 @@ impl Store {
         }
     }
 
-    /// The instant of the course's latest stored event.
+    /// The instant of the course's latest stored event up to a day from now: later ones
+    /// can only have been stored before event times were checked, and are not believable.
     pub async fn latest_activity(&self, course: CourseId) -> StoreResult<Option<EpochMs>> {
+        let not_after = EpochMs::now().plus_secs(86_400);
         Ok(match self {
             Store::Sqlite(db) => {
                 let last: Option<(i64, Vec<u8>)> = sqlx::query_as(
                     "SELECT minute, events FROM activity_packs WHERE course_id = $1 \
-                     ORDER BY minute DESC LIMIT 1",
+                     AND minute <= $2 ORDER BY minute DESC LIMIT 1",
                 )
                 .bind(course)
+                .bind(minute_of(not_after.0))
                 .fetch_optional(&db.pool)
                 .await?;
                 match last {
@@ -622,10 +625,14 @@ impl Store {
                 }
             }
             Store::Postgres(pool) => {
-                sqlx::query_scalar("SELECT MAX(occurred_at) FROM activity WHERE course_id = $1")
-                    .bind(course)
-                    .fetch_one(pool)
-                    .await?
+                sqlx::query_scalar(
+                    "SELECT MAX(occurred_at) FROM activity WHERE course_id = $1 \
+                     AND occurred_at <= $2",
+                )
+                .bind(course)
+                .bind(not_after)
+                .fetch_one(pool)
+                .await?
             }
         })
     }

@@ -28,6 +28,7 @@ pub mod settings;
 pub mod signing_keys;
 pub mod sync_runs;
 pub mod synced_events;
+pub mod text;
 pub mod users;
 
 use std::str::FromStr;

@@ -80,12 +80,12 @@ fn csv_rows(csv: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
-async fn get(app: &crate::helpers::TestApp, path: &str) -> (StatusCode, String) {
+pub async fn get(app: &crate::helpers::TestApp, path: &str) -> (StatusCode, String) {
     let res = app.client.get(app.url(path)).send().await.unwrap();
     (res.status(), res.text().await.unwrap())
 }
 
-fn with_token(path: &str, token: &str) -> String {
+pub fn with_token(path: &str, token: &str) -> String {
     let sep = if path.contains('?') { '&' } else { '?' };
     format!("{path}{sep}s={token}")
 }
@@ -256,7 +256,7 @@ on_both_backends! {
     }
 }
 
-fn csrf_of(html: &str) -> String {
+pub fn csrf_of(html: &str) -> String {
     let at = html.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
     html[at..at + html[at..].find('"').unwrap()].to_string()
 }

@@ -333,7 +333,11 @@ impl LearnClient {
             }
         };
         if status.is_success() {
-            return match serde_json::from_str(&body) {
+            let value = serde_json::from_str(&body).and_then(|mut value| {
+                crate::store::text::strip_nul(&mut value);
+                serde_json::from_value(value)
+            });
+            return match value {
                 Ok(value) => Ok(Attempt::Done(value)),
                 Err(e) => {
                     tracing::warn!(path, error = %e, "malformed JSON from Blackboard; retrying");

@@ -196,12 +196,20 @@ pub struct ReviewStatus {
     pub review_date: Option<String>,
 }
 
-/// An ISO 8601 instant from Learn, or `None` when absent or unreadable.
-pub fn instant(text: Option<&str>) -> Option<EpochMs> {
+/// An ISO 8601 instant from Learn, or `None` when absent, unreadable or outside the dates
+/// cloop accepts (logged with the `record` it came from, which is then kept without it).
+pub fn instant(text: Option<&str>, record: std::fmt::Arguments<'_>) -> Option<EpochMs> {
     let text = text?;
-    OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+    let at = OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
         .ok()
-        .map(EpochMs::from)
+        .map(EpochMs::from)?;
+    match crate::events::checked_instant(at) {
+        Ok(at) => Some(at),
+        Err(e) => {
+            tracing::warn!(%record, value = text, "dropped a date from Learn: {e}");
+            None
+        }
+    }
 }
 
 /// The ISO 8601 form Learn's filters take.

@@ -9,6 +9,7 @@ use time::{Date, OffsetDateTime};
 
 use super::client::{BbError, ClientOptions, LearnClient};
 use super::model::{self, instant, iso};
+use crate::events::{CourseDate, MAX_WEEKS};
 use crate::secret::SecretKey;
 use crate::store::content::{ContentRow, ItemGroup, ReviewRow};
 use crate::store::courses::Course;
@@ -370,8 +371,14 @@ impl CourseSync<'_> {
                     handler,
                     position: c.position.unwrap_or(0),
                     available: c.availability.as_ref().is_none_or(|a| a.is_available()),
-                    lms_created: instant(c.created.as_deref()),
-                    lms_modified: instant(c.modified.as_deref()),
+                    lms_created: instant(
+                        c.created.as_deref(),
+                        format_args!("content item {}", c.id),
+                    ),
+                    lms_modified: instant(
+                        c.modified.as_deref(),
+                        format_args!("content item {}", c.id),
+                    ),
                 }
             })
             .collect();
@@ -430,8 +437,14 @@ impl CourseSync<'_> {
                     name: c.name.clone().unwrap_or_default(),
                     content_item: item.map(|i| i.id),
                     points_possible: c.score.as_ref().and_then(|s| s.possible),
-                    due_at: instant(c.grading.as_ref().and_then(|g| g.due.as_deref())),
-                    lms_modified: instant(c.modified.as_deref()),
+                    due_at: instant(
+                        c.grading.as_ref().and_then(|g| g.due.as_deref()),
+                        format_args!("gradebook column {}", c.id),
+                    ),
+                    lms_modified: instant(
+                        c.modified.as_deref(),
+                        format_args!("gradebook column {}", c.id),
+                    ),
                     is_quiz: item.is_some_and(|i| i.handler.contains("asmt-test")),
                 }
             })
@@ -480,14 +493,21 @@ impl CourseSync<'_> {
                         user: *users.get(a.user_id.as_deref()?)?,
                         status: a.status.clone().unwrap_or_default(),
                         score: a.score,
-                        attempted_at: instant(a.attempt_date.as_deref()),
+                        attempted_at: instant(
+                            a.attempt_date.as_deref(),
+                            format_args!("attempt {}", a.id),
+                        ),
                         submitted_at: instant(
                             a.attempt_receipt
                                 .as_ref()
                                 .and_then(|r| r.submission_date.as_deref()),
+                            format_args!("attempt {}", a.id),
                         ),
-                        created_at: instant(a.created.as_deref()),
-                        lms_modified: instant(a.modified.as_deref()),
+                        created_at: instant(a.created.as_deref(), format_args!("attempt {}", a.id)),
+                        lms_modified: instant(
+                            a.modified.as_deref(),
+                            format_args!("attempt {}", a.id),
+                        ),
                     })
                 })
                 .collect();
@@ -566,8 +586,10 @@ impl CourseSync<'_> {
                     thread_lms_id: m.thread_id.clone(),
                     user: m.user_id.as_deref().and_then(|u| users.get(u).copied()),
                     status: m.status.clone().unwrap_or_default(),
-                    posted_at: instant(m.post_date.as_deref())
-                        .or_else(|| instant(m.created_date.as_deref()))
+                    posted_at: instant(m.post_date.as_deref(), format_args!("message {}", m.id))
+                        .or_else(|| {
+                            instant(m.created_date.as_deref(), format_args!("message {}", m.id))
+                        })
                         .unwrap_or_else(EpochMs::now),
                 })
                 .collect();
@@ -602,8 +624,11 @@ impl CourseSync<'_> {
                     Some(CalendarRow {
                         lms_id: i.id.clone(),
                         title: i.title.clone().unwrap_or_default(),
-                        starts_at: instant(i.start.as_deref())?,
-                        ends_at: instant(i.end.as_deref()),
+                        starts_at: instant(
+                            i.start.as_deref(),
+                            format_args!("calendar item {}", i.id),
+                        )?,
+                        ends_at: instant(i.end.as_deref(), format_args!("calendar item {}", i.id)),
                     })
                 })
                 .collect();
@@ -618,12 +643,18 @@ impl CourseSync<'_> {
 
     /// The teaching period with a week before and two after, or eight weeks around today.
     fn calendar_span(&self) -> (EpochMs, EpochMs) {
-        match self.course.start_date {
+        // Stored dates may predate the Settings checks: out-of-range ones count as unset.
+        let start = self
+            .course
+            .start_date
+            .and_then(|d| CourseDate::from_stored(d).ok());
+        match start {
             Some(start) => {
-                let start = EpochMs::from(start.midnight().assume_utc());
+                let start = EpochMs::from(start.to_stored().midnight().assume_utc());
+                let weeks = self.course.weeks.clamp(1, MAX_WEEKS);
                 (
                     EpochMs(start.0 - 7 * DAY_MS),
-                    EpochMs(start.0 + (self.course.weeks + 2) * 7 * DAY_MS),
+                    EpochMs(start.0 + (weeks + 2) * 7 * DAY_MS),
                 )
             }
             None => {
@@ -665,7 +696,10 @@ impl CourseSync<'_> {
                     content_item: *items.get(s.content_id.as_deref()?)?,
                     user: *users.get(s.user_id.as_deref()?)?,
                     reviewed: s.reviewed.unwrap_or(false),
-                    reviewed_at: instant(s.review_date.as_deref()),
+                    reviewed_at: instant(
+                        s.review_date.as_deref(),
+                        format_args!("review status of user {:?}", s.user_id),
+                    ),
                 })
             })
             .collect();
@@ -731,7 +765,10 @@ fn member_row(m: &model::Membership) -> Option<MemberRow> {
         lms_role,
         is_staff,
         available: m.availability.as_ref().is_none_or(|a| a.is_available()),
-        last_accessed: instant(m.last_accessed.as_deref()),
+        last_accessed: instant(
+            m.last_accessed.as_deref(),
+            format_args!("membership of user {}", m.user_id),
+        ),
     })
 }
 
@@ -748,7 +785,14 @@ fn teaching_span(duration: &model::Duration) -> (Option<Date>, Option<i64>) {
         (Some(s), Some(e)) if e > s => Some(((e - s).whole_days() + 6).div_euclid(7).clamp(1, 104)),
         _ => None,
     };
-    (start.map(|s| s.date()), weeks)
+    let start = start.map(|s| s.date()).filter(|date| {
+        let accepted = CourseDate::from_stored(*date);
+        if let Err(e) = &accepted {
+            tracing::warn!(value = ?duration.start, "dropped a term start date from Learn: {e}");
+        }
+        accepted.is_ok()
+    });
+    (start, weeks)
 }
 
 #[cfg(test)]
@@ -808,5 +852,19 @@ mod tests {
         });
         assert_eq!(span.0, Some(time::macros::date!(2026 - 03 - 02)));
         assert_eq!(span.1, Some(13));
+    }
+
+    #[test]
+    fn term_dates_outside_the_accepted_years_are_dropped() {
+        let span = teaching_span(&model::Duration {
+            kind: Some("DateRange".into()),
+            start: Some("9999-12-31T00:00:00.000Z".into()),
+            end: Some("9999-12-31T23:00:00.000Z".into()),
+        });
+        assert_eq!(span.0, None);
+        let due = model::instant(Some("0001-01-01T00:00:00Z"), format_args!("column _1_1"));
+        assert_eq!(due, None);
+        let ok = model::instant(Some("2026-03-02T00:00:00Z"), format_args!("column _1_1"));
+        assert!(ok.is_some());
     }
 }

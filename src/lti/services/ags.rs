@@ -59,19 +59,25 @@ struct AgsResult {
     timestamp: Option<String>,
 }
 
-fn instant(text: Option<&str>) -> Option<EpochMs> {
-    OffsetDateTime::parse(text?, &Rfc3339)
+/// A date-time from the platform, or `None` when absent, unreadable or outside the dates
+/// cloop accepts (logged with the `record` it came from).
+fn instant(text: Option<&str>, record: &str) -> Option<EpochMs> {
+    let text = text?;
+    let at = OffsetDateTime::parse(text, &Rfc3339)
         .ok()
-        .map(EpochMs::from)
+        .map(EpochMs::from)?;
+    crate::events::checked_instant(at)
+        .map_err(|e| tracing::warn!(record, value = text, "dropped a date from AGS: {e}"))
+        .ok()
 }
 
 impl LineItem {
     fn into_row(self) -> LineItemRow {
-        let due_at = instant(self.end_date_time.as_deref());
+        let due_at = instant(self.end_date_time.as_deref(), &self.id);
         LineItemRow {
             name: self.label.unwrap_or_default(),
             points_possible: self.score_maximum,
-            opens_at: instant(self.start_date_time.as_deref()),
+            opens_at: instant(self.start_date_time.as_deref(), &self.id),
             due_at,
             lms_id: self.id,
         }
@@ -88,9 +94,9 @@ impl AgsResult {
             (score, _, _) => score,
         };
         AgsResultRow {
+            graded_at: instant(self.timestamp.as_deref(), &self.user_id),
             lms_sub: self.user_id,
             score,
-            graded_at: instant(self.timestamp.as_deref()),
         }
     }
 }

@@ -114,10 +114,11 @@ pub(super) async fn get_page(
             .filter_map(|v| v.to_str().ok())
             .map(str::to_string)
             .collect();
-        let body = response
+        let mut body = response
             .json::<serde_json::Value>()
             .await
             .map_err(|e| ServiceError::Malformed(format!("not JSON: {}", e.without_url())))?;
+        crate::store::text::strip_nul(&mut body);
         return Ok(Page {
             body,
             next: link(&links, "next", &base),

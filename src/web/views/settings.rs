@@ -12,7 +12,7 @@ use super::shell::course_page;
 use crate::AppState;
 use crate::analytics::CourseView;
 use crate::error::Result;
-use crate::events::Calendar;
+use crate::events::{Calendar, CourseDate, MAX_WEEKS};
 use crate::store::courses::CourseCalendar;
 use crate::web::session::{CourseSession, StaffSession};
 
@@ -57,17 +57,21 @@ pub async fn save(
 ) -> Result<Response> {
     check_csrf(&session, &state.secret, &form.csrf)?;
     let mut problems = Vec::new();
-    let start = Calendar::parse_date(&form.start_date)
-        .map_err(|e| problems.push(e.to_string()))
+    let start = CourseDate::parse(&form.start_date)
+        .map_err(|e| problems.push(format!("The start date: {e}.")))
         .ok();
     let weeks = form
         .weeks
         .trim()
         .parse::<i64>()
-        .map_err(|_| {
-            problems.push("The number of weeks must be a whole number from 1 to 104.".to_string())
-        })
-        .ok();
+        .ok()
+        .filter(|w| (1..=MAX_WEEKS).contains(w));
+    if weeks.is_none() {
+        problems.push(format!(
+            "The number of weeks must be a whole number from 1 to {MAX_WEEKS}, not {:?}.",
+            form.weeks.trim()
+        ));
+    }
     if let (Some(start), Some(weeks)) = (start, weeks)
         && let Err(e) = Calendar::new(start, weeks, form.time_zone.trim())
     {
@@ -76,7 +80,7 @@ pub async fn save(
     match (start, weeks, problems.is_empty()) {
         (Some(start), Some(weeks), true) => {
             let calendar = CourseCalendar {
-                start_date: Calendar::to_stored(start),
+                start_date: start.to_stored(),
                 weeks,
                 time_zone: form.time_zone.trim().to_string(),
             };

@@ -95,7 +95,13 @@ pub fn course_page(
             (data_sources(&cv.data_sources))
             @if !cv.dates_known {
                 p class="notice" {
-                    "The course start date is not set, so weeks are counted from the first recorded activity. "
+                    @if let Some(stored) = cv.course.start_date {
+                        "The stored start date " (stored) " is outside the dates cloop accepts ("
+                        (crate::events::FIRST_DATE) " to " (crate::events::LAST_DATE)
+                        "), so weeks are counted from the first recorded activity. "
+                    } @else {
+                        "The course start date is not set, so weeks are counted from the first recorded activity. "
+                    }
                     a href=(links.href("/settings", &[])) { "Set the course dates" } "."
                 }
             }

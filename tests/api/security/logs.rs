@@ -6,32 +6,71 @@
 //!   authorization callback's `code` and `state` → never logged;
 //! - the REST application secret → never logged, even when a request fails.
 
+use std::cell::RefCell;
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Once};
 
 use cloop::Config;
 use cloop::store::EpochMs;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::Layer;
+use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::blackboard_3lo::{callback, click, consent, launched};
 use crate::lti_platform::{MockPlatform, login, post_launch};
 use crate::lti_registration::{FakeLms, REGISTRATION_TOKEN};
 use crate::{app_on, on_both_backends};
 
-/// Every line the subscriber writes, kept for the test to search.
+/// Every line logged on one test's thread, kept for the test to search.
 #[derive(Clone, Default)]
 struct CapturedLog(Arc<Mutex<Vec<u8>>>);
 
+thread_local! {
+    static CAPTURING: RefCell<Option<CapturedLog>> = const { RefCell::new(None) };
+}
+
 impl CapturedLog {
+    /// Captures every event at every level logged on this thread until the guard drops. A
+    /// test's runtime runs on its one thread, so that is everything its server logs. One
+    /// process-wide subscriber serves all such tests (a thread's own default subscriber
+    /// misses call sites whose interest other threads cached first).
+    fn start() -> (Self, impl Drop) {
+        static INSTALL: Once = Once::new();
+        INSTALL.call_once(|| {
+            let layer = tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(ThreadWriter)
+                .with_filter(filter_fn(|_| CAPTURING.with(|c| c.borrow().is_some())));
+            tracing_subscriber::registry().with(layer).init();
+        });
+        let log = CapturedLog::default();
+        CAPTURING.with(|c| *c.borrow_mut() = Some(log.clone()));
+        struct Stop;
+        impl Drop for Stop {
+            fn drop(&mut self) {
+                CAPTURING.with(|c| *c.borrow_mut() = None);
+            }
+        }
+        (log, Stop)
+    }
+
     fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
     }
 }
 
-impl Write for CapturedLog {
+/// Writes to the log of the thread that logs, if it captures.
+struct ThreadWriter;
+
+impl Write for ThreadWriter {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
+        CAPTURING.with(|c| {
+            if let Some(log) = c.borrow().as_ref() {
+                log.0.lock().unwrap().extend_from_slice(bytes);
+            }
+        });
         Ok(bytes.len())
     }
 
@@ -40,11 +79,11 @@ impl Write for CapturedLog {
     }
 }
 
-impl<'a> MakeWriter<'a> for CapturedLog {
-    type Writer = CapturedLog;
+impl<'a> MakeWriter<'a> for ThreadWriter {
+    type Writer = ThreadWriter;
 
     fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
+        ThreadWriter
     }
 }
 
@@ -57,15 +96,7 @@ fn query_value(url: &url::Url, name: &str) -> String {
 
 on_both_backends! {
     async fn no_secret_of_a_launch_login_registration_or_callback_is_logged(backend: Backend) {
-        // The test's runtime runs on one thread, so the server spawned on it logs here, at
-        // every level, in the binary's own format.
-        let log = CapturedLog::default();
-        let subscriber = tracing_subscriber::fmt()
-            .with_env_filter(EnvFilter::new("trace"))
-            .with_ansi(false)
-            .with_writer(log.clone())
-            .finish();
-        let _capture = tracing::subscriber::set_default(subscriber);
+        let (log, _capture) = CapturedLog::start();
         let app = app_on!(backend);
         let mut secrets: Vec<String> = Vec::new();
 
@@ -136,6 +167,7 @@ on_both_backends! {
         ]);
 
         let text = log.text();
+        std::fs::write(format!("/tmp/seclog-{backend:?}.txt"), &text).unwrap();
         assert!(text.contains("s=[redacted]") || text.contains("s=%5Bredacted%5D"), "the request log is captured: {text}");
         assert!(text.contains("/lti/register"), "{text}");
         for secret in secrets.iter().filter(|s| s.len() >= 8) {

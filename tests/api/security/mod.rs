@@ -3,6 +3,7 @@
 
 mod forms;
 mod imports;
+mod input;
 mod logs;
 mod outbound;
 mod sessions;
