@@ -11,6 +11,10 @@ use secrecy::SecretString;
 use serde::{Deserialize, Deserializer, Serialize};
 use url::Url;
 
+mod limits;
+
+pub use limits::Limits;
+
 /// The configuration file read when `--config` is not given, if it exists.
 const DEFAULT_FILE: &str = "cloop.toml";
 
@@ -39,6 +43,8 @@ pub struct Config {
     /// Signs session tokens and seals stored secrets; generated and stored in the
     /// database when not configured.
     pub secret_key: Option<SecretString>,
+    /// What strangers and ingest keys can make cloop hold or do.
+    pub limits: Limits,
 }
 
 /// A configuration value that cannot be used, reported as one line.
@@ -83,6 +89,8 @@ struct RawConfig {
     session_gap: Option<String>,
     #[serde(default, deserialize_with = "scalar_text")]
     secret_key: Option<String>,
+    #[serde(flatten)]
+    limits: limits::RawLimits,
 }
 
 impl Default for RawConfig {
@@ -96,6 +104,7 @@ impl Default for RawConfig {
             blackboard_daily_budget: Some(DEFAULT_DAILY_BUDGET.to_string()),
             session_gap: Some("40m".into()),
             secret_key: None,
+            limits: limits::RawLimits::default(),
         }
     }
 }
@@ -156,6 +165,7 @@ impl Config {
             blackboard_daily_budget: DEFAULT_DAILY_BUDGET,
             session_gap: Duration::from_secs(40 * 60),
             secret_key: None,
+            limits: Limits::default(),
         }
     }
 
@@ -265,6 +275,7 @@ impl Config {
             blackboard_daily_budget,
             session_gap,
             secret_key,
+            limits: Limits::parse(raw.limits)?,
         })
     }
 

@@ -118,9 +118,19 @@ impl Drop for TestApp {
 
 /// Starts the real server on 127.0.0.1:0 over a fresh database of the given backend.
 pub async fn spawn_app(backend: Backend, test: &str) -> Option<TestApp> {
+    spawn_app_with(backend, test, |_| {}).await
+}
+
+/// [`spawn_app`] with the configuration adjusted first (limits, intervals).
+pub async fn spawn_app_with(
+    backend: Backend,
+    test: &str,
+    adjust: impl FnOnce(&mut Config),
+) -> Option<TestApp> {
     let database = TestDatabase::fresh(backend, test).await?;
     let mut config = Config::for_database(&database.url);
     config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    adjust(&mut config);
     let app = App::build(config).await.expect("build app");
     let address = app.local_addr();
     let store = app.state().store.clone();

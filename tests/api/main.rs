@@ -22,6 +22,7 @@ mod lti_platform;
 mod lti_registration;
 mod lti_services;
 mod lti_services_mock;
+mod security;
 mod sessions;
 mod store_courses;
 mod store_migrations;
