@@ -148,13 +148,13 @@ impl App {
                 jobs_stopped,
             )
         });
+        let header_read_timeout = self.state.config.limits.header_read_timeout;
         let router = web::router(self.state);
-        let result = axum::serve(self.listener, router)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                let _ = stop_jobs.send(true);
-            })
-            .await;
+        let result = web::serve::serve(self.listener, router, header_read_timeout, async move {
+            shutdown.await;
+            let _ = stop_jobs.send(true);
+        })
+        .await;
         maintenance.abort();
         if let Some(tasks) = background.as_mut() {
             // Give a running sync a moment to finish; one cut short resumes on its next run.

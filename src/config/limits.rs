@@ -1,5 +1,5 @@
 //! The bounds on what anonymous or key-authenticated senders can make cloop hold or do:
-//! pending events' age and count, and the ingest routes' time and concurrency.
+//! pending events' age and count, the ingest routes' time and concurrency, header time.
 
 use std::time::Duration;
 
@@ -21,6 +21,9 @@ pub struct Limits {
     /// Ingest requests handled at once; more are answered 503 with `Retry-After`
     /// (`ingest_concurrency`).
     pub ingest_concurrency: usize,
+    /// Longest a client may take to send a request's headers on any route, and longest an
+    /// idle connection stays open (`header_read_timeout`).
+    pub header_read_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -30,6 +33,7 @@ impl Default for Limits {
             pending_events_per_platform: 100_000,
             ingest_timeout: Duration::from_secs(30),
             ingest_concurrency: 64,
+            header_read_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -45,6 +49,8 @@ pub(super) struct RawLimits {
     ingest_timeout: Option<String>,
     #[serde(default, deserialize_with = "scalar_text")]
     ingest_concurrency: Option<String>,
+    #[serde(default, deserialize_with = "scalar_text")]
+    header_read_timeout: Option<String>,
 }
 
 impl Default for RawLimits {
@@ -54,6 +60,7 @@ impl Default for RawLimits {
             pending_events_per_platform: Some("100000".into()),
             ingest_timeout: Some("30s".into()),
             ingest_concurrency: Some("64".into()),
+            header_read_timeout: Some("30s".into()),
         }
     }
 }
@@ -79,6 +86,12 @@ impl Limits {
                 "\"30s\"",
             )?,
             ingest_concurrency: positive("ingest_concurrency", raw.ingest_concurrency, "64")?,
+            header_read_timeout: duration_at_least(
+                "header_read_timeout",
+                raw.header_read_timeout,
+                (Duration::from_secs(1), "a second"),
+                "\"30s\"",
+            )?,
         })
     }
 }

@@ -10,6 +10,7 @@ mod health;
 pub mod ingest;
 pub mod layout;
 pub mod lti;
+pub mod serve;
 pub mod session;
 pub mod views;
 

@@ -2,6 +2,8 @@
 //! - a wrong key with a large, never-finished body → 401 at once, the body unread (7b);
 //! - more requests at once than `ingest_concurrency` → 503 with `Retry-After` (7c);
 //! - a body that trickles slower than `ingest_timeout` → 408, the connection freed (7c);
+//! - request headers that never finish, on any route → connection closed after
+//!   `header_read_timeout` (7c, slow loris);
 //! - a flood of events for courses cloop does not know → kept up to
 //!   `pending_events_per_platform`, the rest rejected per event with a reason, the batch's
 //!   known-course events still stored (7d);
@@ -131,6 +133,20 @@ on_both_backends! {
         let mut stream = start_post(&app, "/caliper", &format!("Bearer {key}"), 1_000).await;
         let status = status_within(&mut stream, Duration::from_secs(4)).await;
         assert_eq!(status.as_deref(), Some("HTTP/1.1 408 Request Timeout"));
+    }
+}
+
+on_both_backends! {
+    async fn headers_that_never_finish_lose_their_connection(backend: Backend) {
+        let Some(app) = spawn_app_with(backend, module_path!(), |c| c.limits.header_read_timeout = Duration::from_secs(1)).await else { return };
+        let mut stream = TcpStream::connect(app.address).await.unwrap();
+        stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: cloop\r\nX-Slow: ").await.unwrap();
+        let mut buffer = [0u8; 1024];
+        let read = tokio::time::timeout(Duration::from_secs(4), stream.read(&mut buffer)).await;
+        let closed = matches!(read, Ok(Ok(0)) | Ok(Err(_)))
+            || matches!(read, Ok(Ok(n)) if String::from_utf8_lossy(&buffer[..n]).starts_with("HTTP/1.1 408"));
+        assert!(closed, "the connection is still open: {read:?}");
+        assert_eq!(app.client.get(app.url("/healthz")).send().await.unwrap().status(), 200);
     }
 }
 
