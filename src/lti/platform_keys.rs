@@ -213,3 +213,23 @@ fn find(set: Option<&JwkSet>, kid: Option<&str>) -> Result<Option<(Jwk, Decoding
             .map(|key| (jwk.clone(), key))
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_kids_are_remembered_up_to_the_bound() {
+        let mut missing = HashMap::new();
+        let now = Instant::now();
+        for i in 0..MAX_MISSING_KIDS + 100 {
+            remember_missing(&mut missing, &format!("forged-{i}"), now);
+        }
+        assert_eq!(missing.len(), MAX_MISSING_KIDS);
+        // Once the remembered ones are older than their use, room is made.
+        let old = now - MISSING_KID_TTL - Duration::from_millis(1);
+        missing.values_mut().for_each(|t| *t = old);
+        remember_missing(&mut missing, "forged-new", now);
+        assert_eq!(missing.len(), 1);
+    }
+}
