@@ -8,7 +8,7 @@ use axum::body::Bytes;
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
 use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use base64::Engine;
@@ -50,8 +50,9 @@ pub fn router(limits: &Limits) -> Router<AppState> {
         )
 }
 
-async fn refuse_overload(error: BoxError) -> Response {
+async fn refuse_overload(uri: Uri, error: BoxError) -> Response {
     if error.is::<tower::timeout::error::Elapsed>() {
+        tracing::warn!(path = uri.path(), "ingest request timed out");
         let message = "the request took too long (a body that arrives too slowly?): send it again";
         return (
             StatusCode::REQUEST_TIMEOUT,
@@ -61,6 +62,10 @@ async fn refuse_overload(error: BoxError) -> Response {
             .into_response();
     }
     if error.is::<tower::load_shed::error::Overloaded>() {
+        tracing::warn!(
+            path = uri.path(),
+            "ingest request refused: too many at once"
+        );
         let message = "cloop is busy receiving other events: send this batch again shortly";
         return (
             StatusCode::SERVICE_UNAVAILABLE,
