@@ -128,6 +128,11 @@ pub async fn spawn_app_with(
     adjust: impl FnOnce(&mut Config),
 ) -> Option<TestApp> {
     let database = TestDatabase::fresh(backend, test).await?;
+    Some(spawn_app_over(database, adjust).await)
+}
+
+/// The real server over a database the test has already filled.
+pub async fn spawn_app_over(database: TestDatabase, adjust: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = Config::for_database(&database.url);
     config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
     adjust(&mut config);
@@ -147,14 +152,14 @@ pub async fn spawn_app_with(
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client");
-    Some(TestApp {
+    TestApp {
         address,
         store,
         client,
         state,
         _database: database,
         shutdown: Some(tx),
-    })
+    }
 }
 
 /// Declares one async test per backend: `NAME::sqlite` and `NAME::postgres`. The body gets

@@ -7,7 +7,8 @@
 //! - a flood of events for courses cloop does not know → kept up to
 //!   `pending_events_per_platform`, the rest rejected per event with a reason, the batch's
 //!   known-course events still stored (7d);
-//! - pending events older than `pending_event_ttl` → deleted by the maintenance purge (7d).
+//! - pending events older than `pending_event_ttl` → deleted by the server's maintenance
+//!   task (7d).
 
 use std::time::Duration;
 
@@ -17,9 +18,9 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::helpers::{TestApp, spawn_app_with};
+use crate::helpers::{TestApp, TestDatabase, spawn_app_over, spawn_app_with};
 use crate::ingest_support::{course, fixture, key, platform};
-use crate::{fresh_store, on_both_backends};
+use crate::on_both_backends;
 
 const ZONE: &str = "Australia/Melbourne";
 
@@ -176,8 +177,9 @@ on_both_backends! {
 }
 
 on_both_backends! {
-    async fn pending_events_past_their_age_are_purged(backend: Backend) {
-        let (_db, store) = fresh_store!(backend);
+    async fn pending_events_past_their_age_are_purged_by_the_server(backend: Backend) {
+        let Some(db) = TestDatabase::fresh(backend, module_path!()).await else { return };
+        let store = db.store().await;
         let platform = platform(&store).await;
         for key in ["caliper:old", "caliper:new"] {
             assert!(store.add_pending_event(platform.id, "_2001_1", "caliper", key, "{}").await.unwrap());
@@ -188,9 +190,19 @@ on_both_backends! {
             cloop::Store::Sqlite(db) => sqlx::query(sql).bind(long_ago).execute(&db.pool).await.unwrap().rows_affected(),
             cloop::Store::Postgres(pool) => sqlx::query(sql).bind(long_ago).execute(pool).await.unwrap().rows_affected(),
         };
-        let thirty_days_ago = EpochMs::now().plus_secs(-30 * 86_400);
-        assert_eq!(store.purge_pending_events(thirty_days_ago).await.unwrap(), 1);
-        assert_eq!(store.pending_event_count(platform.id).await.unwrap(), 1);
-        assert!(store.has_pending_event(platform.id, "caliper", "caliper:new").await.unwrap());
+        store.close().await;
+
+        // The server's maintenance task purges on start, then every quarter hour.
+        let app = spawn_app_over(db, |c| c.limits.pending_event_ttl = Duration::from_secs(30 * 86_400)).await;
+        let mut held = 2;
+        for _ in 0..50 {
+            held = app.store.pending_event_count(platform.id).await.unwrap();
+            if held == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(held, 1, "the month-old event is gone, the new one stays");
+        assert!(app.store.has_pending_event(platform.id, "caliper", "caliper:new").await.unwrap());
     }
 }
