@@ -11,6 +11,10 @@ use secrecy::SecretString;
 use serde::{Deserialize, Deserializer, Serialize};
 use url::Url;
 
+mod limits;
+
+pub use limits::Limits;
+
 /// The configuration file read when `--config` is not given, if it exists.
 const DEFAULT_FILE: &str = "cloop.toml";
 
@@ -42,6 +46,8 @@ pub struct Config {
     /// Lets URLs an LMS sends in-band (dynamic registration, service URLs in launches)
     /// lead to loopback, link-local and private addresses: for a development LMS only.
     pub allow_private_urls: bool,
+    /// What strangers and ingest keys can make cloop hold or do.
+    pub limits: Limits,
 }
 
 /// A configuration value that cannot be used, reported as one line.
@@ -88,6 +94,8 @@ struct RawConfig {
     secret_key: Option<String>,
     #[serde(default, deserialize_with = "scalar_text")]
     allow_private_urls: Option<String>,
+    #[serde(flatten)]
+    limits: limits::RawLimits,
 }
 
 impl Default for RawConfig {
@@ -102,6 +110,7 @@ impl Default for RawConfig {
             session_gap: Some("40m".into()),
             secret_key: None,
             allow_private_urls: Some("false".into()),
+            limits: limits::RawLimits::default(),
         }
     }
 }
@@ -163,6 +172,7 @@ impl Config {
             session_gap: Duration::from_secs(40 * 60),
             secret_key: None,
             allow_private_urls: false,
+            limits: Limits::default(),
         }
     }
 
@@ -286,6 +296,7 @@ impl Config {
             session_gap,
             secret_key,
             allow_private_urls,
+            limits: Limits::parse(raw.limits)?,
         })
     }
 

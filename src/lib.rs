@@ -136,7 +136,10 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let store = self.state.store.clone();
-        let maintenance = tokio::spawn(purge_expired_launch_data(store.clone()));
+        let maintenance = tokio::spawn(purge_expired_records(
+            store.clone(),
+            self.state.config.limits.pending_event_ttl,
+        ));
         let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
         let mut background = self.jobs.map(|options| {
             jobs::spawn(
@@ -146,13 +149,13 @@ impl App {
                 jobs_stopped,
             )
         });
+        let header_read_timeout = self.state.config.limits.header_read_timeout;
         let router = web::router(self.state);
-        let result = axum::serve(self.listener, router)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                let _ = stop_jobs.send(true);
-            })
-            .await;
+        let result = web::serve::serve(self.listener, router, header_read_timeout, async move {
+            shutdown.await;
+            let _ = stop_jobs.send(true);
+        })
+        .await;
         maintenance.abort();
         if let Some(tasks) = background.as_mut() {
             // Give a running sync a moment to finish; one cut short resumes on its next run.
@@ -169,18 +172,28 @@ impl App {
     }
 }
 
-/// Every quarter hour, forgets login states, nonces and used invites whose tokens can no
-/// longer be used.
-async fn purge_expired_launch_data(store: Store) {
+/// Every quarter hour, forgets the nonces of tokens that can no longer be used, used
+/// invites past their expiry and the events of unknown courses older than `pending_ttl`.
+async fn purge_expired_records(store: Store, pending_ttl: std::time::Duration) {
+    let pending_ttl_secs = i64::try_from(pending_ttl.as_secs()).unwrap_or(i64::MAX / 1000);
     let mut every = tokio::time::interval(std::time::Duration::from_secs(15 * 60));
     loop {
         every.tick().await;
-        match store.purge_expired_launch_data(store::EpochMs::now()).await {
+        let now = store::EpochMs::now();
+        match store.purge_expired_nonces(now).await {
             Ok(0) => {}
-            Ok(n) => tracing::debug!(rows = n, "purged expired launch states and nonces"),
-            Err(e) => tracing::warn!(error = %e, "could not purge expired launch data"),
+            Ok(n) => tracing::debug!(rows = n, "purged expired nonces"),
+            Err(e) => tracing::warn!(error = %e, "could not purge expired nonces"),
         }
-        match store.purge_used_invites(store::EpochMs::now()).await {
+        match store
+            .purge_pending_events(now.plus_secs(-pending_ttl_secs))
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(events = n, "deleted expired events of unknown courses"),
+            Err(e) => tracing::warn!(error = %e, "could not delete expired pending events"),
+        }
+        match store.purge_used_invites(now).await {
             Ok(0) => {}
             Ok(n) => tracing::debug!(rows = n, "purged expired used invites"),
             Err(e) => tracing::warn!(error = %e, "could not purge used invites"),

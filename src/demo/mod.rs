@@ -123,10 +123,10 @@ impl DemoServer {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let store = self.state.store.clone();
+        let header_read_timeout = self.state.config.limits.header_read_timeout;
         let router = crate::web::router(self.state).merge(self.simulator);
-        let result = axum::serve(self.listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let result =
+            crate::web::serve::serve(self.listener, router, header_read_timeout, shutdown).await;
         store.close().await;
         result
     }

@@ -15,7 +15,8 @@ use serde_json::Value;
 use super::accumulator::AccumulatorRows;
 use super::clock::TimestampReader;
 use super::{
-    CourseClock, CourseLookup, EventWindow, IngestReport, LmsEvent, Recorder, Resolver, caliper, xapi,
+    CourseClock, CourseLookup, EventWindow, IngestReport, LmsEvent, Recorder, Resolver, caliper,
+    xapi,
 };
 use crate::store::activity::NewActivity;
 use crate::store::{CourseId, Store, StoreError};

@@ -8,6 +8,7 @@ pub mod clock;
 pub mod import;
 pub mod loop_export;
 pub mod moodle_log;
+mod pending;
 mod resolve;
 pub mod synthetic;
 pub mod xapi;
@@ -26,6 +27,7 @@ pub use resolve::Resolver;
 
 use crate::store::activity::Bucketing;
 use crate::store::{CourseId, EpochMs, PlatformId, Store, StoreResult};
+use pending::{Kept, PendingKeeper};
 
 /// The default pause that ends a session (config key `session_gap`).
 pub const DEFAULT_SESSION_GAP: Duration = Duration::from_secs(40 * 60);
@@ -197,15 +199,18 @@ pub async fn record(
 pub type Mapped = Result<(LmsEvent, serde_json::Value), String>;
 
 /// Stores pushed events of one platform: those of known courses are recorded, those of
-/// unknown courses are kept for later, rejected ones are reported with their position.
+/// unknown courses are kept for later (up to `pending_cap` per platform), rejected ones
+/// are reported with their position.
 pub async fn ingest_pushed(
     store: &Store,
     platform: PlatformId,
     session_gap: Duration,
+    pending_cap: u64,
     mapped: Vec<(Option<String>, Mapped)>,
 ) -> StoreResult<IngestReport> {
     let mut report = IngestReport::default();
     let mut resolver = Resolver::new(platform);
+    let mut keeper = PendingKeeper::new(platform, pending_cap);
     let mut by_course: HashMap<CourseId, Vec<LmsEvent>> = HashMap::new();
     let window = EventWindow::now();
     for (at, (id, item)) in mapped.into_iter().enumerate() {
@@ -222,23 +227,21 @@ pub async fn ingest_pushed(
                         event.course.key().unwrap_or_default()
                     ),
                 ),
-                CourseLookup::Unknown => {
-                    let course_ref = event.course.key().unwrap_or_default().to_string();
-                    let kept = store
-                        .add_pending_event(
-                            platform,
-                            &course_ref,
-                            event.source.as_str(),
-                            &event.idempotency_key,
-                            &raw.to_string(),
-                        )
-                        .await?;
-                    if kept {
-                        report.pending += 1;
-                    } else {
-                        report.duplicate += 1;
-                    }
-                }
+                CourseLookup::Unknown => match keeper.keep(store, &event, &raw).await? {
+                    Kept::New => report.pending += 1,
+                    Kept::Duplicate => report.duplicate += 1,
+                    Kept::Full => report.reject(
+                        at as u64,
+                        id,
+                        format!(
+                            "course {:?} is not known to cloop and {} events of unknown courses \
+                             already wait for this platform: launch cloop from that course \
+                             (or register its REST credentials) and send the event again",
+                            event.course.key().unwrap_or_default(),
+                            keeper.cap()
+                        ),
+                    ),
+                },
             },
         }
     }

@@ -5,9 +5,10 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, Validation};
 
 use crate::Config;
+use crate::SecretKey;
 use crate::lti::claims::{DEEP_LINKING_REQUEST, IdTokenClaims, LTI_VERSION, RESOURCE_LINK_REQUEST};
 use crate::lti::error::LaunchError;
-use crate::lti::login::{find_registration, is_our_url};
+use crate::lti::login::{LoginState, find_registration, is_our_url};
 use crate::lti::platform_keys::PlatformKeys;
 use crate::lti::roles::{Role, is_course_staff, parse_roles};
 use crate::store::courses::CourseUpsert;
@@ -29,11 +30,22 @@ pub struct ValidLaunch {
     pub staff: bool,
 }
 
-/// The launch's view of the login it answers: the state it carries and whether that
-/// state is bound to this browser (cookie or platform storage agreed).
+/// The launch's evidence that it answers a login started in this browser.
 pub struct StateProof<'a> {
     pub state: Option<&'a str>,
-    pub bound_to_browser: bool,
+    /// The browser sent back the state cookie the login set.
+    pub cookie: bool,
+    /// The state cloop's own bridge page read back from platform storage (the caller
+    /// passes it only for a same-origin post).
+    pub platform_storage: Option<&'a str>,
+}
+
+impl StateProof<'_> {
+    /// Platform storage proves the binding only for a login that put its state there:
+    /// otherwise `platform_state` is just a second copy of `state` from the same form.
+    fn binds(&self, login: &LoginState) -> bool {
+        self.cookie || (login.storage_target.is_some() && self.platform_storage == self.state)
+    }
 }
 
 fn peek_claims(token: &str) -> Result<IdTokenClaims, LaunchError> {
@@ -45,6 +57,7 @@ fn peek_claims(token: &str) -> Result<IdTokenClaims, LaunchError> {
 pub async fn validate(
     store: &Store,
     config: &Config,
+    secret: &SecretKey,
     keys: &PlatformKeys,
     id_token: &str,
     proof: StateProof<'_>,
@@ -138,7 +151,21 @@ pub async fn validate(
         return Err(LaunchError::IssuedInFuture(iat - now_secs));
     }
 
-    // 5. Nonce: present, and used once — the insert is the check.
+    // 5. State: sent, signed by cloop for this platform, and bound to this browser —
+    //    checked before the nonce is spent, so a refused launch writes nothing.
+    let state = proof
+        .state
+        .filter(|s| !s.is_empty())
+        .ok_or(LaunchError::MissingState)?;
+    let login = LoginState::open(secret, state).ok_or(LaunchError::UnknownState)?;
+    if login.platform_id != platform.id {
+        return Err(LaunchError::UnknownState);
+    }
+    if !proof.binds(&login) {
+        return Err(LaunchError::StateNotBound);
+    }
+
+    // 6. Nonce: present, used once — the insert is the check — and the login's.
     let nonce = claims
         .nonce
         .as_deref()
@@ -147,22 +174,6 @@ pub async fn validate(
     let keep_until = EpochMs((claims.exp + LEEWAY_SECS) * 1000);
     if !store.use_nonce(platform.id, nonce, keep_until).await? {
         return Err(LaunchError::ReplayedNonce);
-    }
-
-    // 6. State: sent, bound to this browser, and the one the login issued for this nonce.
-    let state = proof
-        .state
-        .filter(|s| !s.is_empty())
-        .ok_or(LaunchError::MissingState)?;
-    if !proof.bound_to_browser {
-        return Err(LaunchError::StateNotBound);
-    }
-    let login = store
-        .take_launch_state(state)
-        .await?
-        .ok_or(LaunchError::UnknownState)?;
-    if login.platform_id != platform.id {
-        return Err(LaunchError::UnknownState);
     }
     if login.nonce != nonce {
         return Err(LaunchError::NonceMismatch);

@@ -1,18 +1,48 @@
 //! OIDC third-party login initiation: pick the registration, check the target is ours,
-//! remember state and nonce, and build the platform's authorisation request.
+//! seal nonce and platform into a signed state, and build the platform's auth request.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::Config;
 use crate::SecretKey;
 use crate::lti::error::LaunchError;
-use crate::store::launches::LaunchState;
 use crate::store::platforms::Platform;
-use crate::store::{EpochMs, Store};
+use crate::store::{EpochMs, PlatformId, Store};
 
 /// How long a login waits for its launch.
 pub const STATE_TTL_SECS: i64 = 600;
+
+const STATE_PURPOSE: &str = "lti-login-state";
+
+/// What a login remembers for its launch, sealed into the `state` it hands out: an
+/// anonymous login writes nothing, and a launch can trust only what cloop signed. The
+/// launch's nonce must be this one, and the nonce table makes it single use.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginState {
+    #[serde(rename = "n")]
+    pub nonce: String,
+    #[serde(rename = "p")]
+    pub platform_id: PlatformId,
+    /// The platform-storage frame the state was put in, when the login offered one.
+    #[serde(rename = "st", default, skip_serializing_if = "Option::is_none")]
+    pub storage_target: Option<String>,
+    #[serde(rename = "x")]
+    pub expires: EpochMs,
+}
+
+impl LoginState {
+    pub fn seal(&self, secret: &SecretKey) -> String {
+        secret.sign_claims(STATE_PURPOSE, self)
+    }
+
+    /// The login behind a state cloop issued and that has not expired; `None` otherwise.
+    pub fn open(secret: &SecretKey, state: &str) -> Option<Self> {
+        secret
+            .open_claims::<Self>(STATE_PURPOSE, state)
+            .filter(|login| login.expires > EpochMs::now())
+    }
+}
 
 /// Login parameters as the platform sends them (query string or form).
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -76,6 +106,7 @@ pub fn is_our_url(config: &Config, uri: &str) -> bool {
 pub async fn begin(
     store: &Store,
     config: &Config,
+    secret: &SecretKey,
     request: &LoginRequest,
     named_registration: Option<&str>,
 ) -> Result<AuthRequest, LaunchError> {
@@ -105,19 +136,15 @@ pub async fn begin(
         return Err(LaunchError::TargetNotOurs(target.to_string()));
     }
 
-    let state = SecretKey::random_token();
     let nonce = SecretKey::random_token();
     let storage_target = request.lti_storage_target.clone().filter(|t| !t.is_empty());
-    store
-        .save_launch_state(&LaunchState {
-            state: state.clone(),
-            nonce: nonce.clone(),
-            platform_id: platform.id,
-            target_link_uri: target.to_string(),
-            storage_target: storage_target.clone(),
-            expires_at: EpochMs::now().plus_secs(STATE_TTL_SECS),
-        })
-        .await?;
+    let state = LoginState {
+        nonce: nonce.clone(),
+        platform_id: platform.id,
+        storage_target: storage_target.clone(),
+        expires: EpochMs::now().plus_secs(STATE_TTL_SECS),
+    }
+    .seal(secret);
 
     let mut url = Url::parse(&platform.auth_url)
         .map_err(|e| LaunchError::MalformedToken(format!("registered auth URL is invalid: {e}")))?;
@@ -144,4 +171,42 @@ pub async fn begin(
         storage_target,
         platform_origin,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::SecretString;
+
+    fn secret() -> SecretKey {
+        SecretKey::from_secret(SecretString::from("s".repeat(40)))
+    }
+
+    fn login(expires: EpochMs) -> LoginState {
+        LoginState {
+            nonce: "n-1".into(),
+            platform_id: PlatformId(4),
+            storage_target: Some("post_message_forwarding".into()),
+            expires,
+        }
+    }
+
+    #[test]
+    fn a_sealed_state_opens_to_its_login_until_it_expires() {
+        let fresh = login(EpochMs::now().plus_secs(60));
+        assert_eq!(
+            LoginState::open(&secret(), &fresh.seal(&secret())),
+            Some(fresh)
+        );
+        let old = login(EpochMs::now().plus_secs(-1));
+        assert_eq!(LoginState::open(&secret(), &old.seal(&secret())), None);
+    }
+
+    #[test]
+    fn a_state_cloop_did_not_sign_opens_to_nothing() {
+        let other = SecretKey::from_secret(SecretString::from("o".repeat(40)));
+        let state = login(EpochMs::now().plus_secs(60)).seal(&other);
+        assert_eq!(LoginState::open(&secret(), &state), None);
+        assert_eq!(LoginState::open(&secret(), "made-up-state"), None);
+    }
 }

@@ -1,6 +1,6 @@
 //! The platforms' public keys, fetched from each registered JWKS URL (never a URL from a
-//! token), cached, and refetched once — single-flight, with a cooldown — when a token
-//! names a `kid` the cache does not hold, because platforms rotate keys.
+//! token) and cached; a `kid` the cache does not hold is looked up by a refetch, because
+//! platforms rotate keys, yet made-up kids can neither block a rotation nor flood the LMS.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -14,9 +14,15 @@ use crate::store::platforms::Platform;
 
 /// A cached key set older than this is refreshed on the next launch.
 const MAX_AGE: Duration = Duration::from_secs(3600);
-/// After an unknown-kid refetch, another waits this long (a flood of made-up kids must
-/// not turn into a flood of requests to the platform).
-const UNKNOWN_KID_COOLDOWN: Duration = Duration::from_secs(10);
+/// Refetches of one platform's keys start at least this far apart, however many launches
+/// name unknown kids: at most two requests a second reach the platform.
+const MIN_REFETCH_INTERVAL: Duration = Duration::from_millis(500);
+/// A kid a refetch did not find is refused at once, without a new fetch, for this long;
+/// short, so a kid guessed before the platform publishes it is not blocked for longer.
+const MISSING_KID_TTL: Duration = Duration::from_secs(1);
+/// The most missing kids remembered per platform (a flood of distinct ones is bounded
+/// by the refetch interval instead).
+const MAX_MISSING_KIDS: usize = 1024;
 const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
@@ -31,18 +37,34 @@ pub enum KeyError {
     Unavailable { jwks_url: String, reason: String },
 }
 
+/// One platform's keys as last fetched.
 #[derive(Default)]
 struct Cached {
     jwks_url: String,
     set: Option<JwkSet>,
+    /// When the fetch that produced `set` started.
     fetched_at: Option<Instant>,
-    last_unknown_kid_refetch: Option<Instant>,
+    /// When the last fetch started, and why it failed if it did.
+    attempted_at: Option<Instant>,
+    failure: Option<String>,
+    /// Kids a fetch did not find, with when that fetch started.
+    missing: HashMap<String, Instant>,
 }
 
-/// Per-platform key sets; one fetch at a time per platform.
+#[derive(Default)]
+struct Entry {
+    cached: Mutex<Cached>,
+    /// Held across a fetch so that refetches are single-flight; lookups never wait on it.
+    fetching: tokio::sync::Mutex<()>,
+}
+
+/// A key, or why there is none.
+type KeyAnswer = Result<(Jwk, DecodingKey), KeyError>;
+
+/// Per-platform key sets.
 pub struct PlatformKeys {
     http: reqwest::Client,
-    entries: Mutex<HashMap<PlatformId, Arc<tokio::sync::Mutex<Cached>>>>,
+    entries: Mutex<HashMap<PlatformId, Arc<Entry>>>,
 }
 
 impl PlatformKeys {
@@ -53,80 +75,131 @@ impl PlatformKeys {
         }
     }
 
-    fn entry(&self, platform: PlatformId) -> Arc<tokio::sync::Mutex<Cached>> {
+    fn entry(&self, platform: PlatformId) -> Arc<Entry> {
         let mut entries = self.entries.lock().expect("key cache lock");
         entries.entry(platform).or_default().clone()
     }
 
-    /// The platform's key named `kid` (or its only key when the token names none).
+    /// The platform's key named `kid` (or its only key when the token names none). An
+    /// unknown kid waits for the next refetch (at most [`MIN_REFETCH_INTERVAL`] away), so a
+    /// genuinely rotated key is found within a second whatever else was asked for.
     pub async fn key(
         &self,
         platform: &Platform,
         kid: Option<&str>,
     ) -> Result<(Jwk, DecodingKey), KeyError> {
         let entry = self.entry(platform.id);
-        // Holding this lock across the fetch is what makes refetches single-flight:
-        // concurrent launches wait for the one fetch and then read its result.
-        let mut cached = entry.lock().await;
-        if cached.jwks_url != platform.jwks_url {
-            *cached = Cached {
+        let asked = Instant::now();
+        if let Some(answer) = lookup(&entry, platform, kid, asked) {
+            return answer;
+        }
+        let _flight = entry.fetching.lock().await;
+        // A fetch may have run while this launch waited for its turn.
+        if let Some(answer) = lookup(&entry, platform, kid, asked) {
+            return answer;
+        }
+        let last = entry.cached.lock().expect("key cache lock").attempted_at;
+        if let Some(wait) = last.and_then(|t| MIN_REFETCH_INTERVAL.checked_sub(t.elapsed())) {
+            tokio::time::sleep(wait).await;
+        }
+        let started = Instant::now();
+        let fetched = self.fetch(&platform.jwks_url).await;
+        {
+            let mut cached = entry.cached.lock().expect("key cache lock");
+            cached.attempted_at = Some(started);
+            match fetched {
+                Ok(set) => {
+                    cached.set = Some(set);
+                    cached.fetched_at = Some(started);
+                    cached.failure = None;
+                }
+                Err(reason) => cached.failure = Some(reason),
+            }
+        }
+        // Only a JWKS URL changed during the fetch leaves nothing to answer from.
+        lookup(&entry, platform, kid, asked).unwrap_or_else(|| {
+            Err(KeyError::UnknownKid {
+                kid: kid.unwrap_or_default().to_string(),
                 jwks_url: platform.jwks_url.clone(),
-                ..Cached::default()
-            };
-        }
-        let stale = cached.fetched_at.is_none_or(|t| t.elapsed() > MAX_AGE);
-        if stale {
-            self.fetch(&mut cached).await?;
-        }
-        if let Some(found) = find(&cached, kid)? {
-            return Ok(found);
-        }
-        let cooling = cached
-            .last_unknown_kid_refetch
-            .is_some_and(|t| t.elapsed() < UNKNOWN_KID_COOLDOWN);
-        let kid = kid.unwrap_or_default().to_string();
-        if stale || cooling {
-            return Err(KeyError::UnknownKid {
-                kid,
-                jwks_url: platform.jwks_url.clone(),
-            });
-        }
-        cached.last_unknown_kid_refetch = Some(Instant::now());
-        self.fetch(&mut cached).await?;
-        find(&cached, Some(&kid))?.ok_or(KeyError::UnknownKid {
-            kid,
-            jwks_url: platform.jwks_url.clone(),
+            })
         })
     }
 
-    async fn fetch(&self, cached: &mut Cached) -> Result<(), KeyError> {
-        let unavailable = |reason: String| KeyError::Unavailable {
-            jwks_url: cached.jwks_url.clone(),
-            reason,
-        };
+    async fn fetch(&self, jwks_url: &str) -> Result<JwkSet, String> {
         let response = self
             .http
-            .get(&cached.jwks_url)
+            .get(jwks_url)
             .timeout(FETCH_TIMEOUT)
             .send()
             .await
-            .map_err(|e| unavailable(e.to_string()))?;
+            .map_err(|e| e.to_string())?;
         if !response.status().is_success() {
-            return Err(unavailable(format!("HTTP {}", response.status())));
+            return Err(format!("HTTP {}", response.status()));
         }
         let set: JwkSet = response
             .json()
             .await
-            .map_err(|e| unavailable(format!("not a JSON key set: {e}")))?;
-        tracing::info!(jwks_url = %cached.jwks_url, keys = set.keys.len(), "fetched platform keys");
-        cached.set = Some(set);
-        cached.fetched_at = Some(Instant::now());
-        Ok(())
+            .map_err(|e| format!("not a JSON key set: {e}"))?;
+        tracing::info!(jwks_url, keys = set.keys.len(), "fetched platform keys");
+        Ok(set)
     }
 }
 
-fn find(cached: &Cached, kid: Option<&str>) -> Result<Option<(Jwk, DecodingKey)>, KeyError> {
-    let Some(set) = &cached.set else {
+/// Answers from the cache when it can: the key, or a refusal backed by a fetch that
+/// started after `asked` (or a recent one that missed the same kid); `None` when only a
+/// fetch can tell.
+fn lookup(
+    entry: &Entry,
+    platform: &Platform,
+    kid: Option<&str>,
+    asked: Instant,
+) -> Option<KeyAnswer> {
+    let mut cached = entry.cached.lock().expect("key cache lock");
+    if cached.jwks_url != platform.jwks_url {
+        *cached = Cached {
+            jwks_url: platform.jwks_url.clone(),
+            ..Cached::default()
+        };
+    }
+    let fresh = cached.fetched_at.is_some_and(|t| t.elapsed() <= MAX_AGE);
+    if fresh {
+        match find(cached.set.as_ref(), kid) {
+            Ok(Some(found)) => return Some(Ok(found)),
+            Err(e) => return Some(Err(e)),
+            Ok(None) => {}
+        }
+    }
+    let unknown = || KeyError::UnknownKid {
+        kid: kid.unwrap_or_default().to_string(),
+        jwks_url: platform.jwks_url.clone(),
+    };
+    if let Some(started) = cached.attempted_at.filter(|t| *t >= asked) {
+        if let Some(reason) = &cached.failure {
+            return Some(Err(KeyError::Unavailable {
+                jwks_url: platform.jwks_url.clone(),
+                reason: reason.clone(),
+            }));
+        }
+        remember_missing(&mut cached.missing, kid.unwrap_or_default(), started);
+        return Some(Err(unknown()));
+    }
+    let recently_missed = kid
+        .and_then(|k| cached.missing.get(k))
+        .is_some_and(|t| t.elapsed() < MISSING_KID_TTL);
+    (fresh && recently_missed).then(|| Err(unknown()))
+}
+
+fn remember_missing(missing: &mut HashMap<String, Instant>, kid: &str, at: Instant) {
+    if missing.len() >= MAX_MISSING_KIDS {
+        missing.retain(|_, t| t.elapsed() < MISSING_KID_TTL);
+    }
+    if missing.len() < MAX_MISSING_KIDS {
+        missing.insert(kid.to_string(), at);
+    }
+}
+
+fn find(set: Option<&JwkSet>, kid: Option<&str>) -> Result<Option<(Jwk, DecodingKey)>, KeyError> {
+    let Some(set) = set else {
         return Ok(None);
     };
     let jwk = match kid {
@@ -139,4 +212,24 @@ fn find(cached: &Cached, kid: Option<&str>) -> Result<Option<(Jwk, DecodingKey)>
             .ok()
             .map(|key| (jwk.clone(), key))
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_kids_are_remembered_up_to_the_bound() {
+        let mut missing = HashMap::new();
+        let now = Instant::now();
+        for i in 0..MAX_MISSING_KIDS + 100 {
+            remember_missing(&mut missing, &format!("forged-{i}"), now);
+        }
+        assert_eq!(missing.len(), MAX_MISSING_KIDS);
+        // Once the remembered ones are older than their use, room is made.
+        let old = now - MISSING_KID_TTL - Duration::from_millis(1);
+        missing.values_mut().for_each(|t| *t = old);
+        remember_missing(&mut missing, "forged-new", now);
+        assert_eq!(missing.len(), 1);
+    }
 }

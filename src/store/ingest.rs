@@ -501,6 +501,40 @@ impl Store {
         Ok(())
     }
 
+    /// True when the event is already kept (a resend of a pending event is a duplicate
+    /// even once the platform's pending events are at their cap).
+    pub async fn has_pending_event(
+        &self,
+        platform: PlatformId,
+        source: &str,
+        idempotency_key: &str,
+    ) -> StoreResult<bool> {
+        let found: Option<i64> = on_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT id FROM pending_activity WHERE platform_id = $1 AND source = $2 \
+                 AND idempotency_key = $3",
+            )
+            .bind(platform)
+            .bind(source)
+            .bind(idempotency_key)
+            .fetch_optional(pool)
+            .await
+        })?;
+        Ok(found.is_some())
+    }
+
+    /// Deletes events kept for unknown courses that arrived before `received_before`;
+    /// returns how many went.
+    pub async fn purge_pending_events(&self, received_before: EpochMs) -> StoreResult<u64> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query("DELETE FROM pending_activity WHERE received_at < $1")
+                .bind(received_before)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?)
+    }
+
     /// How many events are held for unknown courses on the platform.
     pub async fn pending_event_count(&self, platform: PlatformId) -> StoreResult<i64> {
         Ok(on_pool!(self, pool => {

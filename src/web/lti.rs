@@ -19,7 +19,7 @@ use crate::lti::dynamic_registration::{self, RegistrationError};
 use crate::lti::error::LaunchError;
 use crate::lti::keys;
 use crate::lti::launch::{self, StateProof};
-use crate::lti::login::{self, LoginRequest};
+use crate::lti::login::{self, LoginRequest, LoginState};
 use crate::web::layout;
 use crate::web::session::{CourseSession, frame_cookie};
 
@@ -131,6 +131,7 @@ async fn begin_login(
     let auth = login::begin(
         &state.store,
         &state.config,
+        &state.secret,
         &request,
         registration.as_deref(),
     )
@@ -194,26 +195,30 @@ async fn launch(
         .ok_or(LaunchError::MissingParameter("id_token"))?;
     let sent_state = form.state.as_deref().filter(|s| !s.is_empty());
     let cookie_bound = sent_state.is_some_and(|s| jar.get(&state_cookie_name(s)).is_some());
-    let storage_bound = sent_state.is_some() && form.platform_state.as_deref() == sent_state;
 
     if let Some(sent) = sent_state
         && !cookie_bound
         && form.platform_state.is_none()
-        && let Some(saved) = state.store.launch_state(sent).await?
-        && let Some(target) = saved.storage_target
+        && let Some(login) = LoginState::open(&state.secret, sent)
+        && let Some(target) = login.storage_target
     {
-        let platform = state.store.platform(saved.platform_id).await?;
+        let platform = state.store.platform(login.platform_id).await?;
         return Ok(storage_bridge(&platform.auth_url, &target, sent, &id_token).into_response());
     }
 
     let valid = launch::validate(
         &state.store,
         &state.config,
+        &state.secret,
         &state.platform_keys,
         &id_token,
         StateProof {
             state: sent_state,
-            bound_to_browser: cookie_bound || storage_bound,
+            cookie: cookie_bound,
+            platform_storage: form
+                .platform_state
+                .as_deref()
+                .filter(|_| posted_by_our_page(&state, &headers)),
         },
     )
     .await?;
@@ -325,6 +330,18 @@ async fn launch(
         }
     };
     Ok((jar, Redirect::to(&landing)).into_response())
+}
+
+/// True unless the browser says the post came from another site: the bridge page posts
+/// from cloop's own origin, a forged form from the attacker's. Browsers send
+/// `Sec-Fetch-Site` (or at least `Origin`) on every cross-site POST.
+fn posted_by_our_page(state: &AppState, headers: &HeaderMap) -> bool {
+    let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    match header("sec-fetch-site") {
+        Some(site) => site == "same-origin",
+        None => header(header::ORIGIN.as_str())
+            .is_none_or(|origin| origin == state.config.public_url.origin().ascii_serialization()),
+    }
 }
 
 /// A page that reads the state back from platform storage and re-posts the launch with it.

@@ -12,6 +12,7 @@ pub mod layout;
 pub mod lti;
 mod origin;
 mod request_log;
+pub mod serve;
 pub mod session;
 pub mod views;
 
@@ -45,7 +46,7 @@ pub fn router(state: AppState) -> Router {
         .merge(lti::router())
         .merge(blackboard_auth::router())
         .merge(deep_link::router())
-        .merge(ingest::router())
+        .merge(ingest::router(&state.config.limits))
         .merge(views::router())
         .route("/static/cloop.css", get(stylesheet))
         .route("/static/cloop.js", get(|| script(SCRIPT)))

@@ -122,17 +122,24 @@ pub async fn spawn_app(backend: Backend, test: &str) -> Option<TestApp> {
     spawn_app_with(backend, test, |_| {}).await
 }
 
-/// `spawn_app` with the test's changes to the configuration.
+/// `spawn_app` with the test's changes to the configuration (limits, intervals, the
+/// outbound guard).
 pub async fn spawn_app_with(
     backend: Backend,
     test: &str,
-    configure: impl FnOnce(&mut Config),
+    adjust: impl FnOnce(&mut Config),
 ) -> Option<TestApp> {
     let database = TestDatabase::fresh(backend, test).await?;
+    Some(spawn_app_over(database, adjust).await)
+}
+
+/// The real server over a database the test has already filled.
+pub async fn spawn_app_over(database: TestDatabase, adjust: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = Config::for_database(&database.url);
     config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    // The tests' mock LMSs listen on loopback.
     config.allow_private_urls = true;
-    configure(&mut config);
+    adjust(&mut config);
     let app = App::build(config).await.expect("build app");
     let address = app.local_addr();
     let store = app.state().store.clone();
@@ -149,14 +156,14 @@ pub async fn spawn_app_with(
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client");
-    Some(TestApp {
+    TestApp {
         address,
         store,
         client,
         state,
         _database: database,
         shutdown: Some(tx),
-    })
+    }
 }
 
 /// Declares one async test per backend: `NAME::sqlite` and `NAME::postgres`. The body gets

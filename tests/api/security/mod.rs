@@ -3,7 +3,9 @@
 
 mod forms;
 mod imports;
+mod ingest_limits;
 mod input;
+mod login;
 mod logs;
 mod outbound;
 mod sessions;

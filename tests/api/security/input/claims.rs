@@ -44,7 +44,11 @@ async fn place(app: &TestApp, launch: reqwest::Response, view: &str) -> Value {
     let answer = app
         .client
         .post(app.url(&action))
-        .form(&[("csrf", csrf.as_str()), ("request", request.as_str()), ("view", view)])
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("request", request.as_str()),
+            ("view", view),
+        ])
         .send()
         .await
         .unwrap();

@@ -103,7 +103,11 @@ async fn xapi_course(app: &TestApp, platform: PlatformId) -> cloop::store::Cours
         ..Default::default()
     };
     let deployment = crate::helpers::deployment(&app.store, platform).await;
-    app.store.upsert_course(platform, deployment, &upsert).await.unwrap().id
+    app.store
+        .upsert_course(platform, deployment, &upsert)
+        .await
+        .unwrap()
+        .id
 }
 
 on_both_backends! {
