@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::helpers::{Backend, TestDatabase};
 
-fn cloop(dir: &Path) -> Command {
+pub(crate) fn cloop(dir: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_cloop"));
     command
         .current_dir(dir)
@@ -21,7 +21,7 @@ fn cloop(dir: &Path) -> Command {
     command
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -43,7 +43,7 @@ fn assert_one_line_failure(output: &Output, expected: &str) {
     assert!(!stderr.contains("panicked") && !stderr.to_lowercase().contains("backtrace"));
 }
 
-async fn wait_healthy(port: u16, child: &mut Child) {
+pub(crate) async fn wait_healthy(port: u16, child: &mut Child) {
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -67,7 +67,7 @@ async fn wait_healthy(port: u16, child: &mut Child) {
     }
 }
 
-fn terminate(mut child: Child) {
+pub(crate) fn terminate(mut child: Child) {
     let status = Command::new("kill")
         .arg("-TERM")
         .arg(child.id().to_string())

@@ -166,6 +166,29 @@ pub async fn spawn_app_over(database: TestDatabase, adjust: impl FnOnce(&mut Con
     }
 }
 
+/// A `TestApp` for a server that runs in another process on `port` over `database`: the
+/// store, the instance secret and the signing key are made here first, and the process
+/// reads them from the database. Nothing is served in this process.
+pub async fn app_beside_process(database: TestDatabase, port: u16) -> TestApp {
+    let mut config = Config::for_database(&database.url);
+    config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    config.public_url = url::Url::parse(&format!("http://127.0.0.1:{port}")).unwrap();
+    config.allow_private_urls = true;
+    let app = App::build(config).await.expect("build app");
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    TestApp {
+        address: SocketAddr::from(([127, 0, 0, 1], port)),
+        store: app.state().store.clone(),
+        state: app.state().clone(),
+        client,
+        _database: database,
+        shutdown: None,
+    }
+}
+
 /// Declares one async test per backend: `NAME::sqlite` and `NAME::postgres`. The body gets
 /// the backend as `$backend`.
 #[macro_export]

@@ -6,86 +6,17 @@
 //!   authorization callback's `code` and `state` → never logged;
 //! - the REST application secret → never logged, even when a request fails.
 
-use std::cell::RefCell;
-use std::io::Write;
-use std::sync::{Arc, Mutex, Once};
+use std::process::Stdio;
 
 use cloop::Config;
 use cloop::store::EpochMs;
-use tracing_subscriber::Layer;
-use tracing_subscriber::filter::filter_fn;
-use tracing_subscriber::fmt::MakeWriter;
-use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::blackboard_3lo::{callback, click, consent, launched};
+use crate::cli::{cloop, free_port, terminate, wait_healthy};
+use crate::helpers::{TestDatabase, app_beside_process};
 use crate::lti_platform::{MockPlatform, login, post_launch};
 use crate::lti_registration::{FakeLms, REGISTRATION_TOKEN};
 use crate::{app_on, on_both_backends};
-
-/// Every line logged on one test's thread, kept for the test to search.
-#[derive(Clone, Default)]
-struct CapturedLog(Arc<Mutex<Vec<u8>>>);
-
-thread_local! {
-    static CAPTURING: RefCell<Option<CapturedLog>> = const { RefCell::new(None) };
-}
-
-impl CapturedLog {
-    /// Captures every event at every level logged on this thread until the guard drops. A
-    /// test's runtime runs on its one thread, so that is everything its server logs. One
-    /// process-wide subscriber serves all such tests (a thread's own default subscriber
-    /// misses call sites whose interest other threads cached first).
-    fn start() -> (Self, impl Drop) {
-        static INSTALL: Once = Once::new();
-        INSTALL.call_once(|| {
-            let layer = tracing_subscriber::fmt::layer()
-                .with_ansi(false)
-                .with_writer(ThreadWriter)
-                .with_filter(filter_fn(|_| CAPTURING.with(|c| c.borrow().is_some())));
-            tracing_subscriber::registry().with(layer).init();
-        });
-        let log = CapturedLog::default();
-        CAPTURING.with(|c| *c.borrow_mut() = Some(log.clone()));
-        struct Stop;
-        impl Drop for Stop {
-            fn drop(&mut self) {
-                CAPTURING.with(|c| *c.borrow_mut() = None);
-            }
-        }
-        (log, Stop)
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-/// Writes to the log of the thread that logs, if it captures.
-struct ThreadWriter;
-
-impl Write for ThreadWriter {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        CAPTURING.with(|c| {
-            if let Some(log) = c.borrow().as_ref() {
-                log.0.lock().unwrap().extend_from_slice(bytes);
-            }
-        });
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for ThreadWriter {
-    type Writer = ThreadWriter;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        ThreadWriter
-    }
-}
 
 fn query_value(url: &url::Url, name: &str) -> String {
     url.query_pairs()
@@ -96,8 +27,25 @@ fn query_value(url: &url::Url, name: &str) -> String {
 
 on_both_backends! {
     async fn no_secret_of_a_launch_login_registration_or_callback_is_logged(backend: Backend) {
-        let (log, _capture) = CapturedLog::start();
-        let app = app_on!(backend);
+        // The real binary, logging at every level to a file, as an operator runs it.
+        let Some(database) = TestDatabase::fresh(backend, module_path!()).await else { return };
+        let database_url = database.url.clone();
+        let port = free_port();
+        let app = app_beside_process(database, port).await;
+        let dir = tempfile::tempdir().unwrap();
+        let log_path = dir.path().join("cloop.log");
+        let mut server = cloop(dir.path())
+            .args(["serve", "--no-jobs"])
+            .env("RUST_LOG", "trace")
+            .env("CLOOP_DATABASE_URL", &database_url)
+            .env("CLOOP_LISTEN", format!("127.0.0.1:{port}"))
+            .env("CLOOP_PUBLIC_URL", format!("http://127.0.0.1:{port}"))
+            .env("CLOOP_ALLOW_PRIVATE_URLS", "true")
+            .stdout(std::fs::File::create(dir.path().join("stdout.log")).unwrap())
+            .stderr(Stdio::from(std::fs::File::create(&log_path).unwrap()))
+            .spawn()
+            .unwrap();
+        wait_healthy(port, &mut server).await;
         let mut secrets: Vec<String> = Vec::new();
 
         // A launch, its state, nonce and id_token, and the session it opens.
@@ -166,8 +114,9 @@ on_both_backends! {
             crate::blackboard_fake::SECRET.to_string(),
         ]);
 
-        let text = log.text();
-        std::fs::write(format!("/tmp/seclog-{backend:?}.txt"), &text).unwrap();
+        terminate(server);
+        let text = std::fs::read_to_string(&log_path).unwrap()
+            + &std::fs::read_to_string(dir.path().join("stdout.log")).unwrap();
         assert!(text.contains("s=[redacted]") || text.contains("s=%5Bredacted%5D"), "the request log is captured: {text}");
         assert!(text.contains("/lti/register"), "{text}");
         for secret in secrets.iter().filter(|s| s.len() >= 8) {
