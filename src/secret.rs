@@ -23,6 +23,15 @@ const NONCE_LEN: usize = 24;
 #[derive(Clone)]
 pub struct SecretKey(SecretString);
 
+/// Why a signed token was not opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClaimsProblem {
+    /// Not a token of this form, or not claims of the expected shape.
+    Malformed,
+    /// Altered, made for another purpose or under another key.
+    BadSignature,
+}
+
 /// What `Debug` prints in place of a secret.
 pub const REDACTED: &str = "[redacted]";
 
@@ -116,7 +125,8 @@ impl SecretKey {
     }
 
     /// `claims` as `payload.tag` (both base64url): readable by anyone, made only with this
-    /// key, for the stateless tokens cloop hands out (login state).
+    /// key, for the stateless tokens cloop hands out (sessions, login state, deep-link
+    /// requests).
     pub fn sign_claims<T: Serialize>(&self, purpose: &str, claims: &T) -> String {
         let payload = serde_json::to_vec(claims).expect("claims serialise");
         let tag = self.sign(purpose, &payload);
@@ -127,16 +137,23 @@ impl SecretKey {
         )
     }
 
-    /// The claims of a token made by [`SecretKey::sign_claims`] for `purpose`, or `None`
-    /// when it was altered, made for another purpose or under another key.
-    pub fn open_claims<T: DeserializeOwned>(&self, purpose: &str, token: &str) -> Option<T> {
-        let (payload, tag) = token.split_once('.')?;
-        let payload = URL_SAFE_NO_PAD.decode(payload).ok()?;
-        let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
+    /// The claims of a token made by [`SecretKey::sign_claims`] for `purpose`.
+    pub fn open_claims<T: DeserializeOwned>(
+        &self,
+        purpose: &str,
+        token: &str,
+    ) -> Result<T, ClaimsProblem> {
+        let (payload, tag) = token.split_once('.').ok_or(ClaimsProblem::Malformed)?;
+        let payload = URL_SAFE_NO_PAD
+            .decode(payload)
+            .map_err(|_| ClaimsProblem::Malformed)?;
+        let tag = URL_SAFE_NO_PAD
+            .decode(tag)
+            .map_err(|_| ClaimsProblem::Malformed)?;
         if !self.verify(purpose, &payload, &tag) {
-            return None;
+            return Err(ClaimsProblem::BadSignature);
         }
-        serde_json::from_slice(&payload).ok()
+        serde_json::from_slice(&payload).map_err(|_| ClaimsProblem::Malformed)
     }
 
     /// Checks a tag made by [`SecretKey::sign`] in constant time.
@@ -161,7 +178,7 @@ mod tests {
         assert!(key.verify("session", b"course=1", &tag));
         assert!(!key.verify("session", b"course=2", &tag));
         assert!(!key.verify("admin", b"course=1", &tag));
-        assert_eq!(format!("{key:?}"), "SecretKey(***)");
+        assert_eq!(format!("{key:?}"), "SecretKey([redacted])");
     }
 
     #[test]
@@ -170,15 +187,19 @@ mod tests {
         let token = key.sign_claims("login", &vec![1, 2, 3]);
         assert_eq!(
             key.open_claims::<Vec<i32>>("login", &token),
-            Some(vec![1, 2, 3])
+            Ok(vec![1, 2, 3])
         );
-        assert_eq!(key.open_claims::<Vec<i32>>("session", &token), None);
+        let bad = Err(ClaimsProblem::BadSignature);
+        assert_eq!(key.open_claims::<Vec<i32>>("session", &token), bad);
         let (_, tag) = token.split_once('.').unwrap();
         let forged = format!("{}.{tag}", URL_SAFE_NO_PAD.encode(b"[1,2,4]"));
-        assert_eq!(key.open_claims::<Vec<i32>>("login", &forged), None);
+        assert_eq!(key.open_claims::<Vec<i32>>("login", &forged), bad);
         let other = SecretKey(SecretString::from("o".repeat(40)));
-        assert_eq!(other.open_claims::<Vec<i32>>("login", &token), None);
-        assert_eq!(key.open_claims::<Vec<i32>>("login", "no-dot"), None);
+        assert_eq!(other.open_claims::<Vec<i32>>("login", &token), bad);
+        assert_eq!(
+            key.open_claims::<Vec<i32>>("login", "no-dot"),
+            Err(ClaimsProblem::Malformed)
+        );
     }
 
     #[test]

@@ -40,6 +40,7 @@ impl LoginState {
     pub fn open(secret: &SecretKey, state: &str) -> Option<Self> {
         secret
             .open_claims::<Self>(STATE_PURPOSE, state)
+            .ok()
             .filter(|login| login.expires > EpochMs::now())
     }
 }

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::AppState;
 use crate::error::Error;
-use crate::secret::SecretKey;
+use crate::secret::{ClaimsProblem, SecretKey};
 use crate::store::courses::Course;
 use crate::store::{AdminId, CourseId, DeploymentId, EpochMs, PlatformId, UserId};
 
@@ -63,16 +63,6 @@ pub struct AdminSession {
 const COURSE_PURPOSE: &str = "course-session";
 const ADMIN_PURPOSE: &str = "admin-session";
 
-fn seal<T: Serialize>(secret: &SecretKey, purpose: &str, claims: &T) -> String {
-    let payload = serde_json::to_vec(claims).expect("session claims serialise");
-    let tag = secret.sign(purpose, &payload);
-    format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(&payload),
-        URL_SAFE_NO_PAD.encode(tag)
-    )
-}
-
 /// Why a token was not accepted.
 #[derive(Debug, PartialEq, Eq)]
 pub enum TokenProblem {
@@ -81,22 +71,13 @@ pub enum TokenProblem {
     Expired,
 }
 
-fn open<T: for<'de> Deserialize<'de>>(
-    secret: &SecretKey,
-    purpose: &str,
-    token: &str,
-) -> Result<T, TokenProblem> {
-    let (payload, tag) = token.split_once('.').ok_or(TokenProblem::Malformed)?;
-    let payload = URL_SAFE_NO_PAD
-        .decode(payload)
-        .map_err(|_| TokenProblem::Malformed)?;
-    let tag = URL_SAFE_NO_PAD
-        .decode(tag)
-        .map_err(|_| TokenProblem::Malformed)?;
-    if !secret.verify(purpose, &payload, &tag) {
-        return Err(TokenProblem::BadSignature);
+impl From<ClaimsProblem> for TokenProblem {
+    fn from(problem: ClaimsProblem) -> Self {
+        match problem {
+            ClaimsProblem::Malformed => Self::Malformed,
+            ClaimsProblem::BadSignature => Self::BadSignature,
+        }
     }
-    serde_json::from_slice(&payload).map_err(|_| TokenProblem::Malformed)
 }
 
 impl CourseSession {
@@ -132,11 +113,11 @@ impl CourseSession {
     }
 
     pub fn token(&self, secret: &SecretKey) -> String {
-        seal(secret, COURSE_PURPOSE, self)
+        secret.sign_claims(COURSE_PURPOSE, self)
     }
 
     pub fn from_token(secret: &SecretKey, token: &str) -> Result<Self, TokenProblem> {
-        let session: Self = open(secret, COURSE_PURPOSE, token)?;
+        let session: Self = secret.open_claims(COURSE_PURPOSE, token)?;
         if session.expires < EpochMs::now() {
             return Err(TokenProblem::Expired);
         }
@@ -179,11 +160,11 @@ impl AdminSession {
     }
 
     pub fn token(&self, secret: &SecretKey) -> String {
-        seal(secret, ADMIN_PURPOSE, self)
+        secret.sign_claims(ADMIN_PURPOSE, self)
     }
 
     pub fn from_token(secret: &SecretKey, token: &str) -> Result<Self, TokenProblem> {
-        let session: Self = open(secret, ADMIN_PURPOSE, token)?;
+        let session: Self = secret.open_claims(ADMIN_PURPOSE, token)?;
         if session.expires < EpochMs::now() {
             return Err(TokenProblem::Expired);
         }
