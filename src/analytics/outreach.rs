@@ -338,15 +338,16 @@ async fn weekly_drop(
     let earlier = week - 1;
     let (start, _) = cv.cal.week_days(1);
     let (week_from, week_to) = cv.cal.week_days(week);
-    let mut views: HashMap<UserId, (i64, i64)> = HashMap::new();
-    for d in store.student_days(cv.course.id, start, week_to).await? {
-        let e = views.entry(d.user_id).or_default();
-        if d.day >= week_from {
-            e.1 += d.views;
-        } else {
-            e.0 += d.views;
-        }
-    }
+    let totals = |from: i64, to: i64| async move {
+        let rows = store.student_totals(cv.course.id, from, to).await?;
+        StoreResult::Ok(
+            rows.into_iter()
+                .map(|t| (t.user_id, t.views))
+                .collect::<HashMap<_, _>>(),
+        )
+    };
+    let before_week = totals(start, week_from).await?;
+    let in_week = totals(week_from, week_to).await?;
     let mut table = who.table(
         "drop",
         format!("Students whose views in week {week} fell by more than {x}%"),
@@ -357,7 +358,8 @@ async fn weekly_drop(
         ],
     );
     for s in students {
-        let (before, this) = views.get(&s.user_id).copied().unwrap_or_default();
+        let before = before_week.get(&s.user_id).copied().unwrap_or(0);
+        let this = in_week.get(&s.user_id).copied().unwrap_or(0);
         // (average - this) / average > x / 100, with average = before / earlier, in integers.
         if before > 0 && 100 * (before - this * earlier) > x * before {
             let average = before as f64 / earlier as f64;

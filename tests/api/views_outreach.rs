@@ -71,6 +71,8 @@ on_both_backends! {
         let anns: Vec<_> = rows.iter().filter(|r| r[0] == "Ann Lee").map(|r| (r[1].as_str(), r[5].as_str())).collect();
         assert_eq!(anns, [("alee1", "5"), ("alee2", "4")]);
 
+        let (_, html) = list(&app, &o, "days=abc", "inactive").await;
+        assert!(html.contains("no page view on the 7 local days"), "an unusable N falls back to 7");
         let (rows, html) = list(&app, &o, "days=5&left=1", "inactive").await;
         let dan = by_username(&o, "doak");
         assert!(rows.iter().any(|r| r[0] == dan.name && r[3] == "left"), "included on request, marked left");
@@ -182,6 +184,10 @@ on_both_backends! {
         assert!(html.contains("more than 50% below"), "epoe fell by exactly 50% and is not listed");
         assert!(html.contains("<th scope=\"col\" class=\"num\">Average W1–W3</th>"));
 
+        // Without a week, the last complete teaching week is compared with the ones before it.
+        let (_, html) = list(&app, &o, "drop=50", "drop").await;
+        let last_complete = (o.today - o.start).div_euclid(7);
+        assert!(html.contains(&format!("views in week {last_complete} fell by more than 50%")), "{last_complete}");
         let (rows, _) = list(&app, &o, "week=4&drop=49", "drop").await;
         assert_eq!(tails(&rows), recount(49));
         assert!(rows.iter().any(|r| r[1] == "epoe"));
