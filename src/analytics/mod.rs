@@ -5,6 +5,7 @@
 mod access;
 mod comparison;
 mod dashboard;
+mod outreach;
 mod people;
 mod resource;
 mod table;
@@ -13,6 +14,7 @@ mod tree;
 pub use access::{AccessTab, Group, access};
 pub use comparison::{EventWindow, comparison, event_split_by_item, event_split_by_student};
 pub use dashboard::{Dashboard, dashboard};
+pub use outreach::{Outreach, OutreachList, OutreachParams, OutreachQuery, outreach};
 pub use people::{StudentDetail, course_list, student_detail, students};
 pub use resource::{ResourceDetail, resource_detail};
 pub use table::{Cell, Row, Table, TreePos};

@@ -19,6 +19,7 @@ pub mod launches;
 pub mod lms_courses;
 pub mod lti_services;
 pub mod memberships;
+pub mod outreach;
 pub mod pending_activity;
 pub mod platforms;
 pub mod reports;

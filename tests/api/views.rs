@@ -97,7 +97,17 @@ async fn page_and_csv(
     path: &str,
     table: &str,
 ) -> (String, Vec<Vec<String>>) {
-    let (status, html) = get(app, &with_token(path, &f.staff_token())).await;
+    page_and_csv_as(app, &f.staff_token(), path, table).await
+}
+
+/// [`page_and_csv`] for the session `token`.
+pub async fn page_and_csv_as(
+    app: &crate::helpers::TestApp,
+    token: &str,
+    path: &str,
+    table: &str,
+) -> (String, Vec<Vec<String>>) {
+    let (status, html) = get(app, &with_token(path, token)).await;
     assert_eq!(status, StatusCode::OK, "{path}: {html}");
     let rows = html_table(&html, table);
     let csv_path = with_token(
@@ -105,7 +115,7 @@ async fn page_and_csv(
             "{path}{}csv={table}",
             if path.contains('?') { '&' } else { '?' }
         ),
-        &f.staff_token(),
+        token,
     );
     let res = app.client.get(app.url(&csv_path)).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
@@ -236,6 +246,8 @@ on_both_backends! {
             format!("/courses/{c}/assessment?tab=grades"),
             format!("/courses/{c}/comparison"),
             format!("/courses/{c}/students"),
+            format!("/courses/{c}/outreach"),
+            format!("/courses/{c}/outreach?csv=inactive"),
             format!("/courses/{c}/students/{}", f.bob),
             format!("/courses/{c}/resources/{}", f.r1),
             format!("/courses/{c}/events"),

@@ -1,6 +1,6 @@
 //! The instructor views (every Loop view): course list, dashboard, content, communication
-//! and assessment access, event comparison, students, student and resource detail, events
-//! and course settings. Handlers ask `analytics` for tables and draw them.
+//! and assessment access, event comparison, students, outreach lists, student and resource
+//! detail, events and course settings. Handlers ask `analytics` for tables and draw them.
 
 mod access;
 mod courses;
@@ -8,6 +8,7 @@ mod dashboard;
 mod detail;
 mod events;
 mod links;
+mod outreach;
 mod settings;
 mod shell;
 mod students;
@@ -38,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .route("/courses/{course}/assessment", get(access::assessment))
         .route("/courses/{course}/comparison", get(students::comparison))
         .route("/courses/{course}/students", get(students::list))
+        .route("/courses/{course}/outreach", get(outreach::page))
         .route("/courses/{course}/students/{user}", get(detail::student))
         .route("/courses/{course}/resources/{item}", get(detail::resource))
         .route(

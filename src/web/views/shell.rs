@@ -12,12 +12,13 @@ use crate::web::layout;
 use crate::web::session::StaffSession;
 
 /// The pages in the navigation: path, label.
-const NAV: [(&str, &str); 9] = [
+const NAV: [(&str, &str); 10] = [
     ("", "Dashboard"),
     ("/content", "Content"),
     ("/communication", "Communication"),
     ("/assessment", "Assessment"),
     ("/students", "Students"),
+    ("/outreach", "Outreach"),
     ("/comparison", "Event comparison"),
     ("/events", "Events"),
     ("/settings", "Settings"),

@@ -51,6 +51,8 @@ pub fn course_pages(f: &Fixture) -> Vec<String> {
         "/comparison".into(),
         "/students".into(),
         "/students?csv=students".into(),
+        "/outreach".into(),
+        "/outreach?csv=drop".into(),
         format!("/students/{}", f.ann),
         format!("/resources/{}", f.r1),
         "/events".into(),
