@@ -5,6 +5,7 @@
 mod access;
 mod comparison;
 mod dashboard;
+mod discussions;
 mod people;
 mod resource;
 mod table;

@@ -33,4 +33,5 @@ mod sync_admin;
 mod sync_cli;
 mod sync_jobs;
 mod views;
+mod views_discussions;
 mod views_fixture;
