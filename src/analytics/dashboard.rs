@@ -192,7 +192,7 @@ pub async fn dashboard(store: &Store, cv: &CourseView, range: Range) -> StoreRes
             Cell::Int(posts_by_item.get(&item).copied().unwrap_or(0)),
         ]));
     }
-    // Discussions outside the tree have no page views: they follow, by posts.
+    // Discussions outside the tree follow, by posts; their page views are not known (blank).
     let staff = people
         .iter()
         .filter(|p| p.is_staff)
@@ -213,7 +213,7 @@ pub async fn dashboard(store: &Store, cv: &CourseView, range: Range) -> StoreRes
         top_communication.rows.push(Row::new(vec![
             Cell::Text(title),
             Cell::Int(posters as i64),
-            Cell::Int(0),
+            Cell::Num(None, 0),
             Cell::Int(posts),
         ]));
     }

@@ -198,10 +198,11 @@ pub async fn student_detail(
             Cell::Int(posts.get(&t.id).copied().unwrap_or(0)),
         ]));
     }
+    // Discussions outside the tree: their posts; their views are not known (blank).
     for d in loose_discussions(store, id).await? {
         forums.rows.push(Row::new(vec![
             Cell::Text(d.forum.title.clone()),
-            Cell::Int(0),
+            Cell::Num(None, 0),
             Cell::Int(d.posts_by(user)),
         ]));
     }

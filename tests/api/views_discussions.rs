@@ -176,7 +176,8 @@ on_both_backends! {
         let (_, talk) = page_and_csv(&app, &f, &format!("/courses/{c}"), "top-communication").await;
         for (title, (weeks, posters)) in &expected {
             let students = posters[0].union(&posters[1]).count() as i64;
-            assert_eq!(row(&talk, title)[1..], cells(&[students, 0, weeks.iter().sum()])[..], "{title}");
+            let total = weeks.iter().sum::<i64>().to_string();
+            assert_eq!(row(&talk, title)[1..], [students.to_string(), String::new(), total], "{title}: views not known");
         }
         let order: Vec<&str> = talk[1..].iter().map(|r| r[0].as_str()).collect();
         assert_eq!(order, ["Discussion", "Questions", "Introductions"]);
@@ -186,7 +187,7 @@ on_both_backends! {
             let (_, forums) = page_and_csv(&app, &f, &format!("/courses/{c}/students/{user}"), "forums").await;
             for title in expected.keys() {
                 let mine = posts.iter().filter(|p| p.forum == *title && !p.removed && p.user == user.0).count() as i64;
-                assert_eq!(row(&forums, title)[1..], cells(&[0, mine])[..], "{name} in {title}");
+                assert_eq!(row(&forums, title)[1..], [String::new(), mine.to_string()], "{name} in {title}");
             }
         }
     }
