@@ -122,9 +122,12 @@ pub async fn access(
     let bucket_of = |day: i64| -> Option<usize> {
         (day >= from && day < to).then(|| ((day - from) / width) as usize)
     };
-    // Discussions outside the tree count their posts and posters on the Communication page.
+    // Discussions outside the tree count their posts and posters on the Communication page
+    // (and are listed, blank, where what is counted is not known for them).
     let discussions = match tab {
-        AccessTab::Posts | AccessTab::Students if group == Group::Communication => {
+        AccessTab::Views | AccessTab::Posts | AccessTab::Students
+            if group == Group::Communication =>
+        {
             let staff = course_staff(store, id).await?;
             Some(BucketedDiscussions::new(
                 loose_discussions(store, id).await?,
@@ -226,7 +229,7 @@ fn count_tables(
             .zip(subtree_sum(node))
             .for_each(|(a, b)| *a += b);
     }
-    if let Some(d) = discussions {
+    if let (Some(d), AccessTab::Posts) = (discussions, tab) {
         bucket_totals
             .iter_mut()
             .zip(d.post_totals())
@@ -250,7 +253,10 @@ fn count_tables(
     }
     table
         .rows
-        .extend(discussions.map(|d| d.post_rows(grand)).unwrap_or_default());
+        .extend(discussions.map_or_else(Vec::new, |d| match tab {
+            AccessTab::Posts => d.post_rows(grand),
+            _ => d.unknown_rows(),
+        }));
     let mut totals = vec![Cell::Text("Total".into())];
     totals.extend(bucket_totals.iter().map(|&t| Cell::Int(t)));
     totals.push(Cell::Int(grand));

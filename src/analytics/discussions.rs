@@ -137,6 +137,22 @@ impl BucketedDiscussions {
         out
     }
 
+    /// The group row and one row per discussion with blank counts: their page views are
+    /// not known (Learn names no content item for them).
+    pub fn unknown_rows(&self) -> Vec<Row> {
+        if self.rows.is_empty() {
+            return Vec::new();
+        }
+        let blank = |forum: Option<&Discussion>, title: &str| {
+            let mut r = row(forum, title, vec![0; self.buckets], 0);
+            r.cells[1..].fill(Cell::Num(None, 0));
+            r
+        };
+        let mut out = vec![blank(None, "Discussions")];
+        out.extend(self.rows.iter().map(|(f, _, _)| blank(Some(f), &f.title)));
+        out
+    }
+
     /// The group row and one row per discussion, counting posters (shares of `all`, the
     /// students active anywhere on the page).
     pub fn poster_rows(&self, all: usize) -> Vec<Row> {

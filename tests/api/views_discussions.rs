@@ -163,6 +163,13 @@ on_both_backends! {
         assert_eq!(table.iter().filter(|r| r[0] == "Discussion").count(), 1, "a forum in the tree is not repeated");
         assert!(!table.iter().any(|r| r[0] == "Gone"), "removed discussions are not shown");
 
+        // Their page views are not known: listed, blank, and not in the totals.
+        let (_, views) = page_and_csv(&app, &f, &format!("/courses/{c}/communication"), "access").await;
+        for title in ["Discussions", "Questions", "Introductions"] {
+            assert_eq!(row(&views, title)[1..], [""; 4].map(String::from), "{title}");
+        }
+        assert_eq!(row(&views, "Total")[1..4], cells(&[0, 1, 1])[..], "Ann's view of the forum in the tree");
+
         let (_, students) = page_and_csv(&app, &f, &format!("/courses/{c}/communication?tab=students"), "access").await;
         for (title, (_, posters)) in &expected {
             let total = posters[0].union(&posters[1]).count() as i64;
