@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::comparison::{EventWindow, event_split_by_item};
 use super::dashboard::display_name;
+use super::discussions::{BucketedDiscussions, course_staff, loose_discussions};
 use super::table::{Cell, Row, Table, pct};
 use super::tree::{Node, flatten};
 use super::{Bucket, CourseView, Range};
@@ -121,6 +122,22 @@ pub async fn access(
     let bucket_of = |day: i64| -> Option<usize> {
         (day >= from && day < to).then(|| ((day - from) / width) as usize)
     };
+    // Discussions outside the tree count their posts and posters on the Communication page
+    // (and are listed, blank, where what is counted is not known for them).
+    let discussions = match tab {
+        AccessTab::Views | AccessTab::Posts | AccessTab::Students
+            if group == Group::Communication =>
+        {
+            let staff = course_staff(store, id).await?;
+            Some(BucketedDiscussions::new(
+                loose_discussions(store, id).await?,
+                buckets.len(),
+                |at| bucket_of(cv.cal.day_of(at)),
+                &staff,
+            ))
+        }
+        _ => None,
+    };
     match tab {
         AccessTab::Grades => return Ok(vec![grades(store, cv).await?]),
         AccessTab::Events => {
@@ -131,7 +148,13 @@ pub async fn access(
         }
         AccessTab::Students => {
             let triples = store.item_bucket_students(id, from, to, width).await?;
-            return Ok(student_tables(&nodes, &buckets, triples, tab));
+            return Ok(student_tables(
+                &nodes,
+                &buckets,
+                triples,
+                discussions.as_ref(),
+                tab,
+            ));
         }
         AccessTab::Views | AccessTab::Posts | AccessTab::Attempts => {}
     }
@@ -165,7 +188,13 @@ pub async fn access(
             }
         }
     }
-    Ok(count_tables(&nodes, &buckets, &counts, tab))
+    Ok(count_tables(
+        &nodes,
+        &buckets,
+        &counts,
+        discussions.as_ref(),
+        tab,
+    ))
 }
 
 fn columns(first: &str, buckets: &[Bucket]) -> Vec<String> {
@@ -180,6 +209,7 @@ fn count_tables(
     nodes: &[Node],
     buckets: &[Bucket],
     counts: &HashMap<ContentItemId, Vec<i64>>,
+    discussions: Option<&BucketedDiscussions>,
     tab: AccessTab,
 ) -> Vec<Table> {
     let n = buckets.len();
@@ -199,6 +229,12 @@ fn count_tables(
             .zip(subtree_sum(node))
             .for_each(|(a, b)| *a += b);
     }
+    if let (Some(d), AccessTab::Posts) = (discussions, tab) {
+        bucket_totals
+            .iter_mut()
+            .zip(d.post_totals())
+            .for_each(|(a, b)| *a += b);
+    }
     let grand: i64 = bucket_totals.iter().sum();
     let mut table = Table::new("access", tab.label(), columns("Resource", buckets));
     table.heat = Some((1, 1 + n));
@@ -215,6 +251,12 @@ fn count_tables(
             tree: Some(node.pos.clone()),
         });
     }
+    table
+        .rows
+        .extend(discussions.map_or_else(Vec::new, |d| match tab {
+            AccessTab::Posts => d.post_rows(grand),
+            _ => d.unknown_rows(),
+        }));
     let mut totals = vec![Cell::Text("Total".into())];
     totals.extend(bucket_totals.iter().map(|&t| Cell::Int(t)));
     totals.push(Cell::Int(grand));
@@ -227,6 +269,7 @@ fn student_tables(
     nodes: &[Node],
     buckets: &[Bucket],
     triples: Vec<(ContentItemId, i64, UserId)>,
+    discussions: Option<&BucketedDiscussions>,
     tab: AccessTab,
 ) -> Vec<Table> {
     let n = buckets.len();
@@ -248,7 +291,13 @@ fn student_tables(
         (per, all)
     };
     let every: Vec<ContentItemId> = nodes.iter().map(|n| n.item.id).collect();
-    let (per_all, all) = union(&every);
+    let (mut per_all, mut all) = union(&every);
+    if let Some(d) = discussions {
+        for (bucket, posters) in per_all.iter_mut().zip(d.poster_sets()) {
+            all.extend(&posters);
+            bucket.extend(posters);
+        }
+    }
     let mut table = Table::new("access", tab.label(), columns("Resource", buckets));
     table.heat = Some((1, 1 + n));
     for node in nodes {
@@ -263,6 +312,11 @@ fn student_tables(
             tree: Some(node.pos.clone()),
         });
     }
+    table.rows.extend(
+        discussions
+            .map(|d| d.poster_rows(all.len()))
+            .unwrap_or_default(),
+    );
     let counts: Vec<i64> = per_all.iter().map(|s| s.len() as i64).collect();
     let mut totals = vec![Cell::Text("All resources".into())];
     totals.extend(counts.iter().map(|&c| Cell::Int(c)));

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use super::discussions::loose_discussions;
 use super::table::{Cell, Row, Table};
 use super::{CourseView, Range, day_label};
 use crate::store::reports::CourseDay;
@@ -189,6 +190,31 @@ pub async fn dashboard(store: &Store, cv: &CourseView, range: Range) -> StoreRes
             Cell::Int(students),
             Cell::Int(views),
             Cell::Int(posts_by_item.get(&item).copied().unwrap_or(0)),
+        ]));
+    }
+    // Discussions outside the tree follow, by posts; their page views are not known (blank).
+    let staff = people
+        .iter()
+        .filter(|p| p.is_staff)
+        .map(|p| p.user_id)
+        .collect();
+    let mut loose: Vec<(i64, usize, String)> = loose_discussions(store, id)
+        .await?
+        .into_iter()
+        .map(|d| {
+            let posts = d.posts_in(from_ms, to_ms);
+            (posts, d.posters(from_ms, to_ms, &staff), d.forum.title)
+        })
+        .filter(|(posts, _, _)| *posts > 0)
+        .collect();
+    loose.sort_by_key(|d| std::cmp::Reverse(d.0));
+    let room = TOP.saturating_sub(top_communication.rows.len());
+    for (posts, posters, title) in loose.into_iter().take(room) {
+        top_communication.rows.push(Row::new(vec![
+            Cell::Text(title),
+            Cell::Int(posters as i64),
+            Cell::Num(None, 0),
+            Cell::Int(posts),
         ]));
     }
 

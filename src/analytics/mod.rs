@@ -5,6 +5,7 @@
 mod access;
 mod comparison;
 mod dashboard;
+mod discussions;
 mod outreach;
 mod people;
 mod resource;

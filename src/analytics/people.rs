@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use super::comparison::{EventWindow, event_split_by_student};
 use super::dashboard::display_name;
+use super::discussions::loose_discussions;
 use super::table::{Cell, Row, Table, pct};
 use super::{CourseView, Range, day_label};
 use crate::store::courses::Course;
@@ -195,6 +196,14 @@ pub async fn student_detail(
             Cell::Item(t.id, t.title.clone()),
             Cell::Int(item_views.get(&t.id).copied().unwrap_or(0)),
             Cell::Int(posts.get(&t.id).copied().unwrap_or(0)),
+        ]));
+    }
+    // Discussions outside the tree: their posts; their views are not known (blank).
+    for d in loose_discussions(store, id).await? {
+        forums.rows.push(Row::new(vec![
+            Cell::Text(d.forum.title.clone()),
+            Cell::Num(None, 0),
+            Cell::Int(d.posts_by(user)),
         ]));
     }
 

@@ -78,7 +78,7 @@ pub fn shape(start: (i32, u8, u8), students: u32, course_pk1: u64) -> CourseShap
     ] {
         add(title.into(), ItemGroup::Content, Some(info), 0, None);
     }
-    for forum in ["General discussion", "Assignment help", "Weekly questions"] {
+    for forum in ["General discussion", "Assignment help", ULTRA_DISCUSSION] {
         add(forum.into(), ItemGroup::Communication, None, 0, None);
     }
     for (week, topic) in (0u32..).zip(TOPICS) {
@@ -179,6 +179,10 @@ fn instant(shape: &CourseShape, (week, weekday, hour): (u32, u32, u32)) -> Optio
     CourseClock::or_utc(&shape.time_zone).instant_of(date.at(hour as i8, 0, 0, 0))
 }
 
+/// The forum seeded as an Ultra discussion: outside the content tree, as Learn's
+/// discussions API reports it (no `contentId`), so its views stay course-level.
+const ULTRA_DISCUSSION: &str = "Weekly questions";
+
 /// Writes the offering: content, forums, assessments, events, then its activity, posts
 /// and grades. `people` are the course's users in the generator's order (staff first).
 /// Returns how many activity events were recorded.
@@ -192,6 +196,7 @@ pub async fn seed(
     let rows: Vec<ContentRow> = shape
         .items
         .iter()
+        .filter(|item| item.title != ULTRA_DISCUSSION)
         .zip(0..)
         .map(|(item, position)| ContentRow {
             lms_id: lms_id(item.pk1),

@@ -13,6 +13,14 @@ pub struct ForumRow {
     pub content_item: Option<ContentItemId>,
 }
 
+/// A discussion that is not in the content tree (Ultra's discussions API names no
+/// `contentId`).
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct Discussion {
+    pub id: ForumId,
+    pub title: String,
+}
+
 /// One post (message) in a discussion.
 #[derive(Clone, Debug)]
 pub struct PostRow {
@@ -160,6 +168,19 @@ impl Store {
             )
             .bind(course)
             .fetch_one(pool)
+            .await
+        })?)
+    }
+
+    /// The course's discussions outside the content tree, by title.
+    pub async fn discussions_outside_tree(&self, course: CourseId) -> StoreResult<Vec<Discussion>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT id, title FROM forums WHERE course_id = $1 AND content_item_id IS NULL \
+                 AND removed_at IS NULL ORDER BY title, id",
+            )
+            .bind(course)
+            .fetch_all(pool)
             .await
         })?)
     }

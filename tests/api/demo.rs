@@ -356,6 +356,8 @@ on_both_backends! {
         let items = count("content_items").await;
         assert!((280..=320).contains(&items), "about 150 items per offering: {items}");
         assert_eq!(count("forums").await, 6);
+        assert_eq!(count("forums WHERE content_item_id IS NULL").await, 2, "an Ultra discussion per offering");
+        assert!(count("forum_posts p JOIN forums f ON f.id = p.forum_id WHERE f.content_item_id IS NULL").await > 0);
         assert_eq!(count("assessments WHERE due_at IS NOT NULL").await, 12);
         assert_eq!(count("course_events WHERE kind = 'submission'").await, 12);
         assert_eq!(count("course_events WHERE kind = 'repeating'").await, 8);

@@ -34,5 +34,6 @@ mod sync_admin;
 mod sync_cli;
 mod sync_jobs;
 mod views;
+mod views_discussions;
 mod views_fixture;
 mod views_outreach;

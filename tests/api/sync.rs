@@ -146,6 +146,20 @@ async fn assert_course_fully_synced(store: &Store, course: CourseId) {
     );
 
     assert_eq!(store.forum_post_count(course).await.unwrap(), 60);
+    // Ultra's discussions API names no contentId: the discussions stay outside the tree.
+    let discussions = store.discussions_outside_tree(course).await.unwrap();
+    assert_eq!(
+        discussions
+            .iter()
+            .map(|d| d.title.as_str())
+            .collect::<Vec<_>>(),
+        ["Discussion 1", "Discussion 2", "Discussion 3"]
+    );
+    let posts = store.course_posts(course).await.unwrap();
+    assert_eq!(
+        posts.iter().filter(|p| p.content_item_id.is_none()).count(),
+        60
+    );
 
     let events = store.synced_events(course).await.unwrap();
     let submissions: Vec<_> = events.iter().filter(|e| e.source == "gradebook").collect();

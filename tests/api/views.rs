@@ -91,7 +91,7 @@ pub fn with_token(path: &str, token: &str) -> String {
 }
 
 /// The page, and the CSV of one of its tables, which must hold the same rows.
-async fn page_and_csv(
+pub async fn page_and_csv(
     app: &crate::helpers::TestApp,
     f: &Fixture,
     path: &str,
@@ -133,7 +133,7 @@ pub async fn page_and_csv_as(
     (html, rows)
 }
 
-fn row<'a>(rows: &'a [Vec<String>], first: &str) -> &'a [String] {
+pub fn row<'a>(rows: &'a [Vec<String>], first: &str) -> &'a [String] {
     rows.iter()
         .find(|r| r[0] == first)
         .unwrap_or_else(|| panic!("row {first:?} in {rows:?}"))

@@ -1,0 +1,220 @@
+//! Discussions outside the content tree (Ultra's have no `contentId`): each with its stored
+//! posts, and their rows under a "Discussions" group of the Communication page.
+
+use std::collections::HashSet;
+
+use super::table::{Cell, Row, TreePos, pct};
+use crate::store::forums::Discussion;
+use crate::store::{CourseId, EpochMs, Store, StoreResult, UserId};
+
+/// The tree node of the "Discussions" group; a discussion's node is below it (content
+/// items' nodes are their positive ids).
+const GROUP_NODE: i64 = -1;
+
+/// A discussion outside the tree and its posts (author, time), not removed.
+#[derive(Clone, Debug)]
+pub struct LooseDiscussion {
+    pub forum: Discussion,
+    pub posts: Vec<(Option<UserId>, EpochMs)>,
+}
+
+impl LooseDiscussion {
+    /// Posts in `[from, to)`.
+    pub fn posts_in(&self, from: EpochMs, to: EpochMs) -> i64 {
+        self.posts
+            .iter()
+            .filter(|(_, at)| *at >= from && *at < to)
+            .count() as i64
+    }
+
+    /// Posts written by `user`.
+    pub fn posts_by(&self, user: UserId) -> i64 {
+        self.posts.iter().filter(|(u, _)| *u == Some(user)).count() as i64
+    }
+
+    /// The distinct students (not staff) who posted in `[from, to)`.
+    pub fn posters(&self, from: EpochMs, to: EpochMs, staff: &HashSet<UserId>) -> usize {
+        self.posts
+            .iter()
+            .filter(|(_, at)| *at >= from && *at < to)
+            .filter_map(|(u, _)| u.filter(|u| !staff.contains(u)))
+            .collect::<HashSet<_>>()
+            .len()
+    }
+}
+
+/// The course's discussions outside the tree with their posts, by title.
+pub async fn loose_discussions(
+    store: &Store,
+    course: CourseId,
+) -> StoreResult<Vec<LooseDiscussion>> {
+    let forums = store.discussions_outside_tree(course).await?;
+    let posts = store.course_posts(course).await?;
+    Ok(forums
+        .into_iter()
+        .map(|forum| LooseDiscussion {
+            posts: posts
+                .iter()
+                .filter(|p| p.forum_id == forum.id)
+                .map(|p| (p.user_id, p.posted_at))
+                .collect(),
+            forum,
+        })
+        .collect())
+}
+
+/// The staff of the course, whose posts are not a student's.
+pub async fn course_staff(store: &Store, course: CourseId) -> StoreResult<HashSet<UserId>> {
+    Ok(store
+        .course_people(course)
+        .await?
+        .into_iter()
+        .filter(|p| p.is_staff)
+        .map(|p| p.user_id)
+        .collect())
+}
+
+/// Per bucket, the posts of each discussion and the students who wrote them.
+#[derive(Debug)]
+pub struct BucketedDiscussions {
+    rows: Vec<(Discussion, Vec<i64>, Vec<HashSet<UserId>>)>,
+    buckets: usize,
+}
+
+impl BucketedDiscussions {
+    pub fn new(
+        discussions: Vec<LooseDiscussion>,
+        buckets: usize,
+        bucket_of: impl Fn(EpochMs) -> Option<usize>,
+        staff: &HashSet<UserId>,
+    ) -> Self {
+        let rows = discussions
+            .into_iter()
+            .map(|d| {
+                let mut posts = vec![0; buckets];
+                let mut posters = vec![HashSet::new(); buckets];
+                for (user, at) in &d.posts {
+                    if let Some(b) = bucket_of(*at) {
+                        posts[b] += 1;
+                        if let Some(u) = user.filter(|u| !staff.contains(u)) {
+                            posters[b].insert(u);
+                        }
+                    }
+                }
+                (d.forum, posts, posters)
+            })
+            .collect();
+        Self { rows, buckets }
+    }
+
+    /// All discussions' posts per bucket.
+    pub fn post_totals(&self) -> Vec<i64> {
+        let mut sum = vec![0; self.buckets];
+        for (_, posts, _) in &self.rows {
+            sum.iter_mut().zip(posts).for_each(|(a, b)| *a += b);
+        }
+        sum
+    }
+
+    /// All discussions' posters per bucket.
+    pub fn poster_sets(&self) -> Vec<HashSet<UserId>> {
+        let mut sets = vec![HashSet::new(); self.buckets];
+        for (_, _, posters) in &self.rows {
+            sets.iter_mut().zip(posters).for_each(|(a, b)| a.extend(b));
+        }
+        sets
+    }
+
+    /// The group row and one row per discussion, counting posts (shares of `grand`).
+    pub fn post_rows(&self, grand: i64) -> Vec<Row> {
+        if self.rows.is_empty() {
+            return Vec::new();
+        }
+        let mut out = vec![row(None, "Discussions", self.post_totals(), grand)];
+        for (forum, posts, _) in &self.rows {
+            out.push(row(Some(forum), &forum.title, posts.clone(), grand));
+        }
+        out
+    }
+
+    /// The group row and one row per discussion with blank counts: their page views are
+    /// not known (Learn names no content item for them).
+    pub fn unknown_rows(&self) -> Vec<Row> {
+        if self.rows.is_empty() {
+            return Vec::new();
+        }
+        let blank = |forum: Option<&Discussion>, title: &str| {
+            let mut r = row(forum, title, vec![0; self.buckets], 0);
+            r.cells[1..].fill(Cell::Num(None, 0));
+            r
+        };
+        let mut out = vec![blank(None, "Discussions")];
+        out.extend(self.rows.iter().map(|(f, _, _)| blank(Some(f), &f.title)));
+        out
+    }
+
+    /// The group row and one row per discussion, counting posters (shares of `all`, the
+    /// students active anywhere on the page).
+    pub fn poster_rows(&self, all: usize) -> Vec<Row> {
+        if self.rows.is_empty() {
+            return Vec::new();
+        }
+        let counted = |sets: &[HashSet<UserId>]| -> (Vec<i64>, i64) {
+            let per = sets.iter().map(|s| s.len() as i64).collect();
+            (
+                per,
+                sets.iter().flatten().collect::<HashSet<_>>().len() as i64,
+            )
+        };
+        let (per, total) = counted(&self.poster_sets());
+        let mut out = vec![row_with_total(None, "Discussions", per, total, all as i64)];
+        for (forum, _, posters) in &self.rows {
+            let (per, total) = counted(posters);
+            out.push(row_with_total(
+                Some(forum),
+                &forum.title,
+                per,
+                total,
+                all as i64,
+            ));
+        }
+        out
+    }
+}
+
+fn row(forum: Option<&Discussion>, title: &str, values: Vec<i64>, grand: i64) -> Row {
+    let total = values.iter().sum();
+    row_with_total(forum, title, values, total, grand)
+}
+
+fn row_with_total(
+    forum: Option<&Discussion>,
+    title: &str,
+    values: Vec<i64>,
+    total: i64,
+    grand: i64,
+) -> Row {
+    let mut cells = vec![Cell::Text(title.to_string())];
+    cells.extend(values.into_iter().map(Cell::Int));
+    cells.push(Cell::Int(total));
+    cells.push(pct(total as f64, grand as f64));
+    let pos = match forum {
+        None => TreePos {
+            id: GROUP_NODE,
+            parent: None,
+            depth: 0,
+            folder: true,
+        },
+        Some(f) => TreePos {
+            id: GROUP_NODE - f.id.0,
+            parent: Some(GROUP_NODE),
+            depth: 1,
+            folder: false,
+        },
+    };
+    Row {
+        cells,
+        day: None,
+        tree: Some(pos),
+    }
+}
