@@ -18,9 +18,18 @@ pub struct Node {
 
 /// The items of `group` and the folders above them, parents before children.
 pub fn flatten(items: &[TreeItem], group: &str) -> Vec<Node> {
+    flatten_where(items, |i| i.item_group == group)
+}
+
+/// Every item of the tree, parents before children.
+pub fn flatten_all(items: &[TreeItem]) -> Vec<Node> {
+    flatten_where(items, |_| true)
+}
+
+fn flatten_where(items: &[TreeItem], wanted: impl Fn(&TreeItem) -> bool) -> Vec<Node> {
     let by_id: HashMap<ContentItemId, &TreeItem> = items.iter().map(|i| (i.id, i)).collect();
     let mut keep: HashSet<ContentItemId> = HashSet::new();
-    for item in items.iter().filter(|i| i.item_group == group) {
+    for item in items.iter().filter(|i| wanted(i)) {
         let mut cur = Some(item.id);
         while let Some(id) = cur {
             if !keep.insert(id) {

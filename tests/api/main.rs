@@ -34,3 +34,4 @@ mod sync_cli;
 mod sync_jobs;
 mod views;
 mod views_fixture;
+mod views_windows;

@@ -91,7 +91,7 @@ pub fn with_token(path: &str, token: &str) -> String {
 }
 
 /// The page, and the CSV of one of its tables, which must hold the same rows.
-async fn page_and_csv(
+pub async fn page_and_csv(
     app: &crate::helpers::TestApp,
     f: &Fixture,
     path: &str,
