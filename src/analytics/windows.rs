@@ -15,12 +15,12 @@ use crate::store::{ContentItemId, CourseEventId, EpochMs, Store, StoreResult, Us
 
 const HOUR_MS: i64 = 3_600_000;
 
-/// A whole number of hours on one side of an event, 1 h to two weeks.
+/// A whole number of hours on one side of an event, 1 h to a week.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Hours(i64);
 
 impl Hours {
-    pub const MAX: i64 = 14 * 24;
+    pub const MAX: i64 = 7 * 24;
 
     /// "48h", "48" (hours) or "2d" (days); out-of-range or malformed values are `None`.
     pub fn parse(text: &str) -> Option<Self> {
@@ -74,6 +74,14 @@ impl HourWindow {
         o.until.unwrap_or(o.at)
     }
 
+    /// Both windows of the split at `t`: [t − before, t + after).
+    fn span(self, t: EpochMs) -> (EpochMs, EpochMs) {
+        (
+            EpochMs(t.0 - self.before.ms()),
+            EpochMs(t.0 + self.after.ms()),
+        )
+    }
+
     /// Which side of the split at `t` a view falls on: [t − before, t) is before,
     /// [t, t + after) is from the event on.
     fn side(self, t: EpochMs, at: EpochMs) -> Option<usize> {
@@ -91,7 +99,20 @@ impl HourWindow {
 struct OccurrenceViews<'a> {
     occurrence: &'a Occurrence,
     at: EpochMs,
-    views: Vec<ViewAt>,
+    views: &'a [ViewAt],
+}
+
+/// The union of half-open spans as disjoint spans in time order.
+fn merged(mut spans: Vec<(EpochMs, EpochMs)>) -> Vec<(EpochMs, EpochMs)> {
+    spans.sort_unstable();
+    let mut out: Vec<(EpochMs, EpochMs)> = Vec::new();
+    for (from, to) in spans {
+        match out.last_mut() {
+            Some(last) if from.0 <= last.1.0 => last.1 = EpochMs(last.1.0.max(to.0)),
+            _ => out.push((from, to)),
+        }
+    }
+    out
 }
 
 /// Before and after counts.
@@ -133,25 +154,37 @@ pub async fn hour_windows(
         .filter(|p| !p.is_staff)
         .collect();
     let is_student: HashSet<UserId> = students.iter().map(|p| p.user_id).collect();
-    let mut occurrences = Vec::new();
-    for o in cv.occurrences.iter().filter(|o| o.event == w.event) {
-        let at = HourWindow::instant(o);
-        let views = store
-            .views_between(
-                id,
-                EpochMs(at.0 - w.before.ms()),
-                EpochMs(at.0 + w.after.ms()),
-            )
-            .await?
-            .into_iter()
-            .filter(|v| v.user_id.is_some_and(|u| is_student.contains(&u)))
-            .collect();
-        occurrences.push(OccurrenceViews {
-            occurrence: o,
-            at,
-            views,
-        });
+    let chosen: Vec<(&Occurrence, EpochMs)> = cv
+        .occurrences
+        .iter()
+        .filter(|o| o.event == w.event)
+        .map(|o| (o, HourWindow::instant(o)))
+        .collect();
+    // Overlapping windows (a weekly lecture with wide windows) are read once; the merged
+    // spans are disjoint and in order, so the views come out in time order.
+    let mut views = Vec::new();
+    for (from, to) in merged(chosen.iter().map(|&(_, at)| w.span(at)).collect()) {
+        views.extend(
+            store
+                .views_between(id, from, to)
+                .await?
+                .into_iter()
+                .filter(|v| v.user_id.is_some_and(|u| is_student.contains(&u))),
+        );
     }
+    let occurrences: Vec<OccurrenceViews> = chosen
+        .into_iter()
+        .map(|(occurrence, at)| {
+            let (from, to) = w.span(at);
+            let lo = views.partition_point(|v| v.occurred_at.0 < from.0);
+            let hi = views.partition_point(|v| v.occurred_at.0 < to.0);
+            OccurrenceViews {
+                occurrence,
+                at,
+                views: &views[lo..hi],
+            }
+        })
+        .collect();
     let nodes = flatten_all(&store.content_tree(id).await?);
     let mut tables = vec![
         by_occurrence(cv, w, &occurrences),
@@ -314,12 +347,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn hours_are_read_as_hours_or_days_within_two_weeks() {
+    fn hours_are_read_as_hours_or_days_within_a_week() {
         assert_eq!(Hours::parse("48h"), Some(Hours(48)));
         assert_eq!(Hours::parse("48"), Some(Hours(48)));
         assert_eq!(Hours::parse(" 2D "), Some(Hours(48)));
-        assert_eq!(Hours::parse("14d"), Some(Hours(Hours::MAX)));
-        for bad in ["0", "15d", "-3h", "h", "1.5h", "99999999999999999999d"] {
+        assert_eq!(Hours::parse("7d"), Some(Hours(Hours::MAX)));
+        for bad in [
+            "0",
+            "169",
+            "8d",
+            "-3h",
+            "h",
+            "1.5h",
+            "99999999999999999999d",
+        ] {
             assert_eq!(Hours::parse(bad), None, "{bad}");
         }
     }
@@ -338,5 +379,14 @@ mod tests {
         assert_eq!(w.side(t, t), Some(1));
         assert_eq!(w.side(t, EpochMs(t.0 + HOUR_MS - 1)), Some(1));
         assert_eq!(w.side(t, EpochMs(t.0 + HOUR_MS)), None);
+    }
+
+    #[test]
+    fn overlapping_spans_are_read_once() {
+        let s = |a: i64, b: i64| (EpochMs(a), EpochMs(b));
+        assert_eq!(
+            merged(vec![s(20, 30), s(0, 10), s(5, 12), s(12, 15)]),
+            vec![s(0, 15), s(20, 30)]
+        );
     }
 }

@@ -134,6 +134,14 @@ on_both_backends! {
             assert_eq!(row(&hours, label)[1..3], cells(recount(&all, &students, at, 48 * HOUR, 30 * HOUR)), "{label}");
         }
         assert_eq!(row(&hours, "Week 1 (Wed 2026-03-04)")[1..3], ["4", "0"].map(String::from));
+        // A week on each side: the two lectures' windows overlap, and a view in both
+        // counts for each.
+        let path = format!("/courses/{c}/comparison?event={lecture}&before=7d&after=168h");
+        let (_, hours) = page_and_csv(&app, &f, &path, "hours").await;
+        for (label, at) in [("Week 1 (Wed 2026-03-04)", local_ms(2026, 3, 4, 10, 0)), ("Week 2 (Wed 2026-03-11)", local_ms(2026, 3, 11, 10, 0))] {
+            assert_eq!(row(&hours, label)[1..3], cells(recount(&all, &students, at, 168 * HOUR, 168 * HOUR)), "{label}");
+        }
+        assert_eq!(row(&hours, "Week 1 (Wed 2026-03-04)")[2], row(&hours, "Week 2 (Wed 2026-03-11)")[1]);
         let (status, html) = crate::views::get(&app, &crate::views::with_token(&path, &f.staff_token())).await;
         assert_eq!(status, reqwest::StatusCode::OK);
         assert!(!html.contains("table-opened-after-due"), "only a submission has late openers");
