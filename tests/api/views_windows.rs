@@ -94,6 +94,7 @@ on_both_backends! {
         let (html, hours) = page_and_csv(&app, &f, &path, "hours").await;
         assert!(html.contains("half-open"), "the page says how the windows are bounded");
         let expected = recount(&all, &students, due, 48 * HOUR, 48 * HOUR);
+        let expected_default = expected;
         assert_eq!(expected, [3, 6]);
         assert_eq!(row(&hours, "Thu 2026-03-12")[1..3], cells(expected));
         assert_eq!(row(&hours, "All occurrences")[1..4], ["3", "6", "2.00"].map(String::from));
@@ -145,5 +146,14 @@ on_both_backends! {
         let (status, html) = crate::views::get(&app, &crate::views::with_token(&path, &f.staff_token())).await;
         assert_eq!(status, reqwest::StatusCode::OK);
         assert!(!html.contains("table-opened-after-due"), "only a submission has late openers");
+        assert!(!html.contains("not linked to an assessment"));
+
+        // A submission entered by hand names no assessment: the page says why no list.
+        let manual = exec(&app.store, "INSERT INTO course_events (course_id, kind, title, starts_at, ends_at, submission_type, created_at, updated_at) VALUES ($1, 'submission', 'Essay', $2, $2, 'assignment', 0, 0) RETURNING id", &[I(c), I(due)]).await;
+        let path = format!("/courses/{c}/comparison?event={manual}");
+        let (_, hours) = page_and_csv(&app, &f, &path, "hours").await;
+        assert_eq!(row(&hours, "Thu 2026-03-12")[1..3], cells(expected_default));
+        let (_, html) = crate::views::get(&app, &crate::views::with_token(&path, &f.staff_token())).await;
+        assert!(html.contains("not linked to an assessment") && !html.contains("table-opened-after-due"));
     }
 }

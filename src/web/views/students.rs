@@ -16,6 +16,7 @@ use crate::analytics::{
     hour_windows, students,
 };
 use crate::error::Result;
+use crate::events::EventKind;
 use crate::web::charts::{NEUTRAL, SECOND, bar_chart};
 use crate::web::session::StaffSession;
 
@@ -88,6 +89,11 @@ pub async fn comparison(
         return csv_response(&tables.iter().collect::<Vec<_>>(), id, &cv.course.code);
     }
     let links = Links::new(&session, &state.secret);
+    let unlinked_submission = hours.is_some_and(|h| {
+        cv.occurrences
+            .iter()
+            .any(|o| o.event == h.event && o.kind == EventKind::Submission)
+    }) && !tables.iter().any(|t| t.id == "opened-after-due");
     let (event, days) = window
         .map(|w| (w.event.to_string(), w.days.to_string()))
         .unwrap_or_default();
@@ -123,6 +129,9 @@ pub async fn comparison(
                 (h.before.get()) " h before the event up to, not including, the event; “"
                 (h.after.get()) " h from the event” starts at the event itself and ends just before "
                 (h.after.get()) " h after it. A view in the windows of two occurrences counts for each." }
+        }
+        @if unlinked_submission {
+            p class="note" { "This submission is not linked to an assessment in the gradebook, so who first opened it after it was due cannot be told." }
         }
         @for t in tables.iter().skip(1) {
             @if t.id == "hours" {
