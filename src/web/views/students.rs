@@ -12,7 +12,7 @@ use super::tables::figure;
 use super::{ViewQuery, csv_response};
 use crate::AppState;
 use crate::analytics::{
-    AccessTab, CourseView, EventWindow, HourWindow, Hours, Range, comparison as compare,
+    AccessTab, CourseView, EventWindow, HourWindow, Hours, Range, Table, comparison as compare,
     hour_windows, students,
 };
 use crate::error::Result;
@@ -80,20 +80,24 @@ pub async fn comparison(
         q.after.as_deref(),
         &cv,
     );
-    let mut tables = Vec::new();
-    if let (Some(w), Some(h)) = (window, hours) {
-        tables.push(compare(&state.store, &cv, w).await?);
-        tables.extend(hour_windows(&state.store, &cv, h).await?);
-    }
+    let by_day = match window {
+        Some(w) => Some(compare(&state.store, &cv, w).await?),
+        None => None,
+    };
+    let by_hour = match hours {
+        Some(h) => hour_windows(&state.store, &cv, h).await?,
+        None => Vec::new(),
+    };
     if let Some(id) = &q.csv {
-        return csv_response(&tables.iter().collect::<Vec<_>>(), id, &cv.course.code);
+        let tables: Vec<&Table> = by_day.iter().chain(&by_hour).collect();
+        return csv_response(&tables, id, &cv.course.code);
     }
     let links = Links::new(&session, &state.secret);
     let unlinked_submission = hours.is_some_and(|h| {
         cv.occurrences
             .iter()
             .any(|o| o.event == h.event && o.kind == EventKind::Submission)
-    }) && !tables.iter().any(|t| t.id == "opened-after-due");
+    }) && !by_hour.iter().any(|t| t.id == "opened-after-due");
     let (event, days) = window
         .map(|w| (w.event.to_string(), w.days.to_string()))
         .unwrap_or_default();
@@ -119,7 +123,7 @@ pub async fn comparison(
             p { "This course has no events yet. " a href=(links.href("/events", &[])) { "Add events" } " to compare activity around them." }
         }
         (event_picker(&cv, &links, "/comparison", None, window))
-        @for t in tables.iter().take(1) {
+        @if let Some(t) = &by_day {
             (figure(t, Some(bar_chart("comparison-chart", &t.caption, t, &[(1, NEUTRAL), (2, SECOND)])), &links, "/comparison", &params))
         }
         @if let Some(h) = hours {
@@ -133,7 +137,7 @@ pub async fn comparison(
         @if unlinked_submission {
             p class="note" { "This submission is not linked to an assessment in the gradebook, so who first opened it after it was due cannot be told." }
         }
-        @for t in tables.iter().skip(1) {
+        @for t in &by_hour {
             @if t.id == "hours" {
                 (figure(t, Some(bar_chart("hours-chart", &t.caption, t, &[(1, NEUTRAL), (2, SECOND)])), &links, "/comparison", &params))
             } @else {
