@@ -11,6 +11,7 @@ mod people;
 mod resource;
 mod table;
 mod tree;
+mod windows;
 
 pub use access::{AccessTab, Group, access};
 pub use comparison::{EventWindow, comparison, event_split_by_item, event_split_by_student};
@@ -19,6 +20,7 @@ pub use outreach::{Outreach, OutreachList, OutreachParams, OutreachQuery, outrea
 pub use people::{StudentDetail, course_list, student_detail, students};
 pub use resource::{ResourceDetail, resource_detail};
 pub use table::{Cell, Row, Table, TreePos};
+pub use windows::{HourWindow, Hours, hour_windows};
 
 use jiff::civil::Weekday;
 

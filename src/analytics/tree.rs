@@ -21,7 +21,7 @@ pub fn flatten(items: &[TreeItem], group: &str) -> Vec<Node> {
     flatten_where(items, |i| i.item_group == group)
 }
 
-/// The whole tree, parents before children.
+/// Every item of the tree, parents before children.
 pub fn flatten_all(items: &[TreeItem]) -> Vec<Node> {
     flatten_where(items, |_| true)
 }

@@ -32,6 +32,7 @@ pub mod sync_runs;
 pub mod synced_events;
 pub mod text;
 pub mod users;
+pub mod windows;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -37,3 +37,4 @@ mod views;
 mod views_discussions;
 mod views_fixture;
 mod views_outreach;
+mod views_windows;

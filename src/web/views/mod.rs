@@ -72,6 +72,9 @@ pub struct ViewQuery {
     pub tab: Option<String>,
     pub event: Option<String>,
     pub window: Option<String>,
+    /// Hours (or `Nd` days) before and from the event on the event comparison.
+    pub before: Option<String>,
+    pub after: Option<String>,
     /// Download this table of the page as CSV.
     pub csv: Option<String>,
 }
