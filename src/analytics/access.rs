@@ -5,10 +5,10 @@
 use std::collections::{HashMap, HashSet};
 
 use super::comparison::{EventWindow, event_split_by_item};
-use super::dashboard::display_name;
 use super::discussions::{BucketedDiscussions, course_staff, loose_discussions};
 use super::table::{Cell, Row, Table, pct};
 use super::tree::{Node, flatten};
+use super::who::{IDENTIFIER, person_cells};
 use super::{Bucket, CourseView, Range};
 use crate::store::{ContentItemId, Store, StoreResult, UserId};
 
@@ -348,7 +348,7 @@ async fn grades(store: &Store, cv: &CourseView) -> StoreResult<Table> {
     let assessments = store.course_assessments(id).await?;
     let grades = store.course_grades(id).await?;
     let people = store.course_people(id).await?;
-    let mut cols = vec!["Student".to_string()];
+    let mut cols = vec!["Student".to_string(), IDENTIFIER.to_string()];
     cols.extend(assessments.iter().map(|a| a.name.clone()));
     let mut table = Table::new("grades", "Latest grade per student and assessment", cols);
     let by_key: HashMap<_, _> = grades
@@ -356,7 +356,7 @@ async fn grades(store: &Store, cv: &CourseView) -> StoreResult<Table> {
         .map(|g| ((g.user_id, g.assessment_id), g))
         .collect();
     for p in people.iter().filter(|p| !p.is_staff) {
-        let mut cells = vec![Cell::Student(p.user_id, display_name(&p.name, p.user_id))];
+        let mut cells = person_cells(p).to_vec();
         for a in &assessments {
             cells.push(match by_key.get(&(p.user_id, a.id)) {
                 Some(g) => match (g.score, &g.text_grade) {

@@ -3,9 +3,9 @@
 
 use std::collections::HashMap;
 
-use super::dashboard::display_name;
 use super::table::{Cell, Row, Table};
 use super::tree::Node;
+use super::who::{IDENTIFIER, person_cells};
 use super::{CourseView, day_label};
 use crate::events::Occurrence;
 use crate::store::{ContentItemId, CourseEventId, Store, StoreResult, UserId};
@@ -181,11 +181,9 @@ pub async fn event_split_by_student(
     for r in store.student_days(cv.course.id, from, to).await? {
         views.insert((r.user_id, r.day), r.views);
     }
-    let mut table = Table::new(
-        "event-split",
-        "Views around the event, per student",
-        split_columns("Student", w),
-    );
+    let mut cols = split_columns("Student", w);
+    cols.insert(1, IDENTIFIER.into());
+    let mut table = Table::new("event-split", "Views around the event, per student", cols);
     let (mut tb, mut ta) = (0, 0);
     for p in store
         .course_people(cv.course.id)
@@ -198,12 +196,13 @@ pub async fn event_split_by_student(
         });
         tb += b;
         ta += a;
-        table.rows.push(Row::new(split_cells(
-            Cell::Student(p.user_id, display_name(&p.name, p.user_id)),
-            b,
-            a,
-        )));
+        let [name, identifier] = person_cells(p);
+        let mut cells = split_cells(name, b, a);
+        cells.insert(1, identifier);
+        table.rows.push(Row::new(cells));
     }
-    table.totals = Some(split_cells(Cell::Text("All students".into()), tb, ta));
+    let mut totals = split_cells(Cell::Text("All students".into()), tb, ta);
+    totals.insert(1, Cell::Text(String::new()));
+    table.totals = Some(totals);
     Ok(table)
 }

@@ -5,8 +5,9 @@ use std::collections::HashMap;
 
 use super::discussions::loose_discussions;
 use super::table::{Cell, Row, Table};
+use super::who::{IDENTIFIER, person_cells};
 use super::{CourseView, Range, day_label};
-use crate::store::reports::CourseDay;
+use crate::store::reports::{CourseDay, Person};
 use crate::store::{ContentItemId, Store, StoreResult, UserId};
 
 /// Everything the dashboard shows.
@@ -97,10 +98,7 @@ pub async fn dashboard(store: &Store, cv: &CourseView, range: Range) -> StoreRes
         ));
     }
 
-    let names: HashMap<UserId, (&str, &str, bool)> = people
-        .iter()
-        .map(|p| (p.user_id, (p.name.as_str(), p.roles.as_str(), p.is_staff)))
-        .collect();
+    let by_id: HashMap<UserId, &Person> = people.iter().map(|p| (p.user_id, p)).collect();
     let histogram = histogram(&people, &per_student);
 
     let mut visitors_sorted = per_student.clone();
@@ -108,15 +106,25 @@ pub async fn dashboard(store: &Store, cv: &CourseView, range: Range) -> StoreRes
     let mut visitors = Table::new(
         "visitors",
         "Top 10 visitors by page views",
-        ["Name", "Role", "Page views"].map(String::from).to_vec(),
+        ["Name", IDENTIFIER, "Role", "Page views"]
+            .map(String::from)
+            .to_vec(),
     );
     for s in visitors_sorted.iter().take(TOP) {
-        let (name, roles, _) = names.get(&s.user_id).copied().unwrap_or(("", "", false));
-        visitors.rows.push(Row::new(vec![
-            Cell::Student(s.user_id, display_name(name, s.user_id)),
-            Cell::Text(roles.replace(' ', ", ")),
-            Cell::Int(s.views),
-        ]));
+        // Views can name someone no longer in the roster: shown by id, with no roles.
+        let (mut cells, roles) = match by_id.get(&s.user_id) {
+            Some(p) => (person_cells(p).to_vec(), p.roles.as_str()),
+            None => (
+                vec![
+                    Cell::Student(s.user_id, display_name("", s.user_id)),
+                    Cell::Text(String::new()),
+                ],
+                "",
+            ),
+        };
+        cells.push(Cell::Text(roles.replace(' ', ", ")));
+        cells.push(Cell::Int(s.views));
+        visitors.rows.push(Row::new(cells));
     }
 
     let group_of: HashMap<ContentItemId, (&str, &str)> = tree

@@ -11,6 +11,7 @@ mod people;
 mod resource;
 mod table;
 mod tree;
+mod who;
 mod windows;
 
 pub use access::{AccessTab, Group, access};

@@ -5,9 +5,9 @@ use std::collections::{HashMap, HashSet};
 
 use serde::Deserialize;
 
-use super::dashboard::display_name;
 use super::table::{Cell, Row, Table, pct};
 use super::tree::{Node, flatten_all};
+use super::who::{IDENTIFIER, roster_cells};
 use super::{CourseView, day_label};
 use crate::store::outreach::RosterStudent;
 use crate::store::{ContentItemId, CourseId, EpochMs, Store, StoreResult, UserId};
@@ -130,28 +130,16 @@ struct Who<'a> {
 
 impl Who<'_> {
     fn table(&self, id: &str, caption: String, extra: &[&str]) -> Table {
-        let mut cols: Vec<String> = [
-            "Student",
-            "Identifier",
-            "Email",
-            "Enrolment",
-            "Last activity",
-        ]
-        .map(String::from)
-        .to_vec();
+        let mut cols: Vec<String> = ["Student", IDENTIFIER, "Email", "Enrolment", "Last activity"]
+            .map(String::from)
+            .to_vec();
         cols.extend(extra.iter().map(|c| c.to_string()));
         Table::new(id, caption, cols)
     }
 
     fn cells(&self, s: &RosterStudent, extra: Vec<Cell>) -> Row {
-        let identifier = [&s.username, &s.external_id]
-            .into_iter()
-            .flatten()
-            .find(|v| !v.trim().is_empty())
-            .unwrap_or(&s.lms_sub);
-        let mut cells = vec![
-            Cell::Student(s.user_id, display_name(&s.name, s.user_id)),
-            Cell::Text(identifier.clone()),
+        let mut cells = roster_cells(s).to_vec();
+        cells.extend([
             Cell::Text(s.email.clone().unwrap_or_default()),
             Cell::Text(if s.active { "" } else { "left" }.into()),
             Cell::Text(
@@ -160,7 +148,7 @@ impl Who<'_> {
                     .map(|&d| day_label(d))
                     .unwrap_or_else(|| "never".into()),
             ),
-        ];
+        ]);
         cells.extend(extra);
         Row::new(cells)
     }

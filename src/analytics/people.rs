@@ -3,9 +3,9 @@
 use std::collections::HashMap;
 
 use super::comparison::{EventWindow, event_split_by_student};
-use super::dashboard::display_name;
 use super::discussions::loose_discussions;
 use super::table::{Cell, Row, Table, pct};
+use super::who::{IDENTIFIER, person_cells, person_identifier, shown_name};
 use super::{CourseView, Range, day_label};
 use crate::store::courses::Course;
 use crate::store::{ContentItemId, Store, StoreError, StoreResult, UserId};
@@ -76,23 +76,23 @@ pub async fn students(
         }
     }
     let grand: i64 = views.values().flatten().sum();
-    let mut cols = vec!["Student".to_string()];
+    let mut cols = vec!["Student".to_string(), IDENTIFIER.to_string()];
     cols.extend(buckets.iter().map(|b| b.label.clone()));
     cols.extend(["Total".into(), "% of total".into()]);
     let mut table = Table::new("students", "Page views per student", cols);
-    table.heat = Some((1, 1 + buckets.len()));
+    table.heat = Some((2, 2 + buckets.len()));
     let mut bucket_totals = vec![0i64; buckets.len()];
     for p in people.iter().filter(|p| !p.is_staff) {
         let v = &views[&p.user_id];
         bucket_totals.iter_mut().zip(v).for_each(|(a, b)| *a += b);
         let total: i64 = v.iter().sum();
-        let mut cells = vec![Cell::Student(p.user_id, display_name(&p.name, p.user_id))];
+        let mut cells = person_cells(p).to_vec();
         cells.extend(v.iter().map(|&n| Cell::Int(n)));
         cells.push(Cell::Int(total));
         cells.push(pct(total as f64, grand as f64));
         table.rows.push(Row::new(cells));
     }
-    let mut totals = vec![Cell::Text("All students".into())];
+    let mut totals = vec![Cell::Text("All students".into()), Cell::Text(String::new())];
     totals.extend(bucket_totals.iter().map(|&n| Cell::Int(n)));
     totals.push(Cell::Int(grand));
     totals.push(pct(grand as f64, grand as f64));
@@ -115,6 +115,7 @@ pub async fn students(
 #[derive(Clone, Debug)]
 pub struct StudentDetail {
     pub name: String,
+    pub identifier: String,
     pub roles: String,
     pub daily: Table,
     pub forums: Table,
@@ -246,7 +247,8 @@ pub async fn student_detail(
         ]));
     }
     Ok(StudentDetail {
-        name: display_name(&person.name, user),
+        name: shown_name(&person.name, user, person.active),
+        identifier: person_identifier(&person).into(),
         roles: person.roles.replace(' ', ", "),
         daily,
         forums,

@@ -2,8 +2,8 @@
 
 use std::collections::HashMap;
 
-use super::dashboard::display_name;
 use super::table::{Cell, Row, Table};
+use super::who::{IDENTIFIER, person_cells};
 use super::{CourseView, Range, day_label};
 use crate::store::reports::TreeItem;
 use crate::store::{ContentItemId, Store, StoreError, StoreResult, UserId};
@@ -82,16 +82,13 @@ pub async fn resource_detail(
     let mut not_opened = Table::new(
         "not-opened",
         "Students who have not opened this resource",
-        vec!["Student".into()],
+        vec!["Student".into(), IDENTIFIER.into()],
     );
     for p in students
         .iter()
         .filter(|p| !viewers.contains_key(&p.user_id))
     {
-        not_opened.rows.push(Row::new(vec![Cell::Student(
-            p.user_id,
-            display_name(&p.name, p.user_id),
-        )]));
+        not_opened.rows.push(Row::new(person_cells(p).to_vec()));
     }
     Ok(ResourceDetail {
         item,

@@ -4,9 +4,9 @@
 use std::collections::{HashMap, HashSet};
 
 use super::comparison::EventWindow;
-use super::dashboard::display_name;
 use super::table::{Cell, Row, Table};
 use super::tree::{Node, flatten_all};
+use super::who::{IDENTIFIER, person_cells};
 use super::{CourseView, day_label};
 use crate::events::{EventKind, Occurrence};
 use crate::store::reports::Person;
@@ -275,22 +275,26 @@ fn by_student(w: HourWindow, occurrences: &[OccurrenceViews], students: &[Person
             per_student.entry(user).or_default()[side] += 1;
         }
     }
+    let mut cols = split_columns("Student", w);
+    cols.insert(1, IDENTIFIER.into());
     let mut table = Table::new(
         "hours-by-student",
         "Views in the hours around the event, per student",
-        split_columns("Student", w),
+        cols,
     );
     let mut total: Split = [0, 0];
     for p in students {
         let split = per_student.get(&p.user_id).copied().unwrap_or_default();
         total[0] += split[0];
         total[1] += split[1];
-        table.rows.push(Row::new(split_cells(
-            Cell::Student(p.user_id, display_name(&p.name, p.user_id)),
-            split,
-        )));
+        let [name, identifier] = person_cells(p);
+        let mut cells = split_cells(name, split);
+        cells.insert(1, identifier);
+        table.rows.push(Row::new(cells));
     }
-    table.totals = Some(split_cells(Cell::Text("All students".into()), total));
+    let mut totals = split_cells(Cell::Text("All students".into()), total);
+    totals.insert(1, Cell::Text(String::new()));
+    table.totals = Some(totals);
     table
 }
 
@@ -329,14 +333,17 @@ async fn opened_after_due(
     let mut table = Table::new(
         "opened-after-due",
         "Students who first opened the assessment after it was due",
-        vec!["Student".into(), "Views of the assessment".into()],
+        vec![
+            "Student".into(),
+            IDENTIFIER.into(),
+            "Views of the assessment".into(),
+        ],
     );
     for p in students.iter().filter(|p| !early.contains(&p.user_id)) {
         if let Some(&views) = viewers.get(&p.user_id) {
-            table.rows.push(Row::new(vec![
-                Cell::Student(p.user_id, display_name(&p.name, p.user_id)),
-                Cell::Int(views),
-            ]));
+            let mut cells = person_cells(p).to_vec();
+            cells.push(Cell::Int(views));
+            table.rows.push(Row::new(cells));
         }
     }
     Ok(Some(table))

@@ -28,6 +28,12 @@ pub struct Person {
     pub name: String,
     pub roles: String,
     pub is_staff: bool,
+    pub username: Option<String>,
+    pub external_id: Option<String>,
+    pub email: Option<String>,
+    pub lms_sub: String,
+    /// False once a roster read says they left the course.
+    pub active: bool,
 }
 
 /// A discussion post, with the content item of its forum.
@@ -164,9 +170,9 @@ impl Store {
     pub async fn course_people(&self, course: CourseId) -> StoreResult<Vec<Person>> {
         Ok(on_pool!(self, pool => {
             sqlx::query_as(
-                "SELECT u.id AS user_id, u.name, e.roles, e.is_staff FROM enrolments e \
-                 JOIN users u ON u.id = e.user_id WHERE e.course_id = $1 \
-                 ORDER BY e.is_staff, u.name, u.id",
+                "SELECT u.id AS user_id, u.name, e.roles, e.is_staff, u.username, u.external_id, \
+                 u.email, u.lms_sub, e.active FROM enrolments e JOIN users u ON u.id = e.user_id \
+                 WHERE e.course_id = $1 ORDER BY e.is_staff, u.name, u.id",
             )
             .bind(course)
             .fetch_all(pool)

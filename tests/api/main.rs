@@ -37,4 +37,5 @@ mod views;
 mod views_discussions;
 mod views_fixture;
 mod views_outreach;
+mod views_who;
 mod views_windows;

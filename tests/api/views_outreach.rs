@@ -75,7 +75,7 @@ on_both_backends! {
         assert!(html.contains("no page view on the 7 local days"), "an unusable N falls back to 7");
         let (rows, html) = list(&app, &o, "days=5&left=1", "inactive").await;
         let dan = by_username(&o, "doak");
-        assert!(rows.iter().any(|r| r[0] == dan.name && r[3] == "left"), "included on request, marked left");
+        assert!(rows.iter().any(|r| r[0] == format!("{} (left)", dan.name) && r[3] == "left"), "included on request, marked left");
         assert!(html.contains("included and marked"));
     }
 }

@@ -61,6 +61,7 @@ pub async fn student(
     }
     .render();
     let body = html! {
+        p { "Identifier: " (d.identifier) }
         p { "Roles: " (if d.roles.is_empty() { "none recorded" } else { &d.roles }) }
         (figure(&d.daily, Some(chart), &links, &path, &[]))
         (figure(&d.forums, None, &links, &path, &[]))
