@@ -7,9 +7,9 @@ use serde::Deserialize;
 
 use super::table::{Cell, Row, Table, pct};
 use super::tree::{Node, flatten_all};
-use super::who::{IDENTIFIER, roster_cells};
+use super::who::{IDENTIFIER, person_cells};
 use super::{CourseView, day_label};
-use crate::store::outreach::RosterStudent;
+use crate::store::reports::Person;
 use crate::store::{ContentItemId, CourseId, EpochMs, Store, StoreResult, UserId};
 
 const DAY_MS: i64 = 86_400_000;
@@ -89,11 +89,11 @@ pub async fn outreach(
 ) -> StoreResult<Outreach> {
     let id = cv.course.id;
     let nodes = flatten_all(&store.content_tree(id).await?);
-    let students: Vec<RosterStudent> = store
-        .roster_students(id)
+    let students: Vec<Person> = store
+        .course_people(id)
         .await?
         .into_iter()
-        .filter(|s| s.active || p.include_left)
+        .filter(|s| !s.is_staff && (s.active || p.include_left))
         .collect();
     let last: HashMap<UserId, i64> = store.last_active_days(id).await?.into_iter().collect();
     let who = Who {
@@ -137,8 +137,8 @@ impl Who<'_> {
         Table::new(id, caption, cols)
     }
 
-    fn cells(&self, s: &RosterStudent, extra: Vec<Cell>) -> Row {
-        let mut cells = roster_cells(s).to_vec();
+    fn cells(&self, s: &Person, extra: Vec<Cell>) -> Row {
+        let mut cells = person_cells(s).to_vec();
         cells.extend([
             Cell::Text(s.email.clone().unwrap_or_default()),
             Cell::Text(if s.active { "" } else { "left" }.into()),
@@ -154,12 +154,7 @@ impl Who<'_> {
     }
 }
 
-fn inactive(
-    students: &[RosterStudent],
-    who: &Who<'_>,
-    p: OutreachParams,
-    today: i64,
-) -> OutreachList {
+fn inactive(students: &[Person], who: &Who<'_>, p: OutreachParams, today: i64) -> OutreachList {
     let n = p.inactive_days;
     let mut table = who.table(
         "inactive",
@@ -189,7 +184,7 @@ async fn not_opened(
     store: &Store,
     course: CourseId,
     nodes: &[Node],
-    students: &[RosterStudent],
+    students: &[Person],
     who: &Who<'_>,
     p: OutreachParams,
 ) -> StoreResult<OutreachList> {
@@ -247,7 +242,7 @@ async fn not_opened(
 async fn assessments(
     store: &Store,
     cv: &CourseView,
-    students: &[RosterStudent],
+    students: &[Person],
     who: &Who<'_>,
     p: OutreachParams,
     now: EpochMs,
@@ -305,7 +300,7 @@ async fn assessments(
 async fn weekly_drop(
     store: &Store,
     cv: &CourseView,
-    students: &[RosterStudent],
+    students: &[Person],
     who: &Who<'_>,
     p: OutreachParams,
 ) -> StoreResult<OutreachList> {

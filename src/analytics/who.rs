@@ -4,7 +4,6 @@
 use super::dashboard::display_name;
 use super::table::Cell;
 use crate::store::UserId;
-use crate::store::outreach::RosterStudent;
 use crate::store::reports::Person;
 
 /// The header of the identifier column that follows a student's name.
@@ -51,22 +50,6 @@ pub fn person_identifier(p: &Person) -> &str {
         p.email.as_deref(),
         &p.lms_sub,
     )
-}
-
-/// The name cell and the identifier cell of a roster student's row.
-pub fn roster_cells(s: &RosterStudent) -> [Cell; 2] {
-    [
-        Cell::Student(s.user_id, shown_name(&s.name, s.user_id, s.active)),
-        Cell::Text(
-            identifier(
-                s.username.as_deref(),
-                s.external_id.as_deref(),
-                s.email.as_deref(),
-                &s.lms_sub,
-            )
-            .into(),
-        ),
-    ]
 }
 
 #[cfg(test)]

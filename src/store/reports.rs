@@ -423,20 +423,28 @@ impl Store {
         })?)
     }
 
-    /// Each student who opened the resource, with how many times.
-    pub async fn item_viewers(
+    /// Each student's row of `rollup_student_items`: their views per item, as stored.
+    pub(super) async fn student_item_rows(
         &self,
         course: CourseId,
-        item: ContentItemId,
-    ) -> StoreResult<Vec<(UserId, i64)>> {
-        let students: Vec<(UserId, String)> = on_pool!(self, pool => {
+    ) -> StoreResult<Vec<(UserId, String)>> {
+        Ok(on_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT user_id, item_views FROM rollup_student_items WHERE course_id = $1",
             )
             .bind(course)
             .fetch_all(pool)
             .await
-        })?;
+        })?)
+    }
+
+    /// Each student who opened the resource, with how many times.
+    pub async fn item_viewers(
+        &self,
+        course: CourseId,
+        item: ContentItemId,
+    ) -> StoreResult<Vec<(UserId, i64)>> {
+        let students = self.student_item_rows(course).await?;
         // Each row is scanned for the item's pair, without parsing the others.
         let wanted = item.0.to_string();
         Ok(students

@@ -14,9 +14,10 @@ use crate::error::Error;
 const CROSS_SITE_ROUTES: &[&str] = &["/lti/login", "/lti/launch", "/caliper", "/xapi/statements"];
 
 fn is_cross_site_route(path: &str) -> bool {
-    CROSS_SITE_ROUTES
-        .iter()
-        .any(|route| path == *route || path.starts_with(&format!("{route}/")))
+    CROSS_SITE_ROUTES.iter().any(|route| {
+        path.strip_prefix(route)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    })
 }
 
 /// Why a request's origin is refused, or `None` when it may go on. Browsers send
