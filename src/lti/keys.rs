@@ -112,6 +112,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_stored_key_never_prints_its_private_key() {
+        let stored = generate().unwrap();
+        let printed = format!("{stored:?}");
+        let body = stored.private_key.lines().nth(1).unwrap();
+        assert!(
+            !printed.contains(body) && !printed.contains("PRIVATE KEY"),
+            "{printed}"
+        );
+        assert!(printed.contains("[redacted]") && printed.contains(&stored.kid));
+    }
+
+    #[test]
     fn generated_key_signs_tokens_its_jwk_verifies() {
         let stored = generate().unwrap();
         let jwk: Jwk = serde_json::from_str(&stored.public_jwk).unwrap();

@@ -283,3 +283,57 @@ impl Store {
         })?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::rest::RestCredentials;
+
+    #[test]
+    fn credentials_grants_and_states_never_print_their_secrets() {
+        let printed = [
+            format!(
+                "{:?}",
+                RestCredentials {
+                    platform_id: PlatformId(1),
+                    base_url: "https://learn.example.edu".into(),
+                    key: "app-key".into(),
+                    sealed_secret: "SEALED-SECRET".into(),
+                }
+            ),
+            format!(
+                "{:?}",
+                RestGrant {
+                    refresh_token: "SEALED-REFRESH".into(),
+                    scope: "read".into(),
+                    updated_at: EpochMs(0),
+                }
+            ),
+            format!(
+                "{:?}",
+                RestGrantOffer {
+                    session_token: "SEALED-ONE-TIME".into(),
+                    error: None,
+                    expires_at: EpochMs(0),
+                }
+            ),
+            format!(
+                "{:?}",
+                RestGrantState {
+                    platform_id: PlatformId(1),
+                    user_id: UserId(2),
+                    course_id: CourseId(3),
+                    code_verifier: "SEALED-VERIFIER".into(),
+                }
+            ),
+        ];
+        for text in &printed {
+            assert!(!text.contains("SEALED-"), "{text}");
+            assert!(text.contains("[redacted]"), "{text}");
+        }
+        assert!(
+            printed[0].contains("app-key"),
+            "what is not secret still prints"
+        );
+    }
+}
