@@ -10,6 +10,7 @@ mod outreach;
 mod people;
 mod resource;
 mod table;
+mod table_view;
 mod tree;
 mod who;
 mod windows;
@@ -21,6 +22,7 @@ pub use outreach::{Outreach, OutreachList, OutreachParams, OutreachQuery, outrea
 pub use people::{StudentDetail, course_list, student_detail, students};
 pub use resource::{ResourceDetail, resource_detail};
 pub use table::{Cell, Row, Table, TreePos};
+pub use table_view::{Search, Sort, TableView};
 pub use windows::{HourWindow, Hours, hour_windows};
 
 use jiff::civil::Weekday;

@@ -37,5 +37,6 @@ mod views;
 mod views_discussions;
 mod views_fixture;
 mod views_outreach;
+mod views_sorting;
 mod views_who;
 mod views_windows;

@@ -8,7 +8,7 @@ use maud::{Markup, html};
 use super::links::Links;
 use super::shell::{course_page, range_controls};
 use super::tables::figure;
-use super::{ViewQuery, csv_response};
+use super::{TableQuery, ViewQuery, csv_response};
 use crate::AppState;
 use crate::analytics::{AccessTab, CourseView, EventWindow, Group, Range, access};
 use crate::error::Result;
@@ -19,30 +19,34 @@ pub async fn content(
     s: State<AppState>,
     session: StaffSession,
     q: Query<ViewQuery>,
+    t: TableQuery,
 ) -> Result<Response> {
-    page(s, session, q, Group::Content).await
+    page(s, session, q, t, Group::Content).await
 }
 
 pub async fn communication(
     s: State<AppState>,
     session: StaffSession,
     q: Query<ViewQuery>,
+    t: TableQuery,
 ) -> Result<Response> {
-    page(s, session, q, Group::Communication).await
+    page(s, session, q, t, Group::Communication).await
 }
 
 pub async fn assessment(
     s: State<AppState>,
     session: StaffSession,
     q: Query<ViewQuery>,
+    t: TableQuery,
 ) -> Result<Response> {
-    page(s, session, q, Group::Assessment).await
+    page(s, session, q, t, Group::Assessment).await
 }
 
 async fn page(
     State(state): State<AppState>,
     StaffSession(session): StaffSession,
     Query(q): Query<ViewQuery>,
+    page: TableQuery,
     group: Group,
 ) -> Result<Response> {
     let cv = CourseView::load(&state.store, session.course).await?;
@@ -51,9 +55,14 @@ async fn page(
     let window = EventWindow::parse(q.event.as_deref(), q.window.as_deref(), &cv);
     let tables = access(&state.store, &cv, group, tab, range, window).await?;
     if let Some(id) = &q.csv {
-        return csv_response(&tables.iter().collect::<Vec<_>>(), id, &cv.course.code);
+        return csv_response(
+            &tables.iter().collect::<Vec<_>>(),
+            id,
+            &cv.course.code,
+            &page,
+        );
     }
-    let links = Links::new(&session, &state.secret);
+    let links = Links::new(&session, &state.secret).on_page(page);
     let path = format!("/{}", group.as_str());
     let week = range.query_value();
     let (event, days) = window

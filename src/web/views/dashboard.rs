@@ -8,7 +8,7 @@ use maud::html;
 use super::links::Links;
 use super::shell::{course_page, range_controls};
 use super::tables::figure;
-use super::{ViewQuery, csv_response};
+use super::{TableQuery, ViewQuery, csv_response};
 use crate::AppState;
 use crate::analytics::{CourseView, Range, dashboard};
 use crate::error::Result;
@@ -22,6 +22,7 @@ pub async fn page(
     State(state): State<AppState>,
     session: CourseSession,
     Query(q): Query<ViewQuery>,
+    page: TableQuery,
 ) -> Result<Response> {
     if !session.staff {
         return Ok((StatusCode::FORBIDDEN, learner_page()).into_response());
@@ -38,9 +39,9 @@ pub async fn page(
             &d.visitors,
             &d.top_assessment,
         ];
-        return csv_response(&tables, id, &cv.course.code);
+        return csv_response(&tables, id, &cv.course.code, &page);
     }
-    let links = Links::new(&session, &state.secret);
+    let links = Links::new(&session, &state.secret).on_page(page);
     let week = range.query_value();
     let params = [("week", week.as_str())];
     let (from, to) = cv.days(range);

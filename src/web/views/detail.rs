@@ -7,7 +7,7 @@ use maud::html;
 use super::links::Links;
 use super::shell::course_page;
 use super::tables::figure;
-use super::{ViewQuery, csv_response};
+use super::{TableQuery, ViewQuery, csv_response};
 use crate::AppState;
 use crate::analytics::{CourseView, Range, resource_detail, student_detail};
 use crate::error::Result;
@@ -22,6 +22,7 @@ pub async fn student(
     StaffSession(session): StaffSession,
     Path((_, user)): Path<(CourseId, UserId)>,
     Query(q): Query<ViewQuery>,
+    page: TableQuery,
 ) -> Result<Response> {
     let cv = CourseView::load(&state.store, session.course).await?;
     let d = student_detail(&state.store, &cv, user).await?;
@@ -30,9 +31,10 @@ pub async fn student(
             &[&d.daily, &d.forums, &d.assessments],
             id,
             &format!("{}-student-{}", cv.course.code, user),
+            &page,
         );
     }
-    let links = Links::new(&session, &state.secret);
+    let links = Links::new(&session, &state.secret).on_page(page);
     let path = format!("/students/{}", user);
     let (from, to) = cv.days(Range::All);
     let chart = TimeChart {
@@ -75,6 +77,7 @@ pub async fn resource(
     StaffSession(session): StaffSession,
     Path((_, item)): Path<(CourseId, ContentItemId)>,
     Query(q): Query<ViewQuery>,
+    page: TableQuery,
 ) -> Result<Response> {
     let cv = CourseView::load(&state.store, session.course).await?;
     let d = resource_detail(&state.store, &cv, item).await?;
@@ -83,9 +86,10 @@ pub async fn resource(
             &[&d.daily, &d.histogram, &d.not_opened],
             id,
             &format!("{}-resource-{}", cv.course.code, item),
+            &page,
         );
     }
-    let links = Links::new(&session, &state.secret);
+    let links = Links::new(&session, &state.secret).on_page(page);
     let path = format!("/resources/{}", item);
     let (from, to) = cv.days(Range::All);
     let chart = TimeChart {

@@ -5,6 +5,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use url::form_urlencoded;
 
+use super::table_query::TableQuery;
 use crate::error::Error;
 use crate::secret::SecretKey;
 use crate::store::CourseId;
@@ -12,11 +13,14 @@ use crate::web::session::{CourseSession, TOKEN_PARAM};
 
 const CSRF_PURPOSE: &str = "csrf";
 
-/// Builds the links of one course's pages for one session. `Debug` leaves the token out.
+/// Builds the links of one course's pages for one session. `Debug` leaves the token and
+/// the page's query (which may hold a searched name) out.
 #[derive(Clone)]
 pub struct Links {
     pub course: CourseId,
     pub token: String,
+    /// The page being drawn, whose tables' header links and search forms keep its query.
+    pub page: TableQuery,
 }
 
 impl std::fmt::Debug for Links {
@@ -33,7 +37,13 @@ impl Links {
         Self {
             course: session.course,
             token: session.token(secret),
+            page: TableQuery::default(),
         }
+    }
+
+    /// These links on the page asked with `page`, so its tables keep their sort and search.
+    pub fn on_page(self, page: TableQuery) -> Self {
+        Self { page, ..self }
     }
 
     /// `/courses/{id}{path}?s=…&k=v…`, empty values left out.

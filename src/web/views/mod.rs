@@ -12,9 +12,11 @@ mod outreach;
 mod settings;
 mod shell;
 mod students;
+mod table_query;
 mod tables;
 
 pub use links::{Links, check_csrf, csrf_token};
+use table_query::TableQuery;
 
 use axum::Router;
 use axum::http::header;
@@ -79,12 +81,18 @@ pub struct ViewQuery {
     pub csv: Option<String>,
 }
 
-/// The named table of a page as a CSV download.
-fn csv_response(tables: &[&Table], id: &str, name: &str) -> Result<Response, Error> {
+/// The named table of a page as a CSV download, sorted and searched as the page shows it.
+fn csv_response(
+    tables: &[&Table],
+    id: &str,
+    name: &str,
+    page: &TableQuery,
+) -> Result<Response, Error> {
     let table = tables
         .iter()
         .find(|t| t.id == id)
         .ok_or(Error::NotFound("table"))?;
+    let shown = page.view(id).apply(table);
     let filename: String = format!("{name}-{}.csv", table.id)
         .chars()
         .map(|c| {
@@ -104,7 +112,7 @@ fn csv_response(tables: &[&Table], id: &str, name: &str) -> Result<Response, Err
             ),
             (header::CACHE_CONTROL, "no-store".to_string()),
         ],
-        table.to_csv(),
+        shown.to_csv(),
     )
         .into_response())
 }

@@ -5,10 +5,10 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use maud::html;
 
-use super::csv_response;
 use super::links::Links;
 use super::shell::course_page;
 use super::tables::figure;
+use super::{TableQuery, csv_response};
 use crate::AppState;
 use crate::analytics::{CourseView, OutreachParams, OutreachQuery, outreach};
 use crate::error::Result;
@@ -28,6 +28,7 @@ pub async fn page(
     State(state): State<AppState>,
     StaffSession(session): StaffSession,
     Query(q): Query<PageQuery>,
+    page: TableQuery,
 ) -> Result<Response> {
     let cv = CourseView::load(&state.store, session.course).await?;
     let now = EpochMs::now();
@@ -35,9 +36,9 @@ pub async fn page(
     let found = outreach(&state.store, &cv, p, now).await?;
     if let Some(id) = &q.csv {
         let tables: Vec<_> = found.lists.iter().map(|l| &l.table).collect();
-        return csv_response(&tables, id, &cv.course.code);
+        return csv_response(&tables, id, &cv.course.code, &page);
     }
-    let links = Links::new(&session, &state.secret);
+    let links = Links::new(&session, &state.secret).on_page(page);
     let days = p.inactive_days.to_string();
     let item = p.item.map(|i| i.to_string()).unwrap_or_default();
     let due = p.due_days.to_string();
