@@ -239,6 +239,7 @@ on_both_backends! {
             }
             assert!(link.ends_with(&format!("&sort=students%3A{}#fig-students", i + 1)), "{link}");
         }
+        assert!(html.contains("<details class=\"numbers\" open>"), "a sorted table behind its chart is shown");
         let series = header_links(&html, "over-time");
         assert!(series[0].contains("sort=over-time%3A1#") && !series[0].contains("over-time%3A-1"), "a second click reverses: {}", series[0]);
         assert!(series[0].contains("q.students=ann"), "another table's search is kept");
@@ -283,13 +284,19 @@ on_both_backends! {
         let o = seed(&app.store).await;
         let c = o.course;
         let student = o.students[0].id;
+        exec(&app.store, "INSERT INTO course_events (course_id, kind, title, weekday, minute_of_day, first_week, last_week, created_at, updated_at) VALUES ($1, 'repeating', 'Lecture', 2, 600, 1, 4, 0, 0)", &[V::I(c.0)]).await;
         let pages = [
             format!("/courses/{c}"), format!("/courses/{c}/content"), format!("/courses/{c}/communication"),
             format!("/courses/{c}/assessment"), format!("/courses/{c}/assessment?tab=grades"),
             format!("/courses/{c}/students"), format!("/courses/{c}/outreach?days=1&item={}", o.folder),
             format!("/courses/{c}/students/{student}"), format!("/courses/{c}/resources/{}", o.outside),
             format!("/courses/{c}/courses"),
+            format!("/courses/{c}/comparison"),
+            format!("/courses/{c}/students?tab=events"),
+            format!("/courses/{c}/communication?tab=events"),
         ];
+        let (_, help) = get(&app, &with_token(&format!("/courses/{c}/help"), &o.token)).await;
+        assert!(help.contains("Click a column header to sort its table"), "the rules are one click away");
         for page in pages {
             let (status, html) = get(&app, &with_token(&page, &o.token)).await;
             assert_eq!(status, reqwest::StatusCode::OK, "{page}");

@@ -151,6 +151,7 @@ pub fn figure(
     path: &str,
     params: &[(&str, &str)],
 ) -> Markup {
+    let open = !links.page.view(&t.id).is_plain(t);
     let own = links.page.own_params(&t.id);
     let mut csv: Vec<(&str, &str)> = params.to_vec();
     csv.push(("csv", &t.id));
@@ -160,7 +161,7 @@ pub fn figure(
             @if let Some(chart) = chart {
                 figcaption { (t.caption) }
                 (chart)
-                details class="numbers" open[!own.is_empty()] {
+                details class="numbers" open[open] {
                     summary { "Show the numbers as a table" }
                     (arranged(t, links, true))
                 }
