@@ -22,6 +22,7 @@ mod lti_platform;
 mod lti_registration;
 mod lti_services;
 mod lti_services_mock;
+mod offerings_browser;
 mod offerings_fixture;
 mod outreach_fixture;
 mod security;
