@@ -20,8 +20,8 @@ pub use comparison::{EventWindow, comparison, event_split_by_item, event_split_b
 pub use dashboard::{Dashboard, dashboard};
 pub use offerings::{
     LinkSource, MatchedBy, OfferingChoices, OfferingComparison, PreviousOffering,
-    ResourceComparison, choose_previous, course_code_key, offering_choices, offering_comparison,
-    previous_offering, resource_comparison,
+    ResourceComparison, choose_previous, offering_choices, offering_comparison,
+    resource_comparison,
 };
 pub use outreach::{Outreach, OutreachList, OutreachParams, OutreachQuery, outreach};
 pub use people::{StudentDetail, course_list, student_detail, students};
