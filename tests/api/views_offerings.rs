@@ -118,6 +118,7 @@ on_both_backends! {
         assert_eq!(rows[5], ["Total", "", "8", "", "9", "-1", "-11.1%"].map(String::from));
         assert!(html.contains("Ecology 2025") && html.contains("found by its course code ECOL2001"), "the latest earlier offering with the code, on this LMS");
         assert!(!html.contains("Ecology 2024") && !html.contains("Ecology elsewhere"));
+        assert!(html.contains("(this offering from Mon 2026-03-02, the previous from Tue 2025-03-04)"));
         assert!(html.contains("aligned on teaching week") && html.contains("shown for all its students"));
         assert!(html.contains("id=\"offerings-chart-title\""), "drawn as a chart too");
     }

@@ -10,11 +10,10 @@ use super::links::{Links, check_csrf, csrf_token};
 use super::tables::figure;
 use crate::AppState;
 use crate::analytics::{
-    LinkSource, MatchedBy, OfferingChoices, OfferingComparison, ResourceComparison,
-    choose_previous, day_label,
+    LinkSource, MatchedBy, OfferingChoices, OfferingComparison, ResourceComparison, Table,
+    choose_previous,
 };
 use crate::error::{Error, Result};
-use crate::events::Calendar;
 use crate::store::CourseId;
 use crate::store::courses::{Course, PreviousChoice};
 use crate::web::charts::{NEUTRAL, SECOND, bar_chart};
@@ -48,7 +47,7 @@ pub fn comparison_section(
             }
             p class="muted" {
                 "Weeks are aligned on teaching week, not date: week 1 is each offering's own first week "
-                "(this offering from " (first_day(&c.table, 1)) ", the previous from " (start_label(&p.cal)) "). "
+                "(this offering from " (first_day(&c.table, 1)) ", the previous from " (first_day(&c.table, 3)) "). "
                 "The difference is this offering's page views minus the previous one's; the % is against the previous offering's week. "
                 "The previous offering is shown for all its students, whatever filter this page has."
             }
@@ -90,11 +89,8 @@ fn name(c: &Course) -> String {
     }
 }
 
-fn start_label(cal: &Calendar) -> String {
-    day_label(cal.start_day())
-}
-
-fn first_day(table: &crate::analytics::Table, col: usize) -> String {
+/// The first day of week 1 of one side of the comparison table.
+fn first_day(table: &Table, col: usize) -> String {
     table
         .rows
         .first()
