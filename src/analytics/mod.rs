@@ -6,6 +6,7 @@ mod access;
 mod comparison;
 mod dashboard;
 mod discussions;
+mod offerings;
 mod outreach;
 mod people;
 mod resource;
@@ -18,6 +19,11 @@ mod windows;
 pub use access::{AccessTab, Group, access};
 pub use comparison::{EventWindow, comparison, event_split_by_item, event_split_by_student};
 pub use dashboard::{Dashboard, dashboard};
+pub use offerings::{
+    LinkSource, MatchedBy, OfferingChoices, OfferingComparison, PreviousOffering,
+    ResourceComparison, choose_previous, offering_choices, offering_comparison,
+    resource_comparison,
+};
 pub use outreach::{Outreach, OutreachList, OutreachParams, OutreachQuery, outreach};
 pub use people::{StudentDetail, course_list, student_detail, students};
 pub use resource::{ResourceDetail, resource_detail};
@@ -50,24 +56,7 @@ pub struct CourseView {
 impl CourseView {
     pub async fn load(store: &Store, id: CourseId) -> StoreResult<Self> {
         let course = store.course(id).await?;
-        let tz = if jiff::tz::TimeZone::get(&course.time_zone).is_ok() {
-            course.time_zone.clone()
-        } else {
-            "UTC".to_string()
-        };
-        // Stored values may predate the Settings checks: out-of-range ones are read as unset,
-        // so every page (Settings included, where staff fix them) still renders.
-        let weeks = course.weeks.clamp(1, MAX_WEEKS);
-        let stored = course
-            .start_date
-            .and_then(|d| CourseDate::from_stored(d).ok());
-        let (start, dates_known) = match stored {
-            Some(d) => (d, true),
-            None => (guess_start(store, id, &tz).await?, false),
-        };
-        let cal = Calendar::new(start, weeks, &tz).map_err(|e| {
-            StoreError::Conflict(format!("course {id} has no usable calendar: {e}"))
-        })?;
+        let (cal, dates_known) = course_calendar(store, &course).await?;
         let events = store.course_events(id).await?;
         let occurrences = expand(&events, &cal);
         let (last_sync, last_event) = store.course_freshness(id).await?;
@@ -122,6 +111,29 @@ impl CourseView {
             }
         }
     }
+}
+
+/// The course's teaching calendar, and whether its start date is known rather than guessed.
+async fn course_calendar(store: &Store, course: &Course) -> StoreResult<(Calendar, bool)> {
+    let tz = if jiff::tz::TimeZone::get(&course.time_zone).is_ok() {
+        course.time_zone.clone()
+    } else {
+        "UTC".to_string()
+    };
+    // Stored values may predate the Settings checks: out-of-range ones are read as unset,
+    // so every page (Settings included, where staff fix them) still renders.
+    let weeks = course.weeks.clamp(1, MAX_WEEKS);
+    let stored = course
+        .start_date
+        .and_then(|d| CourseDate::from_stored(d).ok());
+    let (start, dates_known) = match stored {
+        Some(d) => (d, true),
+        None => (guess_start(store, course.id, &tz).await?, false),
+    };
+    let cal = Calendar::new(start, weeks, &tz).map_err(|e| {
+        StoreError::Conflict(format!("course {} has no usable calendar: {e}", course.id))
+    })?;
+    Ok((cal, dates_known))
 }
 
 /// Until the dates are set, weeks start on the Monday of the first recorded day (or of

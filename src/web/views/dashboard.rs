@@ -6,11 +6,12 @@ use axum::response::{IntoResponse, Response};
 use maud::html;
 
 use super::links::Links;
+use super::offerings::comparison_section;
 use super::shell::{course_page, range_controls};
 use super::tables::figure;
 use super::{TableQuery, ViewQuery, csv_response};
 use crate::AppState;
-use crate::analytics::{CourseView, Range, dashboard};
+use crate::analytics::{CourseView, Range, dashboard, offering_comparison};
 use crate::error::Result;
 use crate::web::charts::{
     ASSESSMENT, COMMUNICATION, CONTENT, Mark, NEUTRAL, Series, TimeChart, bar_chart,
@@ -30,8 +31,9 @@ pub async fn page(
     let cv = CourseView::load(&state.store, session.course).await?;
     let range = Range::parse(q.week.as_deref(), cv.cal.weeks);
     let d = dashboard(&state.store, &cv, range).await?;
+    let offerings = offering_comparison(&state.store, &cv, session.user).await?;
     if let Some(id) = &q.csv {
-        let tables = [
+        let mut tables = vec![
             &d.daily,
             &d.histogram,
             &d.top_content,
@@ -39,6 +41,7 @@ pub async fn page(
             &d.visitors,
             &d.top_assessment,
         ];
+        tables.extend(offerings.as_ref().map(|o| &o.table));
         return csv_response(&tables, id, &cv.course.code, &page);
     }
     let links = Links::new(&session, &state.secret).on_page(page);
@@ -102,6 +105,7 @@ pub async fn page(
             (figure(&d.visitors, None, &links, "", &params))
             (figure(&d.top_assessment, None, &links, "", &params))
         }
+        @if let Some(o) = &offerings { (comparison_section(o, &links, "", &params, None)) }
     };
     Ok(course_page(&cv, &links, "", "Course dashboard", body).into_response())
 }

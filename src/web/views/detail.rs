@@ -5,11 +5,12 @@ use axum::response::{IntoResponse, Response};
 use maud::html;
 
 use super::links::Links;
+use super::offerings::{comparison_section, matched_note};
 use super::shell::course_page;
 use super::tables::figure;
 use super::{TableQuery, ViewQuery, csv_response};
 use crate::AppState;
-use crate::analytics::{CourseView, Range, resource_detail, student_detail};
+use crate::analytics::{CourseView, Range, resource_comparison, resource_detail, student_detail};
 use crate::error::Result;
 use crate::store::{ContentItemId, CourseId, UserId};
 use crate::web::charts::{
@@ -81,9 +82,12 @@ pub async fn resource(
 ) -> Result<Response> {
     let cv = CourseView::load(&state.store, session.course).await?;
     let d = resource_detail(&state.store, &cv, item).await?;
+    let offerings = resource_comparison(&state.store, &cv, item, session.user).await?;
     if let Some(id) = &q.csv {
+        let mut tables = vec![&d.daily, &d.histogram, &d.not_opened];
+        tables.extend(offerings.as_ref().map(|o| &o.comparison.table));
         return csv_response(
-            &[&d.daily, &d.histogram, &d.not_opened],
+            &tables,
             id,
             &format!("{}-resource-{}", cv.course.code, item),
             &page,
@@ -119,6 +123,9 @@ pub async fn resource(
         (figure(&d.daily, Some(chart), &links, &path, &[]))
         (figure(&d.histogram, Some(bar_chart("resource-histogram", &d.histogram.caption, &d.histogram, &[(1, NEUTRAL)])), &links, &path, &[]))
         (figure(&d.not_opened, None, &links, &path, &[]))
+        @if let Some(o) = &offerings {
+            (comparison_section(&o.comparison, &links, &path, &[], Some(matched_note(o))))
+        }
     };
     Ok(course_page(&cv, &links, &back, &d.item.title, body).into_response())
 }

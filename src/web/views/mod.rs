@@ -8,6 +8,7 @@ mod dashboard;
 mod detail;
 mod events;
 mod links;
+mod offerings;
 mod outreach;
 mod settings;
 mod shell;
@@ -63,6 +64,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/courses/{course}/settings",
             get(settings::show).post(settings::save),
+        )
+        .route(
+            "/courses/{course}/settings/previous",
+            post(offerings::save_previous),
         )
 }
 
