@@ -53,30 +53,43 @@ async fn main() {
     let token =
         CourseSession::new(staff, row.platform_id, row.deployment_id, course, true).token(&secret);
     let client = reqwest::Client::new();
-    let dashboard = render_times(
-        &client,
-        &format!("http://{addr}/courses/{course}?s={token}"),
-        "<svg",
-    )
-    .await;
-    println!("dashboard, {STUDENTS} students, {EVENTS} page views as rollups, SQLite: {dashboard}");
+    let base = format!("http://{addr}/courses/{course}");
+    let page = |path: &str| format!("{base}{path}?s={token}");
+    let dashboard = render_times(&client, &page(""), "offering-comparison").await;
+    println!(
+        "dashboard (with the offering comparison), {STUDENTS} students, {EVENTS} page views as rollups, SQLite: {dashboard}"
+    );
+    let mut over = Vec::new();
+    if dashboard.p95 >= TARGET_P95 {
+        over.push("dashboard");
+    }
     // The most viewed resource: its viewers are read from every student's item views.
-    let resource = render_times(
-        &client,
-        &format!("http://{addr}/courses/{course}/resources/{item}?s={token}"),
-        "<table",
-    )
-    .await;
-    println!("resource page of the most viewed item, same course: {resource}");
+    let resource_path = format!("/resources/{item}");
+    let pages = [
+        (
+            "resource page of the most viewed item",
+            resource_path.as_str(),
+            "<table",
+        ),
+        ("outreach lists", "/outreach", "table-inactive"),
+        ("students (who is who)", "/students", "<table"),
+        ("content, sorted by total views", "/content", "<table"),
+        ("communication", "/communication", "<table"),
+    ];
+    for (name, path, expected) in pages {
+        let url = if path == "/content" {
+            format!("{}&sort=access:-2", page(path))
+        } else {
+            page(path)
+        };
+        let times = render_times(&client, &url, expected).await;
+        println!("{name}, same course: {times}");
+        if times.p95 >= TARGET_P95 {
+            over.push(name);
+        }
+    }
     let _ = tx.send(());
-    assert!(
-        dashboard.p95 < TARGET_P95,
-        "dashboard p95 is over the 50 ms target"
-    );
-    assert!(
-        resource.p95 < TARGET_P95,
-        "resource page p95 is over the 50 ms target"
-    );
+    assert!(over.is_empty(), "p95 is over the 50 ms target: {over:?}");
 }
 
 /// Server-side render times of one page over loopback.
@@ -286,6 +299,34 @@ async fn seed(store: &Store) -> (CourseId, cloop::store::UserId, i64) {
     };
     store
         .record_activity_without_rollups(course.id, &[last])
+        .await
+        .unwrap();
+    let previous = store
+        .upsert_course(
+            platform.id,
+            course.deployment_id,
+            &CourseUpsert {
+                lms_context_id: "big-2025".into(),
+                title: "Big course 2025".into(),
+                code: "BIG101_2025".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .set_course_calendar(
+            previous.id,
+            &CourseCalendar {
+                start_date: time::macros::date!(2025 - 03 - 03),
+                weeks: WEEKS,
+                time_zone: "Australia/Melbourne".into(),
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .enrol(previous.id, staff.id, &["Instructor"], true, "bench")
         .await
         .unwrap();
     // The seed wrote day rollups directly; the course-wide ones are derived from them.

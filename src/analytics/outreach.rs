@@ -321,16 +321,15 @@ async fn weekly_drop(
     let earlier = week - 1;
     let (start, _) = cv.cal.week_days(1);
     let (week_from, week_to) = cv.cal.week_days(week);
-    let totals = |from: i64, to: i64| async move {
-        let rows = store.student_totals(cv.course.id, from, to).await?;
-        StoreResult::Ok(
-            rows.into_iter()
-                .map(|t| (t.user_id, t.views))
-                .collect::<HashMap<_, _>>(),
-        )
-    };
-    let before_week = totals(start, week_from).await?;
-    let in_week = totals(week_from, week_to).await?;
+    let mut before_week = HashMap::new();
+    let mut in_week = HashMap::new();
+    for (user, before, during) in store
+        .student_views_split(cv.course.id, start, week_from, week_to)
+        .await?
+    {
+        before_week.insert(user, before);
+        in_week.insert(user, during);
+    }
     let mut table = who.table(
         "drop",
         format!("Students whose views in week {week} fell by more than {x}%"),

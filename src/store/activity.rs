@@ -425,17 +425,18 @@ async fn apply_rollups(
         }
         query.execute(&mut *tx).await?;
     }
-    let students: Vec<(i64, (i64, i64, i64))> = totals.students.into_iter().collect();
+    let students: Vec<_> = totals.students.into_iter().collect();
     let (prefix, columns, conflict) = ADD_STUDENT_TOTALS;
     for chunk in students.chunks(CHUNK) {
         let mut query = sqlx::query(values_sql(prefix, columns, chunk.len(), conflict));
-        for (user, (views, sessions, active)) in chunk {
+        for (user, t) in chunk {
             query = query
                 .bind(course)
                 .bind(*user)
-                .bind(*views)
-                .bind(*sessions)
-                .bind(*active);
+                .bind(t.views)
+                .bind(t.sessions)
+                .bind(t.active_ms)
+                .bind(t.last_view_day);
         }
         query.execute(&mut *tx).await?;
     }

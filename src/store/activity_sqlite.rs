@@ -265,8 +265,15 @@ fn roll_up(
         ])?;
     }
     let mut student_total = db.prepare(&one_row(ADD_STUDENT_TOTALS))?;
-    for (user, (views, sessions, active)) in &totals.students {
-        student_total.execute(params![course, user, views, sessions, active])?;
+    for (user, t) in &totals.students {
+        student_total.execute(params![
+            course,
+            user,
+            t.views,
+            t.sessions,
+            t.active_ms,
+            t.last_view_day
+        ])?;
     }
     let mut item_total = db.prepare(&one_row(ADD_ITEM_TOTALS))?;
     for (item, (views, uniques)) in &totals.items {

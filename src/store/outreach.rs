@@ -5,14 +5,40 @@ use super::rollups::parse_item_views;
 use super::{CourseId, Store, StoreResult, UserId, on_pool};
 
 impl Store {
-    /// Each student's last local day with a page view (from `rollup_student_day`).
+    /// Each student's last local day with a page view (kept in `rollup_student_total`).
     pub async fn last_active_days(&self, course: CourseId) -> StoreResult<Vec<(UserId, i64)>> {
         Ok(on_pool!(self, pool => {
             sqlx::query_as(
-                "SELECT user_id, MAX(day) FROM rollup_student_day \
-                 WHERE course_id = $1 AND views > 0 GROUP BY user_id",
+                "SELECT user_id, last_view_day FROM rollup_student_total \
+                 WHERE course_id = $1 AND last_view_day IS NOT NULL",
             )
             .bind(course)
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+
+    /// Each student's views in `[from, split)` and in `[split, to)`, in one pass over
+    /// their day rollups.
+    pub async fn student_views_split(
+        &self,
+        course: CourseId,
+        from: i64,
+        split: i64,
+        to: i64,
+    ) -> StoreResult<Vec<(UserId, i64, i64)>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT user_id, \
+                 CAST(SUM(CASE WHEN day < $3 THEN views ELSE 0 END) AS BIGINT), \
+                 CAST(SUM(CASE WHEN day >= $3 THEN views ELSE 0 END) AS BIGINT) \
+                 FROM rollup_student_day WHERE course_id = $1 AND day >= $2 AND day < $4 \
+                 GROUP BY user_id",
+            )
+            .bind(course)
+            .bind(from)
+            .bind(split)
+            .bind(to)
             .fetch_all(pool)
             .await
         })?)

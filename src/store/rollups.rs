@@ -226,12 +226,16 @@ pub(crate) const ADD_COURSE_DAYS: (&str, usize, &str) = (
      active_ms = rollup_course_day.active_ms + excluded.active_ms",
 );
 pub(crate) const ADD_STUDENT_TOTALS: (&str, usize, &str) = (
-    "INSERT INTO rollup_student_total (course_id, user_id, views, sessions, active_ms) VALUES ",
-    5,
+    "INSERT INTO rollup_student_total (course_id, user_id, views, sessions, active_ms, \
+     last_view_day) VALUES ",
+    6,
     "ON CONFLICT (course_id, user_id) DO UPDATE SET \
      views = rollup_student_total.views + excluded.views, \
      sessions = rollup_student_total.sessions + excluded.sessions, \
-     active_ms = rollup_student_total.active_ms + excluded.active_ms",
+     active_ms = rollup_student_total.active_ms + excluded.active_ms, \
+     last_view_day = CASE WHEN rollup_student_total.last_view_day IS NULL \
+         OR excluded.last_view_day > rollup_student_total.last_view_day \
+         THEN excluded.last_view_day ELSE rollup_student_total.last_view_day END",
 );
 pub(crate) const ADD_ITEM_TOTALS: (&str, usize, &str) = (
     "INSERT INTO rollup_item_total (course_id, content_item_id, views, unique_students) VALUES ",
@@ -241,14 +245,23 @@ pub(crate) const ADD_ITEM_TOTALS: (&str, usize, &str) = (
      unique_students = rollup_item_total.unique_students + excluded.unique_students",
 );
 
+/// What one batch adds to a student's `rollup_student_total` row.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct StudentTotalChange {
+    pub views: i64,
+    pub sessions: i64,
+    pub active_ms: i64,
+    /// The latest day of the batch on which the student viewed a page.
+    pub last_view_day: Option<i64>,
+}
+
 /// What one batch changes in the course-wide rollups, gathered while the day rollups are
 /// written (which rows they create is only known then).
 #[derive(Default)]
 pub(crate) struct CourseTotals {
     /// day → the `rollup_course_day` columns after the key, in `ADD_COURSE_DAYS` order.
     pub days: HashMap<i64, [i64; 8]>,
-    /// user → (views, sessions, active ms)
-    pub students: HashMap<i64, (i64, i64, i64)>,
+    pub students: HashMap<i64, StudentTotalChange>,
     /// item → (views, new unique students)
     pub items: HashMap<i64, (i64, i64)>,
 }
@@ -289,9 +302,12 @@ impl CourseTotals {
         row[6] += change.1;
         row[7] += change.2;
         let total = self.students.entry(user).or_default();
-        total.0 += change.0;
-        total.1 += change.1;
-        total.2 += change.2;
+        total.views += change.0;
+        total.sessions += change.1;
+        total.active_ms += change.2;
+        if change.0 > 0 {
+            total.last_view_day = total.last_view_day.max(Some(day));
+        }
     }
 }
 
@@ -369,8 +385,9 @@ const REBUILD_COURSE_ROLLUPS: [&str; 7] = [
      FROM rollup_student_day WHERE course_id = $1 GROUP BY course_id, day \
      ON CONFLICT (course_id, day) DO UPDATE SET active_students = excluded.active_students, \
      views = excluded.views, sessions = excluded.sessions, active_ms = excluded.active_ms",
-    "INSERT INTO rollup_student_total (course_id, user_id, views, sessions, active_ms) \
-     SELECT course_id, user_id, SUM(views), SUM(sessions), SUM(active_ms) \
+    "INSERT INTO rollup_student_total (course_id, user_id, views, sessions, active_ms, \
+     last_view_day) SELECT course_id, user_id, SUM(views), SUM(sessions), SUM(active_ms), \
+     MAX(CASE WHEN views > 0 THEN day END) \
      FROM rollup_student_day WHERE course_id = $1 GROUP BY course_id, user_id",
 ];
 

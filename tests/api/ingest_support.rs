@@ -161,6 +161,24 @@ pub async fn assert_rollups_match(store: &Store, course: CourseId, zone: &str) {
                 .or_default() += 1;
         }
     }
+    let mut last_view_days: BTreeMap<i64, i64> = BTreeMap::new();
+    for (user, day, _) in counted.keys() {
+        let last = last_view_days.entry(*user).or_insert(*day);
+        *last = (*last).max(*day);
+    }
+    let mut stored_last: Vec<(i64, i64)> = store
+        .last_active_days(course)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(user, day)| (user.0, day))
+        .collect();
+    stored_last.sort();
+    assert_eq!(
+        stored_last,
+        last_view_days.into_iter().collect::<Vec<_>>(),
+        "each student's last day with a page view"
+    );
     for ((user, day, item), views) in counted {
         item_days.entry(user).or_default().push(StudentItemDay {
             day,
@@ -208,6 +226,7 @@ pub async fn assert_course_rollups_match(store: &Store, course: CourseId) {
         }
     }
     let mut students: BTreeMap<i64, (i64, i64, i64)> = BTreeMap::new();
+    let mut last_view_days: BTreeMap<i64, i64> = BTreeMap::new();
     for d in store.student_days(course, all.0, all.1).await.unwrap() {
         let row = days.entry(d.day).or_insert(CourseDay {
             day: d.day,
@@ -221,7 +240,24 @@ pub async fn assert_course_rollups_match(store: &Store, course: CourseId) {
         total.0 += d.views;
         total.1 += d.sessions;
         total.2 += d.active_ms;
+        if d.views > 0 {
+            let last = last_view_days.entry(d.user_id.0).or_insert(d.day);
+            *last = (*last).max(d.day);
+        }
     }
+    let mut stored_last: Vec<(i64, i64)> = store
+        .last_active_days(course)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(user, day)| (user.0, day))
+        .collect();
+    stored_last.sort();
+    assert_eq!(
+        stored_last,
+        last_view_days.into_iter().collect::<Vec<_>>(),
+        "each student's last day with a page view, from the student-days"
+    );
     let mut viewers: BTreeMap<i64, BTreeMap<i64, i64>> = BTreeMap::new();
     for e in store.activity_of_course(course).await.unwrap() {
         if let (Some(item), Some(user), "view") = (e.content_item_id, e.user_id, e.kind.as_str()) {
