@@ -11,7 +11,8 @@ use url::form_urlencoded;
 /// `registration_token`, a sealed deep-link `request`, and any parameter added later) is
 /// replaced by `[redacted]`.
 const SHOWN_PARAMS: &[&str] = &[
-    "week", "tab", "event", "window", "csv", "saved", "course", "format", "page",
+    "week", "tab", "event", "window", "csv", "saved", "course", "format", "page", "group", "role",
+    "left",
 ];
 
 const REDACTED: &str = "[redacted]";

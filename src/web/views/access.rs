@@ -8,7 +8,7 @@ use maud::{Markup, html};
 use super::links::Links;
 use super::shell::{course_page, range_controls};
 use super::tables::figure;
-use super::{ViewQuery, csv_response};
+use super::{CohortQuery, ViewQuery, csv_response};
 use crate::AppState;
 use crate::analytics::{AccessTab, CourseView, EventWindow, Group, Range, access};
 use crate::error::Result;
@@ -19,33 +19,37 @@ pub async fn content(
     s: State<AppState>,
     session: StaffSession,
     q: Query<ViewQuery>,
+    cq: Query<CohortQuery>,
 ) -> Result<Response> {
-    page(s, session, q, Group::Content).await
+    page(s, session, q, cq, Group::Content).await
 }
 
 pub async fn communication(
     s: State<AppState>,
     session: StaffSession,
     q: Query<ViewQuery>,
+    cq: Query<CohortQuery>,
 ) -> Result<Response> {
-    page(s, session, q, Group::Communication).await
+    page(s, session, q, cq, Group::Communication).await
 }
 
 pub async fn assessment(
     s: State<AppState>,
     session: StaffSession,
     q: Query<ViewQuery>,
+    cq: Query<CohortQuery>,
 ) -> Result<Response> {
-    page(s, session, q, Group::Assessment).await
+    page(s, session, q, cq, Group::Assessment).await
 }
 
 async fn page(
     State(state): State<AppState>,
     StaffSession(session): StaffSession,
     Query(q): Query<ViewQuery>,
+    Query(cq): Query<CohortQuery>,
     group: Group,
 ) -> Result<Response> {
-    let cv = CourseView::load(&state.store, session.course).await?;
+    let cv = CourseView::load_for(&state.store, session.course, cq.filter()).await?;
     let range = Range::parse(q.week.as_deref(), cv.cal.weeks);
     let tab = AccessTab::parse(q.tab.as_deref(), group);
     let window = EventWindow::parse(q.event.as_deref(), q.window.as_deref(), &cv);
@@ -53,7 +57,7 @@ async fn page(
     if let Some(id) = &q.csv {
         return csv_response(&tables.iter().collect::<Vec<_>>(), id, &cv.course.code);
     }
-    let links = Links::new(&session, &state.secret);
+    let links = Links::new(&session, &state.secret).with_cohort(&cv.cohort.filter);
     let path = format!("/{}", group.as_str());
     let week = range.query_value();
     let (event, days) = window
@@ -134,7 +138,7 @@ pub fn event_picker(
     }
     html! {
         form class="picker" method="get" action={"/courses/" (cv.course.id) (path)} {
-            input type="hidden" name="s" value=(links.token);
+            (links.hidden_fields(&[]))
             @if let Some(tab) = tab { input type="hidden" name="tab" value=(tab.as_str()); }
             label for="event" { "Event " }
             select id="event" name="event" {

@@ -8,7 +8,7 @@ use maud::html;
 use super::links::Links;
 use super::shell::{course_page, range_controls};
 use super::tables::figure;
-use super::{ViewQuery, csv_response};
+use super::{CohortQuery, ViewQuery, csv_response};
 use crate::AppState;
 use crate::analytics::{CourseView, Range, dashboard};
 use crate::error::Result;
@@ -22,11 +22,12 @@ pub async fn page(
     State(state): State<AppState>,
     session: CourseSession,
     Query(q): Query<ViewQuery>,
+    Query(cq): Query<CohortQuery>,
 ) -> Result<Response> {
     if !session.staff {
         return Ok((StatusCode::FORBIDDEN, learner_page()).into_response());
     }
-    let cv = CourseView::load(&state.store, session.course).await?;
+    let cv = CourseView::load_for(&state.store, session.course, cq.filter()).await?;
     let range = Range::parse(q.week.as_deref(), cv.cal.weeks);
     let d = dashboard(&state.store, &cv, range).await?;
     if let Some(id) = &q.csv {
@@ -40,7 +41,7 @@ pub async fn page(
         ];
         return csv_response(&tables, id, &cv.course.code);
     }
-    let links = Links::new(&session, &state.secret);
+    let links = Links::new(&session, &state.secret).with_cohort(&cv.cohort.filter);
     let week = range.query_value();
     let params = [("week", week.as_str())];
     let (from, to) = cv.days(range);

@@ -5,9 +5,9 @@ use axum::response::{IntoResponse, Response};
 use maud::html;
 
 use super::links::Links;
-use super::shell::course_page;
+use super::shell::course_page_at;
 use super::tables::figure;
-use super::{ViewQuery, csv_response};
+use super::{CohortQuery, ViewQuery, csv_response};
 use crate::AppState;
 use crate::analytics::{CourseView, Range, resource_detail, student_detail};
 use crate::error::Result;
@@ -22,8 +22,9 @@ pub async fn student(
     StaffSession(session): StaffSession,
     Path((_, user)): Path<(CourseId, UserId)>,
     Query(q): Query<ViewQuery>,
+    Query(cq): Query<CohortQuery>,
 ) -> Result<Response> {
-    let cv = CourseView::load(&state.store, session.course).await?;
+    let cv = CourseView::load_for(&state.store, session.course, cq.filter()).await?;
     let d = student_detail(&state.store, &cv, user).await?;
     if let Some(id) = &q.csv {
         return csv_response(
@@ -32,7 +33,7 @@ pub async fn student(
             &format!("{}-student-{}", cv.course.code, user),
         );
     }
-    let links = Links::new(&session, &state.secret);
+    let links = Links::new(&session, &state.secret).with_cohort(&cv.cohort.filter);
     let path = format!("/students/{}", user);
     let (from, to) = cv.days(Range::All);
     let chart = TimeChart {
@@ -67,7 +68,8 @@ pub async fn student(
         (figure(&d.forums, None, &links, &path, &[]))
         (figure(&d.assessments, None, &links, &path, &[]))
     };
-    Ok(course_page(&cv, &links, "/students", &d.name, body).into_response())
+    // One student's own numbers: the filter has nothing to narrow, its links keep it.
+    Ok(course_page_at(&cv, &links, "/students", None, &d.name, body).into_response())
 }
 
 pub async fn resource(
@@ -75,8 +77,9 @@ pub async fn resource(
     StaffSession(session): StaffSession,
     Path((_, item)): Path<(CourseId, ContentItemId)>,
     Query(q): Query<ViewQuery>,
+    Query(cq): Query<CohortQuery>,
 ) -> Result<Response> {
-    let cv = CourseView::load(&state.store, session.course).await?;
+    let cv = CourseView::load_for(&state.store, session.course, cq.filter()).await?;
     let d = resource_detail(&state.store, &cv, item).await?;
     if let Some(id) = &q.csv {
         return csv_response(
@@ -85,7 +88,7 @@ pub async fn resource(
             &format!("{}-resource-{}", cv.course.code, item),
         );
     }
-    let links = Links::new(&session, &state.secret);
+    let links = Links::new(&session, &state.secret).with_cohort(&cv.cohort.filter);
     let path = format!("/resources/{}", item);
     let (from, to) = cv.days(Range::All);
     let chart = TimeChart {
@@ -116,5 +119,5 @@ pub async fn resource(
         (figure(&d.histogram, Some(bar_chart("resource-histogram", &d.histogram.caption, &d.histogram, &[(1, NEUTRAL)])), &links, &path, &[]))
         (figure(&d.not_opened, None, &links, &path, &[]))
     };
-    Ok(course_page(&cv, &links, &back, &d.item.title, body).into_response())
+    Ok(course_page_at(&cv, &links, &back, Some(&path), &d.item.title, body).into_response())
 }

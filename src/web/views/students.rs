@@ -9,7 +9,7 @@ use super::access::{event_picker, over_time_chart};
 use super::links::Links;
 use super::shell::{course_page, range_controls};
 use super::tables::figure;
-use super::{ViewQuery, csv_response};
+use super::{CohortQuery, ViewQuery, csv_response};
 use crate::AppState;
 use crate::analytics::{
     AccessTab, CourseView, EventWindow, HourWindow, Hours, Range, Table, comparison as compare,
@@ -24,8 +24,9 @@ pub async fn list(
     State(state): State<AppState>,
     StaffSession(session): StaffSession,
     Query(q): Query<ViewQuery>,
+    Query(cq): Query<CohortQuery>,
 ) -> Result<Response> {
-    let cv = CourseView::load(&state.store, session.course).await?;
+    let cv = CourseView::load_for(&state.store, session.course, cq.filter()).await?;
     let range = Range::parse(q.week.as_deref(), cv.cal.weeks);
     let events_tab = q.tab.as_deref() == Some("events");
     let window = EventWindow::parse(q.event.as_deref(), q.window.as_deref(), &cv);
@@ -33,7 +34,7 @@ pub async fn list(
     if let Some(id) = &q.csv {
         return csv_response(&tables.iter().collect::<Vec<_>>(), id, &cv.course.code);
     }
-    let links = Links::new(&session, &state.secret);
+    let links = Links::new(&session, &state.secret).with_cohort(&cv.cohort.filter);
     let week = range.query_value();
     let (event, days) = window
         .map(|w| (w.event.to_string(), w.days.to_string()))
@@ -71,8 +72,9 @@ pub async fn comparison(
     State(state): State<AppState>,
     StaffSession(session): StaffSession,
     Query(q): Query<ViewQuery>,
+    Query(cq): Query<CohortQuery>,
 ) -> Result<Response> {
-    let cv = CourseView::load(&state.store, session.course).await?;
+    let cv = CourseView::load_for(&state.store, session.course, cq.filter()).await?;
     let window = EventWindow::parse(q.event.as_deref(), q.window.as_deref(), &cv);
     let hours = HourWindow::parse(
         q.event.as_deref(),
@@ -92,7 +94,7 @@ pub async fn comparison(
         let tables: Vec<&Table> = by_day.iter().chain(&by_hour).collect();
         return csv_response(&tables, id, &cv.course.code);
     }
-    let links = Links::new(&session, &state.secret);
+    let links = Links::new(&session, &state.secret).with_cohort(&cv.cohort.filter);
     let unlinked_submission = hours.is_some_and(|h| {
         cv.occurrences
             .iter()
@@ -152,7 +154,7 @@ pub async fn comparison(
 fn hours_picker(cv: &CourseView, links: &Links, h: HourWindow, days: &str) -> Markup {
     html! {
         form class="picker" method="get" action={"/courses/" (cv.course.id) "/comparison"} {
-            input type="hidden" name="s" value=(links.token);
+            (links.hidden_fields(&[]))
             input type="hidden" name="event" value=(h.event);
             input type="hidden" name="window" value=(days);
             label for="before" { "Hours before " }
