@@ -64,7 +64,8 @@ pub async fn dashboard(store: &Store, cv: &CourseView, range: Range) -> StoreRes
         )
     };
     let tree = store.content_tree(id).await?;
-    let people = cohort.people(store.course_people(id).await?);
+    let everyone = store.course_people(id).await?;
+    let people = cohort.people(everyone.clone());
 
     let span = (to - from) as usize;
     let mut by_day = vec![CourseDay::default(); span];
@@ -211,7 +212,7 @@ pub async fn dashboard(store: &Store, cv: &CourseView, range: Range) -> StoreRes
         ]));
     }
     // Discussions outside the tree follow, by posts; their page views are not known (blank).
-    let staff = people
+    let staff = everyone
         .iter()
         .filter(|p| p.is_staff)
         .map(|p| p.user_id)

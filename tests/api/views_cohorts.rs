@@ -1,5 +1,6 @@
 //! Cohort filters over real HTTP: a group (overlapping groups), a role and "include
-//! students who left", alone and combined, against a recount of the fixture's views; the
+//! students who left", alone and combined, against a recount of the fixture's views, on
+//! the dashboard, students, content, resource and event comparison (days and hours); the
 //! filter kept on every link and in CSV; no group choice when no groups were synced.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -8,8 +9,9 @@ use cloop::store::PlatformId;
 use cloop::store::groups::GroupSource;
 
 use crate::cohort_fixture::{Cohorts, Member, seed};
-use crate::views::{get, html_table, page_and_csv_as, with_token};
-use crate::views_fixture::local_day;
+use crate::outreach_fixture::noon;
+use crate::views::{get, html_table, page_and_csv_as, row, with_token};
+use crate::views_fixture::{V, exec, local_day};
 use crate::{app_on, on_both_backends};
 
 /// A filter as the page takes it: group name, role (`learner`, `other` or empty), left.
@@ -173,5 +175,50 @@ on_both_backends! {
         let (_, html) = get(&app, &page).await;
         assert!(!html.contains("name=\"group\""), "no groups: no group choice");
         assert!(html.contains("name=\"role\"") && html.contains("name=\"left\""));
+    }
+}
+
+on_both_backends! {
+    async fn event_windows_in_days_and_hours_count_the_chosen_cohort(backend: Backend) {
+        let app = app_on!(backend);
+        let c = seed(&app.store).await;
+        // A guest lecture on Tuesday of week 2 at noon, inside the forum's week.
+        let day = c.start + 8;
+        let at = noon(day);
+        let event = exec(&app.store, "INSERT INTO course_events (course_id, kind, title, starts_at, ends_at, created_at, updated_at) VALUES ($1, 'single', 'Guest lecture', $2, $2, 0, 0) RETURNING id", &[V::I(c.course.0), V::I(at)]).await;
+        let label = "Tue 2026-03-10";
+        for choice in CHOICES {
+            let who = counted(&c, choice);
+            let ids: BTreeSet<i64> = who.iter().map(|p| p.id).collect();
+            let views: Vec<&(i64, i64, i64)> = c.views.iter().filter(|v| ids.contains(&v.0)).collect();
+            let page = format!("{}&event={event}&window=2&before=48h&after=48h", path(&c, "/comparison", choice));
+
+            // Days: everyone counted (staff too) in the two days before and from the event day.
+            let (_, by_day) = page_and_csv_as(&app, &c.token, &page, "comparison").await;
+            let in_days = |from: i64, to: i64| views.iter().filter(|v| (from..to).contains(&local_day(v.2))).count().to_string();
+            assert_eq!(row(&by_day, label)[1..3], [in_days(day - 2, day), in_days(day, day + 2)], "{choice:?}");
+
+            // Hours: the counted students' views in the 48 h on each side, per student.
+            let hour = 3_600_000;
+            let split = |user: Option<i64>| {
+                let mine = views.iter().filter(|v| user.is_none_or(|u| v.0 == u)).filter(|v| !c.people.iter().any(|p| p.id == v.0 && p.staff));
+                let (before, after): (Vec<_>, Vec<_>) = mine.map(|v| v.2).filter(|t| (at - 48 * hour..at + 48 * hour).contains(t)).partition(|t| *t < at);
+                [before.len().to_string(), after.len().to_string()]
+            };
+            let (_, hours) = page_and_csv_as(&app, &c.token, &page, "hours").await;
+            assert_eq!(row(&hours, label)[1..3], split(None), "{choice:?}");
+            let (_, by_student) = page_and_csv_as(&app, &c.token, &page, "hours-by-student").await;
+            let shown: BTreeMap<String, [String; 2]> = by_student[1..]
+                .iter()
+                .filter(|r| !r[1].is_empty())
+                .map(|r| (r[1].clone(), [r[2].clone(), r[3].clone()]))
+                .collect();
+            let expected: BTreeMap<String, [String; 2]> = who
+                .iter()
+                .filter(|p| !p.staff)
+                .map(|p| (p.username.to_string(), split(Some(p.id))))
+                .collect();
+            assert_eq!(shown, expected, "{choice:?}");
+        }
     }
 }
