@@ -35,6 +35,9 @@ pub struct Cohorts {
     pub items: Vec<(i64, &'static str, &'static str)>,
     /// (user, item, at) page views.
     pub views: Vec<(i64, i64, i64)>,
+    /// Who posted in the forum, and who attempted the quiz, once per entry.
+    pub posts: Vec<i64>,
+    pub attempts: Vec<i64>,
 }
 
 impl Cohorts {
@@ -74,6 +77,7 @@ const PEOPLE: [Person; 9] = [
 
 /// Person k views the reading k+1 times on day k of week 1, the forum k times in week 2
 /// (Bob twice on one day), and the quiz once in week 3 when k is odd; Hal views nothing.
+/// Person k posts k % 3 times in the forum and attempts the quiz when k % 3 is 0.
 pub async fn seed(store: &Store) -> Cohorts {
     use V::*;
     let start = (date(2026, 3, 2) - date(1970, 1, 1)).get_days() as i64;
@@ -173,6 +177,19 @@ pub async fn seed(store: &Store) -> Cohorts {
         }
     }
     insert_views(store, course, &views).await;
+    let forum_row = exec(store, "INSERT INTO forums (course_id, lms_id, content_item_id, title, created_at, updated_at) VALUES ($1, 'forum', $2, 'Forum', 0, 0) RETURNING id", &[I(course), I(forum)]).await;
+    let assessment = exec(store, "INSERT INTO assessments (course_id, lms_id, content_item_id, name, created_at, updated_at) VALUES ($1, 'quiz', $2, 'Quiz', 0, 0) RETURNING id", &[I(course), I(quiz)]).await;
+    let (mut posts, mut attempts) = (Vec::new(), Vec::new());
+    for (k, p) in people.iter().enumerate() {
+        for n in 0..k % 3 {
+            exec(store, "INSERT INTO forum_posts (course_id, forum_id, lms_id, user_id, posted_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 0, 0)", &[I(course), I(forum_row), S(format!("p{k}-{n}")), I(p.id), I(noon(start + 8) + n as i64)]).await;
+            posts.push(p.id);
+        }
+        if k % 3 == 0 {
+            exec(store, "INSERT INTO attempts (assessment_id, user_id, lms_id, submitted_at, created_at, updated_at) VALUES ($1, $2, $3, $4, 0, 0)", &[I(assessment), I(p.id), S(format!("t{k}")), I(noon(start + 15))]).await;
+            attempts.push(p.id);
+        }
+    }
 
     let secret = cloop::SecretKey::load_or_create(store, None).await.unwrap();
     let session = CourseSession::new(
@@ -191,5 +208,7 @@ pub async fn seed(store: &Store) -> Cohorts {
         groups,
         items,
         views,
+        posts,
+        attempts,
     }
 }

@@ -1,6 +1,7 @@
 //! Cohort filters over real HTTP: a group (overlapping groups), a role and "include
 //! students who left", alone and combined, against a recount of the fixture's views, on
-//! the dashboard, students, content, resource and event comparison (days and hours); the
+//! the dashboard, students, content, communication posts, assessment attempts, outreach,
+//! resource and event comparison (days and hours); the
 //! filter kept on every link and in CSV; no group choice when no groups were synced.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -102,6 +103,21 @@ on_both_backends! {
             let reading = access.iter().find(|r| r[0] == "Reading").unwrap();
             let expected = views.iter().filter(|v| v.1 == c.items[0].0).count();
             assert_eq!(reading[1 + c.weeks as usize], expected.to_string(), "{choice:?}");
+
+            // Posts in the forum and attempts at the quiz, by anyone counted.
+            let total = 1 + c.weeks as usize;
+            let (_, posts) = page_and_csv_as(&app, &c.token, &format!("{}&tab=posts", path(&c, "/communication", choice)), "access").await;
+            let expected = c.posts.iter().filter(|u| ids.contains(u)).count();
+            assert_eq!(row(&posts, "Forum")[total], expected.to_string(), "{choice:?}");
+            let (_, attempts) = page_and_csv_as(&app, &c.token, &format!("{}&tab=attempts", path(&c, "/assessment", choice)), "access").await;
+            let expected = c.attempts.iter().filter(|u| ids.contains(u)).count();
+            assert_eq!(row(&attempts, "Quiz")[total], expected.to_string(), "{choice:?}");
+
+            // Outreach: every counted student has been inactive since March.
+            let (_, inactive) = page_and_csv_as(&app, &c.token, &format!("{}&days=7", path(&c, "/outreach", choice)), "inactive").await;
+            let shown: BTreeSet<&str> = inactive[1..].iter().map(|r| r[1].as_str()).collect();
+            let expected: BTreeSet<&str> = who.iter().filter(|p| !p.staff).map(|p| p.username).collect();
+            assert_eq!(shown, expected, "{choice:?}");
 
             // The quiz's page: the counted students who never opened it.
             let quiz = format!("/resources/{}", c.items[2].0);
