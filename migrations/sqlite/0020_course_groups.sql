@@ -15,3 +15,6 @@ CREATE TABLE course_group_members (
     user_id  INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     PRIMARY KEY (group_id, user_id)
 ) WITHOUT ROWID;
+
+-- The LTI Course Groups service a launch advertised: where the groups' names are read.
+ALTER TABLE courses ADD COLUMN groups_url TEXT;

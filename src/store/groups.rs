@@ -154,6 +154,29 @@ impl Store {
         Ok(counts)
     }
 
+    /// Remembers where the LMS lists the course's groups (the LTI Course Groups service).
+    pub async fn set_course_groups_url(&self, course: CourseId, url: &str) -> StoreResult<()> {
+        on_pool!(self, pool => {
+            sqlx::query("UPDATE courses SET groups_url = $2 WHERE id = $1")
+                .bind(course)
+                .bind(url)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    /// Where the LMS lists the course's groups, if a launch said.
+    pub async fn course_groups_url(&self, course: CourseId) -> StoreResult<Option<String>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_scalar("SELECT groups_url FROM courses WHERE id = $1")
+                .bind(course)
+                .fetch_one(pool)
+                .await
+        })?)
+    }
+
     /// The course's groups of every source, by name, with their members.
     pub async fn course_groups(&self, course: CourseId) -> StoreResult<Vec<CourseGroup>> {
         let groups: Vec<(CourseGroupId, String)> = on_pool!(self, pool => {

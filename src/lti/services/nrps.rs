@@ -1,9 +1,10 @@
 //! Names and Role Provisioning Services: reads the course's membership container (every
 //! page, or only the differences since the last read when the LMS offers them) and stores
 //! the members, their roles and status; members who left are marked inactive. Members'
-//! `group_enrollments` become the course's NRPS groups.
+//! `group_enrollments` become the course's NRPS groups, named through the Course Groups
+//! service where the launch advertised it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Deserialize;
 
@@ -62,8 +63,8 @@ struct GroupEnrollment {
 }
 
 /// The groups named by members' `group_enrollments`, each with the subs of its members.
-/// NRPS gives no group names, so a group is shown by its id.
-fn groups_of(members: &[Member]) -> Vec<GroupRow> {
+/// NRPS gives no group names: a group is shown by its name from `names`, else its id.
+fn groups_of(members: &[Member], names: &HashMap<String, String>) -> Vec<GroupRow> {
     let mut groups: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for m in members {
         for g in &m.group_enrollments {
@@ -77,7 +78,7 @@ fn groups_of(members: &[Member]) -> Vec<GroupRow> {
         .into_iter()
         .map(|(id, members)| GroupRow {
             lms_id: id.to_string(),
-            name: id.to_string(),
+            name: names.get(id).cloned().unwrap_or_else(|| id.to_string()),
             members,
         })
         .collect()
@@ -170,13 +171,25 @@ async fn read_roster(
     let counts = store
         .sync_roster(platform.id, course_id, &rows, !differences)
         .await?;
+    // The names are a nicety: without them (service refused or down) groups show their ids.
+    let names = match store.course_groups_url(course_id).await? {
+        Some(url) if members.iter().any(|m| !m.group_enrollments.is_empty()) => {
+            super::groups::group_names(tokens, store, &platform, &url)
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::warn!(course = %course_id, error = %e, "the course groups service failed");
+                    HashMap::new()
+                })
+        }
+        _ => HashMap::new(),
+    };
     // A differences read lists only who changed: it adds to the groups, removes nobody.
     store
         .sync_groups(
             platform.id,
             course_id,
             GroupSource::Nrps,
-            &groups_of(&members),
+            &groups_of(&members, &names),
             !differences,
         )
         .await?;
