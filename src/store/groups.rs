@@ -55,7 +55,8 @@ impl Store {
     /// Stores a read of one source's groups. With `complete`, `groups` is every group of
     /// that source: groups it leaves out are deleted and each group's members become
     /// exactly those listed. A partial read adds groups and members and removes nobody.
-    /// Members the course's platform does not know yet are skipped.
+    /// Members the course's platform does not know yet are skipped; a group listed by its
+    /// id alone (its name unknown this time) keeps the name it has.
     pub async fn sync_groups(
         &self,
         platform: PlatformId,
@@ -89,7 +90,7 @@ impl Store {
                     "INSERT INTO course_groups (course_id, source, lms_id, name, updated_at) \
                      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (course_id, source, lms_id) \
                      DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at \
-                     WHERE course_groups.name <> excluded.name",
+                     WHERE course_groups.name <> excluded.name AND excluded.name <> excluded.lms_id",
                 )
                 .bind(course)
                 .bind(source.as_str())

@@ -134,6 +134,11 @@ on_both_backends! {
         let reads: Vec<_> = requests.iter().filter(|(path, _)| path.starts_with("/groups/")).collect();
         assert_eq!(reads.len(), 2, "{requests:?}");
         assert!(reads.iter().all(|(_, accept)| accept == "application/vnd.ims.lti-gs.v1.contextgroupcontainer+json"));
+
+        // The service stops naming the groups: they keep the names they have.
+        mock.lms().groups.clear();
+        nrps::sync_roster(&app.store, &AccessTokens::new(), course).await.unwrap();
+        assert!(groups_by_sub(&app.store, course).await.contains_key("Tutorial A"));
     }
 }
 

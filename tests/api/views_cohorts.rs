@@ -119,6 +119,12 @@ on_both_backends! {
             let expected: BTreeSet<&str> = who.iter().filter(|p| !p.staff).map(|p| p.username).collect();
             assert_eq!(shown, expected, "{choice:?}");
 
+            // Grades: a row per counted student.
+            let (_, grades) = page_and_csv_as(&app, &c.token, &format!("{}&tab=grades", path(&c, "/assessment", choice)), "grades").await;
+            let shown: BTreeSet<&str> = grades[1..].iter().map(|r| r[1].as_str()).collect();
+            let expected: BTreeSet<&str> = who.iter().filter(|p| !p.staff).map(|p| p.username).collect();
+            assert_eq!(shown, expected, "{choice:?}");
+
             // The quiz's page: the counted students who never opened it.
             let quiz = format!("/resources/{}", c.items[2].0);
             let (_, not_opened) = page_and_csv_as(&app, &c.token, &path(&c, &quiz, choice), "not-opened").await;
@@ -233,6 +239,24 @@ on_both_backends! {
                 .iter()
                 .filter(|p| !p.staff)
                 .map(|p| (p.username.to_string(), split(Some(p.id))))
+                .collect();
+            assert_eq!(shown, expected, "{choice:?}");
+
+            // The students' split around the event, by days.
+            let split_page = format!("{}&tab=events&event={event}&window=2", path(&c, "/students", choice));
+            let (_, split) = page_and_csv_as(&app, &c.token, &split_page, "event-split").await;
+            let shown: BTreeMap<String, [String; 2]> = split[1..]
+                .iter()
+                .filter(|r| !r[1].is_empty())
+                .map(|r| (r[1].clone(), [r[2].clone(), r[3].clone()]))
+                .collect();
+            let expected: BTreeMap<String, [String; 2]> = who
+                .iter()
+                .filter(|p| !p.staff)
+                .map(|p| {
+                    let days = |from: i64, to: i64| views.iter().filter(|v| v.0 == p.id && (from..to).contains(&local_day(v.2))).count().to_string();
+                    (p.username.to_string(), [days(day - 2, day), days(day, day + 2)])
+                })
                 .collect();
             assert_eq!(shown, expected, "{choice:?}");
         }
