@@ -4,6 +4,7 @@
 
 mod access;
 mod cohort;
+mod cohort_counts;
 mod comparison;
 mod dashboard;
 mod discussions;
