@@ -8,10 +8,12 @@ mod cohort_counts;
 mod comparison;
 mod dashboard;
 mod discussions;
+mod offerings;
 mod outreach;
 mod people;
 mod resource;
 mod table;
+mod table_view;
 mod tree;
 mod who;
 mod windows;
@@ -20,10 +22,16 @@ pub use access::{AccessTab, Group, access};
 pub use cohort::{Cohort, CohortFilter, RoleChoice};
 pub use comparison::{EventWindow, comparison, event_split_by_item, event_split_by_student};
 pub use dashboard::{Dashboard, dashboard};
+pub use offerings::{
+    LinkSource, MatchedBy, OfferingChoices, OfferingComparison, PreviousOffering,
+    ResourceComparison, choose_previous, offering_choices, offering_comparison,
+    resource_comparison,
+};
 pub use outreach::{Outreach, OutreachList, OutreachParams, OutreachQuery, outreach};
 pub use people::{StudentDetail, course_list, student_detail, students};
 pub use resource::{ResourceDetail, resource_detail};
 pub use table::{Cell, Row, Table, TreePos};
+pub use table_view::{Search, Sort, TableView};
 pub use windows::{HourWindow, Hours, hour_windows};
 
 use jiff::civil::Weekday;
@@ -60,24 +68,7 @@ impl CourseView {
     /// The course with its numbers counted for the cohort `filter` chooses.
     pub async fn load_for(store: &Store, id: CourseId, filter: CohortFilter) -> StoreResult<Self> {
         let course = store.course(id).await?;
-        let tz = if jiff::tz::TimeZone::get(&course.time_zone).is_ok() {
-            course.time_zone.clone()
-        } else {
-            "UTC".to_string()
-        };
-        // Stored values may predate the Settings checks: out-of-range ones are read as unset,
-        // so every page (Settings included, where staff fix them) still renders.
-        let weeks = course.weeks.clamp(1, MAX_WEEKS);
-        let stored = course
-            .start_date
-            .and_then(|d| CourseDate::from_stored(d).ok());
-        let (start, dates_known) = match stored {
-            Some(d) => (d, true),
-            None => (guess_start(store, id, &tz).await?, false),
-        };
-        let cal = Calendar::new(start, weeks, &tz).map_err(|e| {
-            StoreError::Conflict(format!("course {id} has no usable calendar: {e}"))
-        })?;
+        let (cal, dates_known) = course_calendar(store, &course).await?;
         let events = store.course_events(id).await?;
         let occurrences = expand(&events, &cal);
         let (last_sync, last_event) = store.course_freshness(id).await?;
@@ -133,6 +124,29 @@ impl CourseView {
             }
         }
     }
+}
+
+/// The course's teaching calendar, and whether its start date is known rather than guessed.
+async fn course_calendar(store: &Store, course: &Course) -> StoreResult<(Calendar, bool)> {
+    let tz = if jiff::tz::TimeZone::get(&course.time_zone).is_ok() {
+        course.time_zone.clone()
+    } else {
+        "UTC".to_string()
+    };
+    // Stored values may predate the Settings checks: out-of-range ones are read as unset,
+    // so every page (Settings included, where staff fix them) still renders.
+    let weeks = course.weeks.clamp(1, MAX_WEEKS);
+    let stored = course
+        .start_date
+        .and_then(|d| CourseDate::from_stored(d).ok());
+    let (start, dates_known) = match stored {
+        Some(d) => (d, true),
+        None => (guess_start(store, course.id, &tz).await?, false),
+    };
+    let cal = Calendar::new(start, weeks, &tz).map_err(|e| {
+        StoreError::Conflict(format!("course {} has no usable calendar: {e}", course.id))
+    })?;
+    Ok((cal, dates_known))
 }
 
 /// Until the dates are set, weeks start on the Monday of the first recorded day (or of

@@ -9,7 +9,7 @@ use rand::{Rng, SeedableRng};
 use super::simulator::{INSTRUCTOR, Persona, STUDENT, TEACHING_ASSISTANT};
 use super::{COURSES, DemoCourse, PLATFORM_NAME};
 use crate::lti::roles::Role;
-use crate::store::courses::{CourseCalendar, CourseUpsert};
+use crate::store::courses::{CourseCalendar, CourseUpsert, PreviousChoice};
 use crate::store::groups::{GroupRow, GroupSource};
 use crate::store::users::UserUpsert;
 use crate::store::{CourseId, DeploymentId, PlatformId, Store, StoreError, StoreResult, UserId};
@@ -125,7 +125,7 @@ pub async fn seed_once(store: &Store, students: u32) -> StoreResult<bool> {
         );
         if let Some(earlier) = previous {
             store
-                .set_previous_course(seeded.course, Some(earlier))
+                .choose_previous_offering(seeded.course, PreviousChoice::Course(earlier))
                 .await?;
         }
         previous = Some(seeded.course);

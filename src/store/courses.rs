@@ -17,6 +17,16 @@ pub struct CourseUpsert {
     pub code: String,
 }
 
+/// Which course staff compare this one with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PreviousChoice {
+    /// The latest earlier offering with the same course code on the same platform.
+    Automatic,
+    /// Staff said there is none to compare with.
+    NoPrevious,
+    Course(CourseId),
+}
+
 /// A course as cloop holds it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct Course {
@@ -201,24 +211,76 @@ impl Store {
         Ok(())
     }
 
-    /// Names the earlier offering of the same course, the baseline of comparisons.
-    pub async fn set_previous_course(
+    /// Records the staff's choice of the previous offering, the baseline of comparisons:
+    /// a course, none, or back to the automatic link by course code.
+    pub async fn choose_previous_offering(
         &self,
         id: CourseId,
-        previous: Option<CourseId>,
+        choice: PreviousChoice,
     ) -> StoreResult<()> {
+        let (chosen, previous) = match choice {
+            PreviousChoice::Automatic => (false, None),
+            PreviousChoice::NoPrevious => (true, None),
+            PreviousChoice::Course(c) => (true, Some(c)),
+        };
         let done = on_pool!(self, pool => {
-            sqlx::query("UPDATE courses SET previous_course_id = $2, updated_at = $3 WHERE id = $1")
-                .bind(id)
-                .bind(previous)
-                .bind(EpochMs::now())
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
+            sqlx::query(
+                "UPDATE courses SET previous_course_id = $2, previous_chosen = $3, updated_at = $4 \
+                 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(previous)
+            .bind(chosen)
+            .bind(EpochMs::now())
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
         })?;
         if done == 0 {
             return Err(StoreError::NotFound("course"));
         }
         Ok(())
+    }
+
+    /// What staff chose as the previous offering (automatic when they never chose).
+    pub async fn previous_choice(&self, id: CourseId) -> StoreResult<PreviousChoice> {
+        let row: Option<(bool, Option<CourseId>)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT previous_chosen, previous_course_id FROM courses WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await
+        })?;
+        Ok(match row.ok_or(StoreError::NotFound("course"))? {
+            (false, _) => PreviousChoice::Automatic,
+            (true, None) => PreviousChoice::NoPrevious,
+            (true, Some(c)) => PreviousChoice::Course(c),
+        })
+    }
+
+    /// The platform's other courses that started before `before` and whose code starts with
+    /// `code_prefix` (any case), latest start first: the candidates for the previous offering.
+    pub async fn earlier_offerings(
+        &self,
+        platform: PlatformId,
+        course: CourseId,
+        before: Date,
+        code_prefix: &str,
+    ) -> StoreResult<Vec<Course>> {
+        let sql = concat!(
+            "SELECT ",
+            course_columns!(""),
+            " FROM courses WHERE platform_id = $1 AND id <> $2 AND start_date IS NOT NULL \
+             AND start_date < $3 AND UPPER(code) LIKE $4 ORDER BY start_date DESC, id DESC"
+        );
+        let pattern = format!("{}%", code_prefix.to_uppercase().replace(['%', '_'], ""));
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(sql)
+                .bind(platform)
+                .bind(course)
+                .bind(before)
+                .bind(pattern)
+                .fetch_all(pool)
+                .await
+        })?)
     }
 }

@@ -8,11 +8,11 @@ use url::form_urlencoded;
 
 /// Query parameters whose values are shown in logs: the views' own settings. Every other
 /// value (session `s`, admin `a`, login `token`, `invite`, `code`, `state`,
-/// `registration_token`, a sealed deep-link `request`, and any parameter added later) is
-/// replaced by `[redacted]`.
+/// `registration_token`, a sealed deep-link `request`, a table search `q.<table>`, which
+/// may hold a student's name, and any parameter added later) is replaced by `[redacted]`.
 const SHOWN_PARAMS: &[&str] = &[
-    "week", "tab", "event", "window", "csv", "saved", "course", "format", "page", "group", "role",
-    "left",
+    "week", "tab", "event", "window", "csv", "saved", "course", "format", "page", "sort", "group",
+    "role", "left",
 ];
 
 const REDACTED: &str = "[redacted]";
@@ -85,6 +85,15 @@ mod tests {
         let logged = log_of("/courses/1?s=a%2Eb&s=c.d&tab=x");
         assert!(!logged.contains("a%2Eb") && !logged.contains("a.b") && !logged.contains("c.d"));
         assert_eq!(logged, "/courses/1?s=%5Bredacted%5D&s=%5Bredacted%5D&tab=x");
+    }
+
+    #[test]
+    fn a_table_sort_is_shown_and_its_search_redacted() {
+        let logged = log_of("/courses/1/students?sort=students%3A-3&q.students=Ann+Lee");
+        assert_eq!(
+            logged,
+            "/courses/1/students?sort=students%3A-3&q.students=%5Bredacted%5D"
+        );
     }
 
     #[test]

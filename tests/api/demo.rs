@@ -373,6 +373,10 @@ on_both_backends! {
         // The instructor opens the seeded course, not a new one, and can pick a tutorial.
         let landed = demo.open_as("instructor", true).await;
         assert!(landed.page.contains(demo::CURRENT.title), "{}", landed.page);
+        assert!(
+            landed.page.contains("id=\"offering-comparison\"") && landed.page.contains(demo::PREVIOUS.title),
+            "the dashboard compares the two offerings out of the box"
+        );
         assert!(landed.page.contains("name=\"group\"") && landed.page.contains("Tutorial 01"));
         assert_eq!(count("courses").await, 2);
         assert_eq!(count("users").await, 2 + 24 + 22);

@@ -66,14 +66,20 @@ impl TestDatabase {
     }
 }
 
+/// Test databases are named `cloop_test_{pid}_{random}`, so a later run can drop those of
+/// test processes that have ended instead of letting them fill the disk.
+const DATABASE_PREFIX: &str = "cloop_test_";
+
 async fn create_postgres_database(admin_url: &str) -> String {
-    let name = format!("cloop_test_{}", uuid_like());
+    static SWEPT: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    let name = format!("{DATABASE_PREFIX}{}_{}", std::process::id(), uuid_like());
     let admin = Store::connect(admin_url)
         .await
         .expect("connect to the PostgreSQL test server");
     let Store::Postgres(pool) = &admin else {
         panic!("{POSTGRES_ENV} must be a postgres:// URL");
     };
+    SWEPT.get_or_init(|| drop_ended_runs_databases(pool)).await;
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(pool)
         .await
@@ -82,6 +88,32 @@ async fn create_postgres_database(admin_url: &str) -> String {
     let mut url = url::Url::parse(admin_url).expect("valid PostgreSQL URL");
     url.set_path(&name);
     url.to_string()
+}
+
+/// Drops the test databases of processes that are no longer running. One still in use by
+/// another run is left alone.
+async fn drop_ended_runs_databases(pool: &sqlx::PgPool) {
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'cloop\\_test\\_%'")
+            .fetch_all(pool)
+            .await
+            .expect("list test databases");
+    for name in names {
+        let pid = name
+            .strip_prefix(DATABASE_PREFIX)
+            .and_then(|rest| rest.split_once('_'))
+            .and_then(|(pid, _)| pid.parse::<u32>().ok());
+        let ended = pid.is_none_or(|pid| {
+            pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+        });
+        if ended {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name}"
+            )))
+            .execute(pool)
+            .await;
+        }
+    }
 }
 
 fn uuid_like() -> String {

@@ -8,7 +8,7 @@ use maud::{Markup, html};
 use super::links::Links;
 use super::shell::{course_page, range_controls};
 use super::tables::figure;
-use super::{CohortQuery, ViewQuery, csv_response};
+use super::{CohortQuery, TableQuery, ViewQuery, csv_response};
 use crate::AppState;
 use crate::analytics::{AccessTab, CourseView, EventWindow, Group, Range, access};
 use crate::error::Result;
@@ -20,8 +20,9 @@ pub async fn content(
     session: StaffSession,
     q: Query<ViewQuery>,
     cq: Query<CohortQuery>,
+    t: TableQuery,
 ) -> Result<Response> {
-    page(s, session, q, cq, Group::Content).await
+    page(s, session, q, cq, t, Group::Content).await
 }
 
 pub async fn communication(
@@ -29,8 +30,9 @@ pub async fn communication(
     session: StaffSession,
     q: Query<ViewQuery>,
     cq: Query<CohortQuery>,
+    t: TableQuery,
 ) -> Result<Response> {
-    page(s, session, q, cq, Group::Communication).await
+    page(s, session, q, cq, t, Group::Communication).await
 }
 
 pub async fn assessment(
@@ -38,8 +40,9 @@ pub async fn assessment(
     session: StaffSession,
     q: Query<ViewQuery>,
     cq: Query<CohortQuery>,
+    t: TableQuery,
 ) -> Result<Response> {
-    page(s, session, q, cq, Group::Assessment).await
+    page(s, session, q, cq, t, Group::Assessment).await
 }
 
 async fn page(
@@ -47,6 +50,7 @@ async fn page(
     StaffSession(session): StaffSession,
     Query(q): Query<ViewQuery>,
     Query(cq): Query<CohortQuery>,
+    page: TableQuery,
     group: Group,
 ) -> Result<Response> {
     let cv = CourseView::load_for(&state.store, session.course, cq.filter()).await?;
@@ -55,9 +59,16 @@ async fn page(
     let window = EventWindow::parse(q.event.as_deref(), q.window.as_deref(), &cv);
     let tables = access(&state.store, &cv, group, tab, range, window).await?;
     if let Some(id) = &q.csv {
-        return csv_response(&tables.iter().collect::<Vec<_>>(), id, &cv.course.code);
+        return csv_response(
+            &tables.iter().collect::<Vec<_>>(),
+            id,
+            &cv.course.code,
+            &page,
+        );
     }
-    let links = Links::new(&session, &state.secret).with_cohort(&cv.cohort.filter);
+    let links = Links::new(&session, &state.secret)
+        .with_cohort(&cv.cohort.filter)
+        .on_page(page);
     let path = format!("/{}", group.as_str());
     let week = range.query_value();
     let (event, days) = window

@@ -6,11 +6,12 @@ use axum::response::{IntoResponse, Response};
 use maud::html;
 
 use super::links::Links;
+use super::offerings::comparison_section;
 use super::shell::{course_page, range_controls};
 use super::tables::figure;
-use super::{CohortQuery, ViewQuery, csv_response};
+use super::{CohortQuery, TableQuery, ViewQuery, csv_response};
 use crate::AppState;
-use crate::analytics::{CourseView, Range, dashboard};
+use crate::analytics::{CourseView, Range, dashboard, offering_comparison};
 use crate::error::Result;
 use crate::web::charts::{
     ASSESSMENT, COMMUNICATION, CONTENT, Mark, NEUTRAL, Series, TimeChart, bar_chart,
@@ -23,6 +24,7 @@ pub async fn page(
     session: CourseSession,
     Query(q): Query<ViewQuery>,
     Query(cq): Query<CohortQuery>,
+    page: TableQuery,
 ) -> Result<Response> {
     if !session.staff {
         return Ok((StatusCode::FORBIDDEN, learner_page()).into_response());
@@ -30,8 +32,9 @@ pub async fn page(
     let cv = CourseView::load_for(&state.store, session.course, cq.filter()).await?;
     let range = Range::parse(q.week.as_deref(), cv.cal.weeks);
     let d = dashboard(&state.store, &cv, range).await?;
+    let offerings = offering_comparison(&state.store, &cv, session.user).await?;
     if let Some(id) = &q.csv {
-        let tables = [
+        let mut tables = vec![
             &d.daily,
             &d.histogram,
             &d.top_content,
@@ -39,9 +42,12 @@ pub async fn page(
             &d.visitors,
             &d.top_assessment,
         ];
-        return csv_response(&tables, id, &cv.course.code);
+        tables.extend(offerings.as_ref().map(|o| &o.table));
+        return csv_response(&tables, id, &cv.course.code, &page);
     }
-    let links = Links::new(&session, &state.secret).with_cohort(&cv.cohort.filter);
+    let links = Links::new(&session, &state.secret)
+        .with_cohort(&cv.cohort.filter)
+        .on_page(page);
     let week = range.query_value();
     let params = [("week", week.as_str())];
     let (from, to) = cv.days(range);
@@ -102,6 +108,7 @@ pub async fn page(
             (figure(&d.visitors, None, &links, "", &params))
             (figure(&d.top_assessment, None, &links, "", &params))
         }
+        @if let Some(o) = &offerings { (comparison_section(o, &links, "", &params, None)) }
     };
     Ok(course_page(&cv, &links, "", "Course dashboard", body).into_response())
 }

@@ -5,11 +5,12 @@ use axum::response::{IntoResponse, Response};
 use maud::html;
 
 use super::links::Links;
+use super::offerings::{comparison_section, matched_note};
 use super::shell::course_page_at;
 use super::tables::figure;
-use super::{CohortQuery, ViewQuery, csv_response};
+use super::{CohortQuery, TableQuery, ViewQuery, csv_response};
 use crate::AppState;
-use crate::analytics::{CourseView, Range, resource_detail, student_detail};
+use crate::analytics::{CourseView, Range, resource_comparison, resource_detail, student_detail};
 use crate::error::Result;
 use crate::store::{ContentItemId, CourseId, UserId};
 use crate::web::charts::{
@@ -23,6 +24,7 @@ pub async fn student(
     Path((_, user)): Path<(CourseId, UserId)>,
     Query(q): Query<ViewQuery>,
     Query(cq): Query<CohortQuery>,
+    page: TableQuery,
 ) -> Result<Response> {
     let cv = CourseView::load_for(&state.store, session.course, cq.filter()).await?;
     let d = student_detail(&state.store, &cv, user).await?;
@@ -31,9 +33,12 @@ pub async fn student(
             &[&d.daily, &d.forums, &d.assessments],
             id,
             &format!("{}-student-{}", cv.course.code, user),
+            &page,
         );
     }
-    let links = Links::new(&session, &state.secret).with_cohort(&cv.cohort.filter);
+    let links = Links::new(&session, &state.secret)
+        .with_cohort(&cv.cohort.filter)
+        .on_page(page);
     let path = format!("/students/{}", user);
     let (from, to) = cv.days(Range::All);
     let chart = TimeChart {
@@ -78,17 +83,24 @@ pub async fn resource(
     Path((_, item)): Path<(CourseId, ContentItemId)>,
     Query(q): Query<ViewQuery>,
     Query(cq): Query<CohortQuery>,
+    page: TableQuery,
 ) -> Result<Response> {
     let cv = CourseView::load_for(&state.store, session.course, cq.filter()).await?;
     let d = resource_detail(&state.store, &cv, item).await?;
+    let offerings = resource_comparison(&state.store, &cv, item, session.user).await?;
     if let Some(id) = &q.csv {
+        let mut tables = vec![&d.daily, &d.histogram, &d.not_opened];
+        tables.extend(offerings.as_ref().map(|o| &o.comparison.table));
         return csv_response(
-            &[&d.daily, &d.histogram, &d.not_opened],
+            &tables,
             id,
             &format!("{}-resource-{}", cv.course.code, item),
+            &page,
         );
     }
-    let links = Links::new(&session, &state.secret).with_cohort(&cv.cohort.filter);
+    let links = Links::new(&session, &state.secret)
+        .with_cohort(&cv.cohort.filter)
+        .on_page(page);
     let path = format!("/resources/{}", item);
     let (from, to) = cv.days(Range::All);
     let chart = TimeChart {
@@ -118,6 +130,9 @@ pub async fn resource(
         (figure(&d.daily, Some(chart), &links, &path, &[]))
         (figure(&d.histogram, Some(bar_chart("resource-histogram", &d.histogram.caption, &d.histogram, &[(1, NEUTRAL)])), &links, &path, &[]))
         (figure(&d.not_opened, None, &links, &path, &[]))
+        @if let Some(o) = &offerings {
+            (comparison_section(&o.comparison, &links, &path, &[], Some(matched_note(o))))
+        }
     };
     Ok(course_page_at(&cv, &links, &back, Some(&path), &d.item.title, body).into_response())
 }

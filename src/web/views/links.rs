@@ -7,6 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use maud::{Markup, html};
 use url::form_urlencoded;
 
+use super::table_query::TableQuery;
 use crate::analytics::CohortFilter;
 use crate::error::Error;
 use crate::secret::SecretKey;
@@ -15,13 +16,16 @@ use crate::web::session::{CourseSession, TOKEN_PARAM};
 
 const CSRF_PURPOSE: &str = "csrf";
 
-/// Builds the links of one course's pages for one session. `Debug` leaves the token out.
+/// Builds the links of one course's pages for one session. `Debug` leaves the token and
+/// the page's query (which may hold a searched name) out.
 #[derive(Clone)]
 pub struct Links {
     pub course: CourseId,
     pub token: String,
     /// The cohort filter's query pairs, kept on every link so it holds across pages.
-    cohort: Vec<(&'static str, String)>,
+    pub(super) cohort: Vec<(&'static str, String)>,
+    /// The page being drawn, whose tables' header links and search forms keep its query.
+    pub page: TableQuery,
 }
 
 impl std::fmt::Debug for Links {
@@ -40,6 +44,7 @@ impl Links {
             course: session.course,
             token: session.token(secret),
             cohort: Vec::new(),
+            page: TableQuery::default(),
         }
     }
 
@@ -47,6 +52,11 @@ impl Links {
     pub fn with_cohort(mut self, filter: &CohortFilter) -> Self {
         self.cohort = filter.params();
         self
+    }
+
+    /// These links on the page asked with `page`, so its tables keep their sort and search.
+    pub fn on_page(self, page: TableQuery) -> Self {
+        Self { page, ..self }
     }
 
     /// `/courses/{id}{path}?s=…&k=v…` and the cohort filter (where `params` does not set

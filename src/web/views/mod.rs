@@ -8,13 +8,16 @@ mod dashboard;
 mod detail;
 mod events;
 mod links;
+mod offerings;
 mod outreach;
 mod settings;
 mod shell;
 mod students;
+mod table_query;
 mod tables;
 
 pub use links::{Links, check_csrf, csrf_token};
+use table_query::TableQuery;
 
 use axum::Router;
 use axum::http::header;
@@ -62,6 +65,10 @@ pub fn router() -> Router<AppState> {
             "/courses/{course}/settings",
             get(settings::show).post(settings::save),
         )
+        .route(
+            "/courses/{course}/settings/previous",
+            post(offerings::save_previous),
+        )
 }
 
 /// The query parameters the views share.
@@ -98,12 +105,18 @@ impl CohortQuery {
     }
 }
 
-/// The named table of a page as a CSV download.
-fn csv_response(tables: &[&Table], id: &str, name: &str) -> Result<Response, Error> {
+/// The named table of a page as a CSV download, sorted and searched as the page shows it.
+fn csv_response(
+    tables: &[&Table],
+    id: &str,
+    name: &str,
+    page: &TableQuery,
+) -> Result<Response, Error> {
     let table = tables
         .iter()
         .find(|t| t.id == id)
         .ok_or(Error::NotFound("table"))?;
+    let shown = page.view(id).apply(table);
     let filename: String = format!("{name}-{}.csv", table.id)
         .chars()
         .map(|c| {
@@ -123,7 +136,7 @@ fn csv_response(tables: &[&Table], id: &str, name: &str) -> Result<Response, Err
             ),
             (header::CACHE_CONTROL, "no-store".to_string()),
         ],
-        table.to_csv(),
+        shown.to_csv(),
     )
         .into_response())
 }

@@ -8,7 +8,7 @@ use maud::html;
 use super::links::Links;
 use super::shell::course_page;
 use super::tables::figure;
-use super::{CohortQuery, csv_response};
+use super::{CohortQuery, TableQuery, csv_response};
 use crate::AppState;
 use crate::analytics::{CourseView, OutreachParams, OutreachQuery, outreach};
 use crate::error::Result;
@@ -29,6 +29,7 @@ pub async fn page(
     StaffSession(session): StaffSession,
     Query(q): Query<PageQuery>,
     Query(cq): Query<CohortQuery>,
+    page: TableQuery,
 ) -> Result<Response> {
     let cv = CourseView::load_for(&state.store, session.course, cq.filter()).await?;
     let now = EpochMs::now();
@@ -36,9 +37,11 @@ pub async fn page(
     let found = outreach(&state.store, &cv, p, now).await?;
     if let Some(id) = &q.csv {
         let tables: Vec<_> = found.lists.iter().map(|l| &l.table).collect();
-        return csv_response(&tables, id, &cv.course.code);
+        return csv_response(&tables, id, &cv.course.code, &page);
     }
-    let links = Links::new(&session, &state.secret).with_cohort(&cv.cohort.filter);
+    let links = Links::new(&session, &state.secret)
+        .with_cohort(&cv.cohort.filter)
+        .on_page(page);
     let days = p.inactive_days.to_string();
     let item = p.item.map(|i| i.to_string()).unwrap_or_default();
     let due = p.due_days.to_string();

@@ -1,5 +1,5 @@
 //! Course settings: start date, number of weeks and time zone (set by staff, then kept
-//! over what the LMS or a sync says).
+//! over what the LMS or a sync says), and the previous offering to compare with.
 
 use axum::extract::{Form, Query, State};
 use axum::http::StatusCode;
@@ -8,9 +8,10 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::links::{Links, check_csrf, csrf_token};
+use super::offerings::choice_form;
 use super::shell::course_page;
 use crate::AppState;
-use crate::analytics::CourseView;
+use crate::analytics::{CourseView, OfferingChoices, offering_choices};
 use crate::error::Result;
 use crate::events::{Calendar, CourseDate, MAX_WEEKS};
 use crate::store::courses::CourseCalendar;
@@ -47,7 +48,8 @@ pub async fn show(
         time_zone: cv.course.time_zone.clone(),
     };
     let saved = q.saved.is_some().then(|| "Settings saved.".to_string());
-    Ok(render(&state, &session, &cv, &form, &[], saved).into_response())
+    let choices = offering_choices(&state.store, &cv, session.user).await?;
+    Ok(render(&state, &session, &cv, &choices, &form, &[], saved).into_response())
 }
 
 pub async fn save(
@@ -93,9 +95,10 @@ pub async fn save(
         }
         _ => {
             let cv = CourseView::load(&state.store, session.course).await?;
+            let choices = offering_choices(&state.store, &cv, session.user).await?;
             Ok((
                 StatusCode::UNPROCESSABLE_ENTITY,
-                render(&state, &session, &cv, &form, &problems, None),
+                render(&state, &session, &cv, &choices, &form, &problems, None),
             )
                 .into_response())
         }
@@ -106,6 +109,7 @@ fn render(
     state: &AppState,
     session: &CourseSession,
     cv: &CourseView,
+    choices: &OfferingChoices,
     form: &SettingsForm,
     problems: &[String],
     saved: Option<String>,
@@ -133,6 +137,7 @@ fn render(
             p class="muted" { "Days and weeks in every view are counted in this time zone." }
             button type="submit" { "Save settings" }
         }
+        (choice_form(session, state, choices))
     };
     course_page(cv, &links, "/settings", "Course settings", body)
 }

@@ -260,6 +260,11 @@ pub async fn help(
                 "7 × (N − 1) days after it. Charts draw single events and deadlines as labelled "
                 "markers, submission windows as shaded bands and repeating events as dashed lines; "
                 "the checkboxes above each chart hide or show each kind." }
+            p { "Click a column header to sort its table (click again to reverse): numbers by value, "
+                "text ignoring case, blanks last, equal values in the table’s own order; periods of a "
+                "time series by date; a sorted or searched content tree is shown as a flat list. The "
+                "search box above a table keeps the rows holding every word typed, each in any column; "
+                "the totals row stays the totals of all rows. A table’s CSV is the table as shown." }
         },
     ))
 }

@@ -9,7 +9,7 @@ use super::access::{event_picker, over_time_chart};
 use super::links::Links;
 use super::shell::{course_page, range_controls};
 use super::tables::figure;
-use super::{CohortQuery, ViewQuery, csv_response};
+use super::{CohortQuery, TableQuery, ViewQuery, csv_response};
 use crate::AppState;
 use crate::analytics::{
     AccessTab, CourseView, EventWindow, HourWindow, Hours, Range, Table, comparison as compare,
@@ -25,6 +25,7 @@ pub async fn list(
     StaffSession(session): StaffSession,
     Query(q): Query<ViewQuery>,
     Query(cq): Query<CohortQuery>,
+    page: TableQuery,
 ) -> Result<Response> {
     let cv = CourseView::load_for(&state.store, session.course, cq.filter()).await?;
     let range = Range::parse(q.week.as_deref(), cv.cal.weeks);
@@ -32,9 +33,16 @@ pub async fn list(
     let window = EventWindow::parse(q.event.as_deref(), q.window.as_deref(), &cv);
     let tables = students(&state.store, &cv, range, window.filter(|_| events_tab)).await?;
     if let Some(id) = &q.csv {
-        return csv_response(&tables.iter().collect::<Vec<_>>(), id, &cv.course.code);
+        return csv_response(
+            &tables.iter().collect::<Vec<_>>(),
+            id,
+            &cv.course.code,
+            &page,
+        );
     }
-    let links = Links::new(&session, &state.secret).with_cohort(&cv.cohort.filter);
+    let links = Links::new(&session, &state.secret)
+        .with_cohort(&cv.cohort.filter)
+        .on_page(page);
     let week = range.query_value();
     let (event, days) = window
         .map(|w| (w.event.to_string(), w.days.to_string()))
@@ -73,6 +81,7 @@ pub async fn comparison(
     StaffSession(session): StaffSession,
     Query(q): Query<ViewQuery>,
     Query(cq): Query<CohortQuery>,
+    page: TableQuery,
 ) -> Result<Response> {
     let cv = CourseView::load_for(&state.store, session.course, cq.filter()).await?;
     let window = EventWindow::parse(q.event.as_deref(), q.window.as_deref(), &cv);
@@ -92,9 +101,11 @@ pub async fn comparison(
     };
     if let Some(id) = &q.csv {
         let tables: Vec<&Table> = by_day.iter().chain(&by_hour).collect();
-        return csv_response(&tables, id, &cv.course.code);
+        return csv_response(&tables, id, &cv.course.code, &page);
     }
-    let links = Links::new(&session, &state.secret).with_cohort(&cv.cohort.filter);
+    let links = Links::new(&session, &state.secret)
+        .with_cohort(&cv.cohort.filter)
+        .on_page(page);
     let unlinked_submission = hours.is_some_and(|h| {
         cv.occurrences
             .iter()
