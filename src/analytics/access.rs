@@ -130,7 +130,7 @@ pub async fn access(
         {
             let staff = course_staff(store, id).await?;
             Some(BucketedDiscussions::new(
-                loose_discussions(store, id).await?,
+                cv.cohort.discussions(loose_discussions(store, id).await?),
                 buckets.len(),
                 |at| bucket_of(cv.cal.day_of(at)),
                 &staff,
@@ -147,7 +147,10 @@ pub async fn access(
             });
         }
         AccessTab::Students => {
-            let triples = store.item_bucket_students(id, from, to, width).await?;
+            let triples = cv
+                .cohort
+                .item_bucket_students(store, id, from, to, width)
+                .await?;
             return Ok(student_tables(
                 &nodes,
                 &buckets,
@@ -164,14 +167,14 @@ pub async fn access(
     };
     match tab {
         AccessTab::Views => {
-            for r in store.item_days(id, from, to).await? {
+            for r in cv.cohort.item_days(store, id, from, to).await? {
                 if let Some(b) = bucket_of(r.day) {
                     add(r.content_item_id, b, r.views);
                 }
             }
         }
         AccessTab::Posts => {
-            for p in store.course_posts(id).await? {
+            for p in cv.cohort.posts(store.course_posts(id).await?) {
                 if let (Some(item), Some(b)) =
                     (p.content_item_id, bucket_of(cv.cal.day_of(p.posted_at)))
                 {
@@ -180,7 +183,7 @@ pub async fn access(
             }
         }
         _ => {
-            for a in store.course_attempts(id).await? {
+            for a in cv.cohort.attempts(store.course_attempts(id).await?) {
                 let day = a.at.map(|t| cv.cal.day_of(t));
                 if let (Some(item), Some(b)) = (a.content_item_id, day.and_then(bucket_of)) {
                     add(item, b, 1);
@@ -347,7 +350,7 @@ async fn grades(store: &Store, cv: &CourseView) -> StoreResult<Table> {
     let id = cv.course.id;
     let assessments = store.course_assessments(id).await?;
     let grades = store.course_grades(id).await?;
-    let people = store.course_people(id).await?;
+    let people = cv.cohort.people(store.course_people(id).await?);
     let mut cols = vec!["Student".to_string(), IDENTIFIER.to_string()];
     cols.extend(assessments.iter().map(|a| a.name.clone()));
     let mut table = Table::new("grades", "Latest grade per student and assessment", cols);

@@ -103,7 +103,7 @@ pub async fn comparison(store: &Store, cv: &CourseView, w: EventWindow) -> Store
     let days = windows(cv, w);
     let (from, to) = span(&days, w);
     let mut per_day: HashMap<i64, i64> = HashMap::new();
-    for d in store.course_days(cv.course.id, from, to).await? {
+    for d in cv.cohort.course_days(store, cv.course.id, from, to).await? {
         *per_day.entry(d.day).or_default() +=
             d.content_views + d.communication_views + d.assessment_views;
     }
@@ -139,7 +139,7 @@ pub async fn event_split_by_item(
     let days = windows(cv, w);
     let (from, to) = span(&days, w);
     let mut views: HashMap<(ContentItemId, i64), i64> = HashMap::new();
-    for r in store.item_days(cv.course.id, from, to).await? {
+    for r in cv.cohort.item_days(store, cv.course.id, from, to).await? {
         views.insert((r.content_item_id, r.day), r.views);
     }
     let mut table = Table::new(
@@ -178,16 +178,20 @@ pub async fn event_split_by_student(
     let days = windows(cv, w);
     let (from, to) = span(&days, w);
     let mut views: HashMap<(UserId, i64), i64> = HashMap::new();
-    for r in store.student_days(cv.course.id, from, to).await? {
+    for r in cv
+        .cohort
+        .student_days(store, cv.course.id, from, to)
+        .await?
+    {
         views.insert((r.user_id, r.day), r.views);
     }
     let mut cols = split_columns("Student", w);
     cols.insert(1, IDENTIFIER.into());
     let mut table = Table::new("event-split", "Views around the event, per student", cols);
     let (mut tb, mut ta) = (0, 0);
-    for p in store
-        .course_people(cv.course.id)
-        .await?
+    for p in cv
+        .cohort
+        .people(store.course_people(cv.course.id).await?)
         .iter()
         .filter(|p| !p.is_staff)
     {

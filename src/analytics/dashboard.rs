@@ -28,13 +28,23 @@ const BINS: i64 = 10;
 pub async fn dashboard(store: &Store, cv: &CourseView, range: Range) -> StoreResult<Dashboard> {
     let id = cv.course.id;
     let (from, to) = cv.days(range);
-    let days = store.course_days(id, from, to).await?;
+    let cohort = &cv.cohort;
+    let days = cohort.course_days(store, id, from, to).await?;
     // When every recorded day lies in the range, the all-days totals are the range's.
     let whole = store
         .course_activity_span(id)
         .await?
         .is_none_or(|(first, last)| first >= from && last < to);
-    let (per_student, item_totals) = if whole {
+    let (per_student, item_totals) = if !cohort.everyone() {
+        let items = cohort.item_totals(store, id, from, to).await?;
+        (
+            cohort.student_totals(store, id, from, to).await?,
+            items
+                .into_iter()
+                .map(|(item, views, students)| (item, views, Some(students)))
+                .collect::<Vec<_>>(),
+        )
+    } else if whole {
         let items = store.item_course_totals(id).await?;
         (
             store.student_course_totals(id).await?,
@@ -54,7 +64,8 @@ pub async fn dashboard(store: &Store, cv: &CourseView, range: Range) -> StoreRes
         )
     };
     let tree = store.content_tree(id).await?;
-    let people = store.course_people(id).await?;
+    let everyone = store.course_people(id).await?;
+    let people = cohort.people(everyone.clone());
 
     let span = (to - from) as usize;
     let mut by_day = vec![CourseDay::default(); span];
@@ -174,7 +185,7 @@ pub async fn dashboard(store: &Store, cv: &CourseView, range: Range) -> StoreRes
     }
 
     let (from_ms, to_ms) = (cv.day_start(from), cv.day_start(to));
-    let posts = store.course_posts(id).await?;
+    let posts = cohort.posts(store.course_posts(id).await?);
     let mut posts_by_item: HashMap<ContentItemId, i64> = HashMap::new();
     for p in posts
         .iter()
@@ -201,13 +212,13 @@ pub async fn dashboard(store: &Store, cv: &CourseView, range: Range) -> StoreRes
         ]));
     }
     // Discussions outside the tree follow, by posts; their page views are not known (blank).
-    let staff = people
+    let staff = everyone
         .iter()
         .filter(|p| p.is_staff)
         .map(|p| p.user_id)
         .collect();
-    let mut loose: Vec<(i64, usize, String)> = loose_discussions(store, id)
-        .await?
+    let mut loose: Vec<(i64, usize, String)> = cohort
+        .discussions(loose_discussions(store, id).await?)
         .into_iter()
         .map(|d| {
             let posts = d.posts_in(from_ms, to_ms);
@@ -227,7 +238,7 @@ pub async fn dashboard(store: &Store, cv: &CourseView, range: Range) -> StoreRes
     }
 
     let assessments = store.course_assessments(id).await?;
-    let attempts = store.course_attempts(id).await?;
+    let attempts = cohort.attempts(store.course_attempts(id).await?);
     let mut top_assessment = Table::new(
         "top-assessment",
         "Top 10 assessments by attempts",

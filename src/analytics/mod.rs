@@ -3,6 +3,8 @@
 //! exports. Views never run SQL.
 
 mod access;
+mod cohort;
+mod cohort_counts;
 mod comparison;
 mod dashboard;
 mod discussions;
@@ -17,6 +19,7 @@ mod who;
 mod windows;
 
 pub use access::{AccessTab, Group, access};
+pub use cohort::{Cohort, CohortFilter, RoleChoice};
 pub use comparison::{EventWindow, comparison, event_split_by_item, event_split_by_student};
 pub use dashboard::{Dashboard, dashboard};
 pub use offerings::{
@@ -51,10 +54,19 @@ pub struct CourseView {
     pub last_event: Option<EpochMs>,
     /// How the LTI services (roster, gradebook) last fared for this course.
     pub data_sources: Vec<crate::lti::services::DataSourceStatus>,
+    /// Whom the numbers count: the page's cohort filter resolved against the roster.
+    pub cohort: Cohort,
 }
 
 impl CourseView {
+    /// The course as every page needs it, counting the default cohort (students who left
+    /// left out).
     pub async fn load(store: &Store, id: CourseId) -> StoreResult<Self> {
+        Self::load_for(store, id, CohortFilter::default()).await
+    }
+
+    /// The course with its numbers counted for the cohort `filter` chooses.
+    pub async fn load_for(store: &Store, id: CourseId, filter: CohortFilter) -> StoreResult<Self> {
         let course = store.course(id).await?;
         let (cal, dates_known) = course_calendar(store, &course).await?;
         let events = store.course_events(id).await?;
@@ -69,6 +81,7 @@ impl CourseView {
             last_sync,
             last_event,
             data_sources: crate::lti::services::status(store, id).await?,
+            cohort: Cohort::load(store, id, filter).await?,
         })
     }
 

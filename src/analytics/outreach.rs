@@ -89,9 +89,9 @@ pub async fn outreach(
 ) -> StoreResult<Outreach> {
     let id = cv.course.id;
     let nodes = flatten_all(&store.content_tree(id).await?);
-    let students: Vec<Person> = store
-        .course_people(id)
-        .await?
+    let students: Vec<Person> = cv
+        .cohort
+        .people(store.course_people(id).await?)
         .into_iter()
         .filter(|s| !s.is_staff && (s.active || p.include_left))
         .collect();

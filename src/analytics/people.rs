@@ -64,13 +64,13 @@ pub async fn students(
     let buckets = cv.buckets(range);
     let (from, to) = cv.days(range);
     let width = buckets[0].to - buckets[0].from;
-    let people = store.course_people(id).await?;
+    let people = cv.cohort.people(store.course_people(id).await?);
     let mut views: HashMap<UserId, Vec<i64>> = people
         .iter()
         .filter(|p| !p.is_staff)
         .map(|p| (p.user_id, vec![0; buckets.len()]))
         .collect();
-    for r in store.student_days(id, from, to).await? {
+    for r in cv.cohort.student_days(store, id, from, to).await? {
         if let Some(v) = views.get_mut(&r.user_id) {
             v[((r.day - from) / width) as usize] += r.views;
         }

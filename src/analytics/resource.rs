@@ -30,7 +30,12 @@ pub async fn resource_detail(
         .ok_or(StoreError::NotFound("resource"))?;
     let (from, to) = cv.days(Range::All);
     let mut per_day: HashMap<i64, (i64, i64)> = HashMap::new();
-    for r in store.days_of_item(id, item.id, from, to).await? {
+    let days = if cv.cohort.everyone() {
+        store.days_of_item(id, item.id, from, to).await?
+    } else {
+        cv.cohort.item_days(store, id, from, to).await?
+    };
+    for r in days.into_iter().filter(|r| r.content_item_id == item.id) {
         per_day.insert(r.day, (r.views, r.unique_students));
     }
     let mut daily = Table::new(
@@ -48,7 +53,7 @@ pub async fn resource_detail(
         ));
     }
 
-    let people = store.course_people(id).await?;
+    let people = cv.cohort.people(store.course_people(id).await?);
     let viewers: HashMap<UserId, i64> =
         store.item_viewers(id, item.id).await?.into_iter().collect();
     let students: Vec<_> = people.iter().filter(|p| !p.is_staff).collect();

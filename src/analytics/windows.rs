@@ -147,9 +147,9 @@ pub async fn hour_windows(
     w: HourWindow,
 ) -> StoreResult<Vec<Table>> {
     let id = cv.course.id;
-    let students: Vec<Person> = store
-        .course_people(id)
-        .await?
+    let students: Vec<Person> = cv
+        .cohort
+        .people(store.course_people(id).await?)
         .into_iter()
         .filter(|p| !p.is_staff)
         .collect();

@@ -1,6 +1,7 @@
 //! The demo semester, generated from a fixed seed: two offerings of one course (the second
-//! compared with the first), their staff and a few hundred students, written through the
-//! store like a launch or a sync would write them; `semester` fills each offering.
+//! compared with the first), their staff and a few hundred students in tutorial groups,
+//! written through the store like a launch or a sync would write them; `semester` fills
+//! each offering.
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -9,6 +10,7 @@ use super::simulator::{INSTRUCTOR, Persona, STUDENT, TEACHING_ASSISTANT};
 use super::{COURSES, DemoCourse, PLATFORM_NAME};
 use crate::lti::roles::Role;
 use crate::store::courses::{CourseCalendar, CourseUpsert, PreviousChoice};
+use crate::store::groups::{GroupRow, GroupSource};
 use crate::store::users::UserUpsert;
 use crate::store::{CourseId, DeploymentId, PlatformId, Store, StoreError, StoreResult, UserId};
 
@@ -21,6 +23,10 @@ pub const WEEKS: i64 = 12;
 
 /// Students in the current offering by default; the previous one had 7 % fewer.
 pub const STUDENTS: u32 = 400;
+/// The name two students of each offering share.
+const NAMESAKE: (&str, &str) = ("Aisha", "Murphy");
+/// Students are spread over this many tutorials; every ninth is also in the study group.
+const TUTORIALS: u32 = 16;
 
 const GIVEN: [&str; 32] = [
     "Olivia",
@@ -171,12 +177,30 @@ async fn seed_course(
     for persona in [INSTRUCTOR, TEACHING_ASSISTANT] {
         people.push(enrol(store, platform, row.id, &Person::of(&persona)).await?);
     }
+    let mut groups: Vec<GroupRow> = (1..=TUTORIALS)
+        .map(|t| GroupRow {
+            lms_id: format!("tutorial-{t:02}"),
+            name: format!("Tutorial {t:02}"),
+            members: Vec::new(),
+        })
+        .chain(std::iter::once(GroupRow {
+            lms_id: "study-group".into(),
+            name: "Peer study group".into(),
+            members: Vec::new(),
+        }))
+        .collect();
     for n in 1..=students {
         let person = if index == 0 && n == 1 {
             Person::of(&STUDENT)
         } else {
             let given = GIVEN[rng.random_range(0..GIVEN.len())];
             let family = FAMILY[rng.random_range(0..FAMILY.len())];
+            // Two namesakes in every offering, whom only their identifiers tell apart.
+            let (given, family) = if (2..=3).contains(&n) {
+                NAMESAKE
+            } else {
+                (given, family)
+            };
             Person {
                 // Each offering has its own cohort.
                 sub: match index {
@@ -190,7 +214,17 @@ async fn seed_course(
             }
         };
         people.push(enrol(store, platform, row.id, &person).await?);
+        groups[((n - 1) % TUTORIALS) as usize]
+            .members
+            .push(person.sub.clone());
+        if n % 9 == 0 {
+            groups[TUTORIALS as usize].members.push(person.sub);
+        }
     }
+    // The simulator's LMS sends its groups as NRPS group enrolments would.
+    store
+        .sync_groups(platform, row.id, GroupSource::Nrps, &groups, true)
+        .await?;
     Ok(SeededCourse {
         course: row.id,
         people,

@@ -102,6 +102,12 @@ pub struct IdTokenClaims {
     )]
     pub ags_endpoint: Option<AgsEndpoint>,
     #[serde(
+        rename = "https://purl.imsglobal.org/spec/lti-gs/claim/groupsservice",
+        default,
+        deserialize_with = "lenient::object"
+    )]
+    pub groups_service: Option<GroupsService>,
+    #[serde(
         rename = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings",
         default,
         deserialize_with = "lenient::object"
@@ -173,6 +179,16 @@ pub struct DeepLinkingSettings {
 pub struct NamesRoleService {
     #[serde(default, deserialize_with = "lenient::text")]
     pub context_memberships_url: Option<String>,
+}
+
+/// The LTI Course Groups service: where the course's groups are listed, and the scopes
+/// the platform grants on it.
+#[derive(Clone, Debug, Deserialize)]
+pub struct GroupsService {
+    #[serde(default, deserialize_with = "lenient::text")]
+    pub context_groups_url: Option<String>,
+    #[serde(default, deserialize_with = "lenient::strings")]
+    pub scope: Vec<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -312,9 +328,16 @@ mod tests {
             },
             "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice": {
                 "context_memberships_url": "https://lms/m", "service_versions": ["2.0"]
+            },
+            "https://purl.imsglobal.org/spec/lti-gs/claim/groupsservice": {
+                "scope": ["https://purl.imsglobal.org/spec/lti-gs/scope/contextgroup.readonly"],
+                "context_groups_url": "https://lms/g", "service_versions": ["1.0"]
             }
         }));
         assert_eq!(c.ags_endpoint.unwrap().scope.len(), 1);
         assert!(c.names_roles.unwrap().context_memberships_url.is_some());
+        let groups = c.groups_service.unwrap();
+        assert_eq!(groups.context_groups_url.as_deref(), Some("https://lms/g"));
+        assert_eq!(groups.scope, [crate::lti::services::token::SCOPE_GROUPS]);
     }
 }

@@ -353,6 +353,16 @@ pub async fn record(store: &Store, launch: &ValidLaunch) -> Result<LaunchedSessi
                 .and_then(|a| a.lineitems.as_deref()),
         )
         .await?;
+    // Groups are named through the Course Groups service where the platform grants it.
+    if let Some(url) = claims.groups_service.as_ref().and_then(|g| {
+        g.scope
+            .iter()
+            .any(|s| s == crate::lti::services::token::SCOPE_GROUPS)
+            .then_some(g.context_groups_url.as_deref())
+            .flatten()
+    }) {
+        store.set_course_groups_url(course.id, url).await?;
+    }
     if let Some(ags) = &claims.ags_endpoint
         && ags.lineitems.is_some()
     {

@@ -68,6 +68,10 @@ row_id!(
     AdminId
 );
 row_id!(
+    /// A course group or section from the LMS.
+    CourseGroupId
+);
+row_id!(
     /// A durable background job.
     JobId
 );

@@ -11,7 +11,8 @@ use url::form_urlencoded;
 /// `registration_token`, a sealed deep-link `request`, a table search `q.<table>`, which
 /// may hold a student's name, and any parameter added later) is replaced by `[redacted]`.
 const SHOWN_PARAMS: &[&str] = &[
-    "week", "tab", "event", "window", "csv", "saved", "course", "format", "page", "sort",
+    "week", "tab", "event", "window", "csv", "saved", "course", "format", "page", "sort", "group",
+    "role", "left",
 ];
 
 const REDACTED: &str = "[redacted]";

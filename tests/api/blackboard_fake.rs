@@ -51,6 +51,10 @@ pub struct Data {
     pub messages: HashMap<String, Vec<Value>>,
     pub calendar: Vec<Value>,
     pub reviews: Vec<Value>,
+    /// Course groups (`GroupV2`), group sets, and each group's members.
+    pub groups: Vec<Value>,
+    pub group_sets: Vec<Value>,
+    pub group_members: HashMap<String, Vec<Value>>,
 }
 
 #[derive(Default)]
@@ -151,7 +155,9 @@ pub fn user_uuid(i: usize) -> String {
 }
 
 /// 300 students and 2 instructors, 200 content items, 10 test columns with attempts and
-/// grades, 3 discussions of 20 messages, 6 calendar items, review status of 5 items.
+/// grades, 3 discussions of 20 messages, 6 calendar items, review status of 5 items, and
+/// groups: 25 tutorials of 12 in a "Tutorials" set, and a "Peer mentors" group of 30 that
+/// overlaps them.
 fn seed() -> Data {
     let mut data = Data {
         course: json!({
@@ -266,6 +272,29 @@ fn seed() -> Data {
                 "reviewed": (i + r) % 2 == 0, "reviewDate": if (i + r) % 2 == 0 { json!("2026-03-10T08:00:00.000Z") } else { Value::Null }}));
         }
     }
+    data.group_sets
+        .push(json!({"id": "_40_1", "name": "Tutorials", "created": SEEDED, "modified": SEEDED}));
+    for t in 0..25usize {
+        let id = format!("_{}_1", 41 + t);
+        data.groups.push(json!({"id": id, "externalId": format!("TUT{t}"), "groupSetId": "_40_1",
+            "name": format!("Tutorial {:02}", t + 1), "availability": {"available": "Yes"},
+            "enrollment": {"type": "InstructorOnly"}, "uuid": format!("{:032x}", 0x6000 + t), "created": SEEDED, "modified": SEEDED}));
+        let members = (t * 12..t * 12 + 12)
+            .map(|i| json!({"userId": user_pk(i)}))
+            .collect();
+        data.group_members.insert(id, members);
+    }
+    data.groups.push(
+        json!({"id": "_90_1", "externalId": "MENTORS", "name": "Peer mentors",
+        "availability": {"available": "Yes"}, "enrollment": {"type": "InstructorOnly"},
+        "uuid": format!("{:032x}", 0x7000), "created": SEEDED, "modified": SEEDED}),
+    );
+    data.group_members.insert(
+        "_90_1".into(),
+        (0..30)
+            .map(|i| json!({"userId": user_pk(i * 10)}))
+            .collect(),
+    );
     data
 }
 
@@ -574,6 +603,33 @@ fn route(
             "performance",
             "contentReviewStatus",
         ] if *id == COURSE_PK => list(d.reviews.clone(), 200),
+        ["learn", "api", "public", "v2", "courses", id, "groups"] if *id == COURSE_PK => {
+            list(d.groups.clone(), 20)
+        }
+        [
+            "learn",
+            "api",
+            "public",
+            "v2",
+            "courses",
+            id,
+            "groups",
+            "sets",
+        ] if *id == COURSE_PK => list(d.group_sets.clone(), 20),
+        [
+            "learn",
+            "api",
+            "public",
+            "v2",
+            "courses",
+            id,
+            "groups",
+            group,
+            "users",
+        ] if *id == COURSE_PK => match d.group_members.get(*group) {
+            Some(items) => list(items.clone(), 20),
+            None => error(StatusCode::NOT_FOUND, "Group not found"),
+        },
         _ => error(StatusCode::NOT_FOUND, "Resource not found"),
     }
 }

@@ -366,14 +366,18 @@ on_both_backends! {
         assert!(count("rollup_student_day").await > 1_000, "rollups kept with the activity");
         assert!(count("forum_posts").await > 0);
         assert!(count("grades").await > 0);
+        assert_eq!(count("course_groups").await, 2 * 17, "16 tutorials and a study group per offering");
+        assert_eq!(count("course_group_members").await, 24 + 22 + 24 / 9 + 22 / 9, "study group members overlap the tutorials");
+        assert_eq!(count("users WHERE name = 'Aisha Murphy'").await, 4, "two namesakes per offering");
 
-        // The instructor opens the seeded course, not a new one.
+        // The instructor opens the seeded course, not a new one, and can pick a tutorial.
         let landed = demo.open_as("instructor", true).await;
         assert!(landed.page.contains(demo::CURRENT.title), "{}", landed.page);
         assert!(
             landed.page.contains("id=\"offering-comparison\"") && landed.page.contains(demo::PREVIOUS.title),
             "the dashboard compares the two offerings out of the box"
         );
+        assert!(landed.page.contains("name=\"group\"") && landed.page.contains("Tutorial 01"));
         assert_eq!(count("courses").await, 2);
         assert_eq!(count("users").await, 2 + 24 + 22);
     }

@@ -21,7 +21,11 @@ use crate::on_both_backends;
 /// An LMS answer (status, body), a test of the error it must cause, and what its message says.
 type Case<E> = (u16, Value, fn(&E) -> bool, &'static str);
 
-async fn course_with_roster(app: &TestApp, mock: &MockServices, platform: &Platform) -> CourseId {
+pub async fn course_with_roster(
+    app: &TestApp,
+    mock: &MockServices,
+    platform: &Platform,
+) -> CourseId {
     let course = app
         .store
         .upsert_course(

@@ -34,6 +34,8 @@ pub struct Lms {
     pub service_fault: Option<(u16, Value)>,
     /// The roster: members in the NRPS container's JSON.
     pub members: Vec<Value>,
+    /// The Course Groups service's groups (id, name), served two to a page.
+    pub groups: Vec<Value>,
     /// Offer a `differences` link, and the members changed since then.
     pub offer_differences: bool,
     pub changes: Vec<Value>,
@@ -68,6 +70,7 @@ impl MockServices {
         let router = Router::new()
             .route("/token", post(token))
             .route("/nrps/{context}/members", get(members))
+            .route("/groups/{context}", get(groups))
             .route("/mod/lti/services.php/{context}/lineitems", get(line_items))
             .route(
                 "/mod/lti/services.php/{context}/lineitems/{item}/lineitem/results",
@@ -177,6 +180,42 @@ fn query_text(query: &HashMap<String, String>) -> String {
     let mut pairs: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
     pairs.sort();
     pairs.join("&")
+}
+
+async fn groups(
+    State(mock): State<MockServices>,
+    Path(context): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(refused) = admit(
+        &mock,
+        &headers,
+        format!("/groups/{context}?{}", query_text(&query)),
+    ) {
+        return refused;
+    }
+    let lms = mock.lms();
+    let page: usize = query.get("page").and_then(|p| p.parse().ok()).unwrap_or(0);
+    let slice: Vec<Value> = lms.groups.iter().skip(page * 2).take(2).cloned().collect();
+    let mut response =
+        axum::Json(json!({ "id": format!("{}/groups/{context}", mock.base), "groups": slice }))
+            .into_response();
+    response.headers_mut().insert(
+        "content-type",
+        "application/vnd.ims.lti-gs.v1.contextgroupcontainer+json"
+            .parse()
+            .unwrap(),
+    );
+    if (page + 1) * 2 < lms.groups.len() {
+        let next = format!(
+            "<{}/groups/{context}?page={}>; rel=\"next\"",
+            mock.base,
+            page + 1
+        );
+        response.headers_mut().insert("link", next.parse().unwrap());
+    }
+    response
 }
 
 async fn members(

@@ -70,7 +70,7 @@ fn text_of(fragment: &str) -> String {
 }
 
 /// CSV rows (the test data holds no quoted fields).
-fn csv_rows(csv: &str) -> Vec<Vec<String>> {
+pub fn csv_rows(csv: &str) -> Vec<Vec<String>> {
     csv.lines()
         .map(|l| {
             l.split(',')

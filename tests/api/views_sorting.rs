@@ -51,14 +51,19 @@ fn header_links(html: &str, id: &str) -> Vec<String> {
         .collect()
 }
 
-/// The students page with `query`, its students table checked equal to the CSV asked with
-/// the same parameters.
+/// The students page with `query`, students who left included (`left=1`), its students
+/// table checked equal to the CSV asked with the same parameters.
 async fn students(
     app: &crate::helpers::TestApp,
     o: &Outreach,
     query: &str,
 ) -> (String, Vec<Vec<String>>) {
-    let path = format!("/courses/{}/students?{query}", o.course);
+    let left = if query.contains("left=") {
+        ""
+    } else {
+        "left=1&"
+    };
+    let path = format!("/courses/{}/students?{left}{query}", o.course);
     page_and_csv_as(app, &o.token, &path, "students").await
 }
 

@@ -1,5 +1,6 @@
 //! Who is who on student rows over real HTTP: namesakes told apart by a second identifier
-//! on the students page and its CSV, and a student who left marked "(left)".
+//! on the students page and its CSV, and a student who left marked "(left)" where the
+//! cohort includes students who left.
 
 use crate::outreach_fixture::seed;
 use crate::views::{get, page_and_csv_as, with_token};
@@ -37,6 +38,10 @@ on_both_backends! {
         let o = seed(&app.store).await;
         let path = format!("/courses/{}/students", o.course);
         let (_, rows) = page_and_csv_as(&app, &o.token, &path, "students").await;
+        for s in &o.students {
+            assert_eq!(rows.iter().any(|r| r[1] == s.username), s.active, "{} only while enrolled", s.username);
+        }
+        let (_, rows) = page_and_csv_as(&app, &o.token, &format!("{path}?left=1"), "students").await;
         for s in &o.students {
             let shown = if s.active { s.name.to_string() } else { format!("{} (left)", s.name) };
             assert!(

@@ -2,6 +2,7 @@
 //! paging, rate limits, retries) and the course sync built on it.
 
 mod client;
+mod groups;
 mod model;
 mod setup;
 pub mod sync;

@@ -226,3 +226,19 @@ pub fn iso(at: EpochMs) -> String {
         t.millisecond()
     )
 }
+
+/// A course group (`GroupV2`); `groupSetId` names the group set it belongs to, if any.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Group {
+    pub id: String,
+    pub name: Option<String>,
+    pub group_set_id: Option<String>,
+}
+
+/// One member of a course group.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct GroupMembership {
+    pub user_id: String,
+}

@@ -1,4 +1,4 @@
-//! One course sync: the course, content tree, memberships, gradebook, discussions,
+//! One course sync: the course, content tree, memberships, groups, gradebook, discussions,
 //! calendar and review status, each a stage recorded on the run so an interrupted run
 //! resumes after its finished stages. After a full run, runs ask only for changes.
 
@@ -27,16 +27,18 @@ pub enum Stage {
     Course,
     Content,
     Members,
+    Groups,
     Gradebook,
     Discussions,
     Calendar,
     Reviews,
 }
 
-pub const STAGES: [Stage; 7] = [
+pub const STAGES: [Stage; 8] = [
     Stage::Course,
     Stage::Content,
     Stage::Members,
+    Stage::Groups,
     Stage::Gradebook,
     Stage::Discussions,
     Stage::Calendar,
@@ -49,6 +51,7 @@ impl Stage {
             Self::Course => "course",
             Self::Content => "content",
             Self::Members => "members",
+            Self::Groups => "groups",
             Self::Gradebook => "gradebook",
             Self::Discussions => "discussions",
             Self::Calendar => "calendar",
@@ -263,6 +266,16 @@ impl CourseSync<'_> {
             Stage::Course => self.course().await,
             Stage::Content => self.content().await,
             Stage::Members => self.members().await,
+            Stage::Groups => {
+                super::groups::sync_groups(
+                    self.store,
+                    self.client,
+                    &self.course,
+                    &self.cid,
+                    self.full,
+                )
+                .await
+            }
             Stage::Gradebook => self.gradebook().await,
             Stage::Discussions => self.discussions().await,
             Stage::Calendar => self.calendar().await,

@@ -1,12 +1,17 @@
 //! Names and Role Provisioning Services: reads the course's membership container (every
 //! page, or only the differences since the last read when the LMS offers them) and stores
-//! the members, their roles and status; members who left are marked inactive.
+//! the members, their roles and status; members who left are marked inactive. Members'
+//! `group_enrollments` become the course's NRPS groups, named through the Course Groups
+//! service where the launch advertised it.
+
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Deserialize;
 
 use super::container::{ServiceError, get_page, merge_query};
 use super::token::{AccessTokens, SCOPE_NRPS};
 use crate::lti::roles::{is_course_staff, parse_roles};
+use crate::store::groups::{GroupRow, GroupSource};
 use crate::store::lti_services::RosterMember;
 use crate::store::sync_runs::SyncCounts;
 use crate::store::{CourseId, Store};
@@ -47,18 +52,48 @@ struct Member {
     email: Option<String>,
     #[serde(default)]
     roles: Vec<String>,
+    /// The groups (sections, tutorials) the member is in, where the LMS sends them.
+    #[serde(default)]
+    group_enrollments: Vec<GroupEnrollment>,
+}
+
+#[derive(Deserialize)]
+struct GroupEnrollment {
+    group_id: String,
+}
+
+/// The groups named by members' `group_enrollments`, each with the subs of its members.
+/// NRPS gives no group names: a group is shown by its name from `names`, else its id.
+fn groups_of(members: &[Member], names: &HashMap<String, String>) -> Vec<GroupRow> {
+    let mut groups: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for m in members {
+        for g in &m.group_enrollments {
+            groups
+                .entry(&g.group_id)
+                .or_default()
+                .push(m.user_id.clone());
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(id, members)| GroupRow {
+            lms_id: id.to_string(),
+            name: names.get(id).cloned().unwrap_or_else(|| id.to_string()),
+            members,
+        })
+        .collect()
 }
 
 impl Member {
-    fn into_row(self) -> RosterMember {
+    fn to_row(&self) -> RosterMember {
         let roles = parse_roles(&self.roles);
         let status = self.status.as_deref().unwrap_or("Active");
         RosterMember {
-            lms_sub: self.user_id,
-            name: self.name.unwrap_or_default(),
-            given_name: self.given_name.unwrap_or_default(),
-            family_name: self.family_name.unwrap_or_default(),
-            email: self.email.filter(|e| !e.is_empty()),
+            lms_sub: self.user_id.clone(),
+            name: self.name.clone().unwrap_or_default(),
+            given_name: self.given_name.clone().unwrap_or_default(),
+            family_name: self.family_name.clone().unwrap_or_default(),
+            email: self.email.clone().filter(|e| !e.is_empty()),
             is_staff: is_course_staff(&roles),
             roles: roles
                 .iter()
@@ -123,7 +158,7 @@ async fn read_roster(
         let container: Container = serde_json::from_value(page.body).map_err(|e| {
             ServiceError::Malformed(format!("the membership container is not valid: {e}"))
         })?;
-        members.extend(container.members.into_iter().map(Member::into_row));
+        members.extend(container.members);
         if page.differences.is_some() {
             next_differences = page.differences.map(|d| merge_query(&d, &memberships_url));
         }
@@ -132,8 +167,31 @@ async fn read_roster(
             None => break,
         }
     }
+    let rows: Vec<RosterMember> = members.iter().map(Member::to_row).collect();
     let counts = store
-        .sync_roster(platform.id, course_id, &members, !differences)
+        .sync_roster(platform.id, course_id, &rows, !differences)
+        .await?;
+    // The names are a nicety: without them (service refused or down) groups show their ids.
+    let names = match store.course_groups_url(course_id).await? {
+        Some(url) if members.iter().any(|m| !m.group_enrollments.is_empty()) => {
+            super::groups::group_names(tokens, store, &platform, &url)
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::warn!(course = %course_id, error = %e, "the course groups service failed");
+                    HashMap::new()
+                })
+        }
+        _ => HashMap::new(),
+    };
+    // A differences read lists only who changed: it adds to the groups, removes nobody.
+    store
+        .sync_groups(
+            platform.id,
+            course_id,
+            GroupSource::Nrps,
+            &groups_of(&members, &names),
+            !differences,
+        )
         .await?;
     Ok((
         RosterReport {
@@ -157,7 +215,7 @@ mod tests {
             "roles": ["http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"]
         }))
         .unwrap();
-        let row = member.into_row();
+        let row = member.to_row();
         assert!(row.is_staff && !row.available && row.active);
         assert_eq!(row.roles, "Instructor");
     }

@@ -18,6 +18,7 @@ pub const SCOPE_NRPS: &str =
 pub const SCOPE_LINEITEM_READ: &str =
     "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly";
 pub const SCOPE_RESULT_READ: &str = "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly";
+pub const SCOPE_GROUPS: &str = "https://purl.imsglobal.org/spec/lti-gs/scope/contextgroup.readonly";
 
 const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /// Client assertions are single-use; five minutes covers clock skew with the LMS.

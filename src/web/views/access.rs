@@ -8,7 +8,7 @@ use maud::{Markup, html};
 use super::links::Links;
 use super::shell::{course_page, range_controls};
 use super::tables::figure;
-use super::{TableQuery, ViewQuery, csv_response};
+use super::{CohortQuery, TableQuery, ViewQuery, csv_response};
 use crate::AppState;
 use crate::analytics::{AccessTab, CourseView, EventWindow, Group, Range, access};
 use crate::error::Result;
@@ -19,37 +19,41 @@ pub async fn content(
     s: State<AppState>,
     session: StaffSession,
     q: Query<ViewQuery>,
+    cq: Query<CohortQuery>,
     t: TableQuery,
 ) -> Result<Response> {
-    page(s, session, q, t, Group::Content).await
+    page(s, session, q, cq, t, Group::Content).await
 }
 
 pub async fn communication(
     s: State<AppState>,
     session: StaffSession,
     q: Query<ViewQuery>,
+    cq: Query<CohortQuery>,
     t: TableQuery,
 ) -> Result<Response> {
-    page(s, session, q, t, Group::Communication).await
+    page(s, session, q, cq, t, Group::Communication).await
 }
 
 pub async fn assessment(
     s: State<AppState>,
     session: StaffSession,
     q: Query<ViewQuery>,
+    cq: Query<CohortQuery>,
     t: TableQuery,
 ) -> Result<Response> {
-    page(s, session, q, t, Group::Assessment).await
+    page(s, session, q, cq, t, Group::Assessment).await
 }
 
 async fn page(
     State(state): State<AppState>,
     StaffSession(session): StaffSession,
     Query(q): Query<ViewQuery>,
+    Query(cq): Query<CohortQuery>,
     page: TableQuery,
     group: Group,
 ) -> Result<Response> {
-    let cv = CourseView::load(&state.store, session.course).await?;
+    let cv = CourseView::load_for(&state.store, session.course, cq.filter()).await?;
     let range = Range::parse(q.week.as_deref(), cv.cal.weeks);
     let tab = AccessTab::parse(q.tab.as_deref(), group);
     let window = EventWindow::parse(q.event.as_deref(), q.window.as_deref(), &cv);
@@ -62,7 +66,9 @@ async fn page(
             &page,
         );
     }
-    let links = Links::new(&session, &state.secret).on_page(page);
+    let links = Links::new(&session, &state.secret)
+        .with_cohort(&cv.cohort.filter)
+        .on_page(page);
     let path = format!("/{}", group.as_str());
     let week = range.query_value();
     let (event, days) = window
@@ -143,7 +149,7 @@ pub fn event_picker(
     }
     html! {
         form class="picker" method="get" action={"/courses/" (cv.course.id) (path)} {
-            input type="hidden" name="s" value=(links.token);
+            (links.hidden_fields(&[]))
             @if let Some(tab) = tab { input type="hidden" name="tab" value=(tab.as_str()); }
             label for="event" { "Event " }
             select id="event" name="event" {

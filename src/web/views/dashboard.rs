@@ -9,7 +9,7 @@ use super::links::Links;
 use super::offerings::comparison_section;
 use super::shell::{course_page, range_controls};
 use super::tables::figure;
-use super::{TableQuery, ViewQuery, csv_response};
+use super::{CohortQuery, TableQuery, ViewQuery, csv_response};
 use crate::AppState;
 use crate::analytics::{CourseView, Range, dashboard, offering_comparison};
 use crate::error::Result;
@@ -23,12 +23,13 @@ pub async fn page(
     State(state): State<AppState>,
     session: CourseSession,
     Query(q): Query<ViewQuery>,
+    Query(cq): Query<CohortQuery>,
     page: TableQuery,
 ) -> Result<Response> {
     if !session.staff {
         return Ok((StatusCode::FORBIDDEN, learner_page()).into_response());
     }
-    let cv = CourseView::load(&state.store, session.course).await?;
+    let cv = CourseView::load_for(&state.store, session.course, cq.filter()).await?;
     let range = Range::parse(q.week.as_deref(), cv.cal.weeks);
     let d = dashboard(&state.store, &cv, range).await?;
     let offerings = offering_comparison(&state.store, &cv, session.user).await?;
@@ -44,7 +45,9 @@ pub async fn page(
         tables.extend(offerings.as_ref().map(|o| &o.table));
         return csv_response(&tables, id, &cv.course.code, &page);
     }
-    let links = Links::new(&session, &state.secret).on_page(page);
+    let links = Links::new(&session, &state.secret)
+        .with_cohort(&cv.cohort.filter)
+        .on_page(page);
     let week = range.query_value();
     let params = [("week", week.as_str())];
     let (from, to) = cv.days(range);

@@ -6,9 +6,9 @@ use maud::html;
 
 use super::links::Links;
 use super::offerings::{comparison_section, matched_note};
-use super::shell::course_page;
+use super::shell::course_page_at;
 use super::tables::figure;
-use super::{TableQuery, ViewQuery, csv_response};
+use super::{CohortQuery, TableQuery, ViewQuery, csv_response};
 use crate::AppState;
 use crate::analytics::{CourseView, Range, resource_comparison, resource_detail, student_detail};
 use crate::error::Result;
@@ -23,9 +23,10 @@ pub async fn student(
     StaffSession(session): StaffSession,
     Path((_, user)): Path<(CourseId, UserId)>,
     Query(q): Query<ViewQuery>,
+    Query(cq): Query<CohortQuery>,
     page: TableQuery,
 ) -> Result<Response> {
-    let cv = CourseView::load(&state.store, session.course).await?;
+    let cv = CourseView::load_for(&state.store, session.course, cq.filter()).await?;
     let d = student_detail(&state.store, &cv, user).await?;
     if let Some(id) = &q.csv {
         return csv_response(
@@ -35,7 +36,9 @@ pub async fn student(
             &page,
         );
     }
-    let links = Links::new(&session, &state.secret).on_page(page);
+    let links = Links::new(&session, &state.secret)
+        .with_cohort(&cv.cohort.filter)
+        .on_page(page);
     let path = format!("/students/{}", user);
     let (from, to) = cv.days(Range::All);
     let chart = TimeChart {
@@ -70,7 +73,8 @@ pub async fn student(
         (figure(&d.forums, None, &links, &path, &[]))
         (figure(&d.assessments, None, &links, &path, &[]))
     };
-    Ok(course_page(&cv, &links, "/students", &d.name, body).into_response())
+    // One student's own numbers: the filter has nothing to narrow, its links keep it.
+    Ok(course_page_at(&cv, &links, "/students", None, &d.name, body).into_response())
 }
 
 pub async fn resource(
@@ -78,9 +82,10 @@ pub async fn resource(
     StaffSession(session): StaffSession,
     Path((_, item)): Path<(CourseId, ContentItemId)>,
     Query(q): Query<ViewQuery>,
+    Query(cq): Query<CohortQuery>,
     page: TableQuery,
 ) -> Result<Response> {
-    let cv = CourseView::load(&state.store, session.course).await?;
+    let cv = CourseView::load_for(&state.store, session.course, cq.filter()).await?;
     let d = resource_detail(&state.store, &cv, item).await?;
     let offerings = resource_comparison(&state.store, &cv, item, session.user).await?;
     if let Some(id) = &q.csv {
@@ -93,7 +98,9 @@ pub async fn resource(
             &page,
         );
     }
-    let links = Links::new(&session, &state.secret).on_page(page);
+    let links = Links::new(&session, &state.secret)
+        .with_cohort(&cv.cohort.filter)
+        .on_page(page);
     let path = format!("/resources/{}", item);
     let (from, to) = cv.days(Range::All);
     let chart = TimeChart {
@@ -127,5 +134,5 @@ pub async fn resource(
             (comparison_section(&o.comparison, &links, &path, &[], Some(matched_note(o))))
         }
     };
-    Ok(course_page(&cv, &links, &back, &d.item.title, body).into_response())
+    Ok(course_page_at(&cv, &links, &back, Some(&path), &d.item.title, body).into_response())
 }

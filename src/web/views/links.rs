@@ -1,11 +1,14 @@
 //! Links inside a course: every one carries the session token, since cookies may be
-//! blocked inside the LMS frame; and the CSRF token of the session's forms.
+//! blocked inside the LMS frame, and the page's cohort filter; and the CSRF token of the
+//! session's forms.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use maud::{Markup, html};
 use url::form_urlencoded;
 
 use super::table_query::TableQuery;
+use crate::analytics::CohortFilter;
 use crate::error::Error;
 use crate::secret::SecretKey;
 use crate::store::CourseId;
@@ -19,6 +22,8 @@ const CSRF_PURPOSE: &str = "csrf";
 pub struct Links {
     pub course: CourseId,
     pub token: String,
+    /// The cohort filter's query pairs, kept on every link so it holds across pages.
+    pub(super) cohort: Vec<(&'static str, String)>,
     /// The page being drawn, whose tables' header links and search forms keep its query.
     pub page: TableQuery,
 }
@@ -28,6 +33,7 @@ impl std::fmt::Debug for Links {
         f.debug_struct("Links")
             .field("course", &self.course)
             .field("token", &format_args!("{}", crate::secret::REDACTED))
+            .field("cohort", &self.cohort)
             .finish()
     }
 }
@@ -37,8 +43,15 @@ impl Links {
         Self {
             course: session.course,
             token: session.token(secret),
+            cohort: Vec::new(),
             page: TableQuery::default(),
         }
+    }
+
+    /// These links carry `filter` (nothing for the default cohort).
+    pub fn with_cohort(mut self, filter: &CohortFilter) -> Self {
+        self.cohort = filter.params();
+        self
     }
 
     /// These links on the page asked with `page`, so its tables keep their sort and search.
@@ -46,14 +59,40 @@ impl Links {
         Self { page, ..self }
     }
 
-    /// `/courses/{id}{path}?s=…&k=v…`, empty values left out.
+    /// `/courses/{id}{path}?s=…&k=v…` and the cohort filter (where `params` does not set
+    /// the same key), empty values left out.
     pub fn href(&self, path: &str, params: &[(&str, &str)]) -> String {
         let mut query = form_urlencoded::Serializer::new(String::new());
         query.append_pair(TOKEN_PARAM, &self.token);
         for (k, v) in params.iter().filter(|(_, v)| !v.is_empty()) {
             query.append_pair(k, v);
         }
+        for (k, v) in self.cohort_except(params.iter().map(|(k, _)| *k)) {
+            query.append_pair(k, v);
+        }
         format!("/courses/{}{}?{}", self.course, path, query.finish())
+    }
+
+    /// The hidden fields of a GET form on a course page: the session token and the cohort
+    /// filter, but for the keys the form sets itself.
+    pub fn hidden_fields(&self, own: &[&str]) -> Markup {
+        html! {
+            input type="hidden" name=(TOKEN_PARAM) value=(self.token);
+            @for (k, v) in self.cohort_except(own.iter().copied()) {
+                input type="hidden" name=(k) value=(v);
+            }
+        }
+    }
+
+    fn cohort_except<'a>(
+        &'a self,
+        keys: impl Iterator<Item = &'a str>,
+    ) -> impl Iterator<Item = (&'static str, &'a str)> {
+        let taken: Vec<&str> = keys.collect();
+        self.cohort
+            .iter()
+            .filter(move |(k, _)| !taken.contains(k))
+            .map(|(k, v)| (*k, v.as_str()))
     }
 }
 

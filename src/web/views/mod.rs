@@ -26,7 +26,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::analytics::Table;
+use crate::analytics::{CohortFilter, Table};
 use crate::error::Error;
 
 pub fn router() -> Router<AppState> {
@@ -84,6 +84,25 @@ pub struct ViewQuery {
     pub after: Option<String>,
     /// Download this table of the page as CSV.
     pub csv: Option<String>,
+}
+
+/// The cohort filter of a course page (`group`, `role`, `left`), kept on every link.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct CohortQuery {
+    pub group: Option<String>,
+    pub role: Option<String>,
+    pub left: Option<String>,
+}
+
+impl CohortQuery {
+    pub fn filter(&self) -> CohortFilter {
+        CohortFilter::parse(
+            self.group.as_deref(),
+            self.role.as_deref(),
+            self.left.as_deref(),
+        )
+    }
 }
 
 /// The named table of a page as a CSV download, sorted and searched as the page shows it.

@@ -8,7 +8,7 @@ use maud::html;
 use super::links::Links;
 use super::shell::course_page;
 use super::tables::figure;
-use super::{TableQuery, csv_response};
+use super::{CohortQuery, TableQuery, csv_response};
 use crate::AppState;
 use crate::analytics::{CourseView, OutreachParams, OutreachQuery, outreach};
 use crate::error::Result;
@@ -28,9 +28,10 @@ pub async fn page(
     State(state): State<AppState>,
     StaffSession(session): StaffSession,
     Query(q): Query<PageQuery>,
+    Query(cq): Query<CohortQuery>,
     page: TableQuery,
 ) -> Result<Response> {
-    let cv = CourseView::load(&state.store, session.course).await?;
+    let cv = CourseView::load_for(&state.store, session.course, cq.filter()).await?;
     let now = EpochMs::now();
     let p = OutreachParams::parse(&q.choices, &cv, cv.cal.day_of(now));
     let found = outreach(&state.store, &cv, p, now).await?;
@@ -38,7 +39,9 @@ pub async fn page(
         let tables: Vec<_> = found.lists.iter().map(|l| &l.table).collect();
         return csv_response(&tables, id, &cv.course.code, &page);
     }
-    let links = Links::new(&session, &state.secret).on_page(page);
+    let links = Links::new(&session, &state.secret)
+        .with_cohort(&cv.cohort.filter)
+        .on_page(page);
     let days = p.inactive_days.to_string();
     let item = p.item.map(|i| i.to_string()).unwrap_or_default();
     let due = p.due_days.to_string();
@@ -58,7 +61,7 @@ pub async fn page(
         p { "Students to contact, from the activity rollups, the roster and the gradebook. "
             "Each list can be downloaded as CSV for a mail merge." }
         form class="picker" method="get" action={"/courses/" (cv.course.id) "/outreach"} {
-            input type="hidden" name="s" value=(links.token);
+            (links.hidden_fields(&["left"]))
             p {
                 label for="days" { "No activity in the last (days) " }
                 input id="days" name="days" type="number" min="1" max=(max) value=(days);

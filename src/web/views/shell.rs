@@ -1,12 +1,12 @@
-//! The frame of every course page: title, navigation, range controls, data freshness and
-//! the metric definitions one click away.
+//! The frame of every course page: title, navigation, the cohort filter, range controls,
+//! data freshness and the metric definitions one click away.
 
 use axum::extract::State;
 use maud::{Markup, html};
 
 use super::links::Links;
 use crate::AppState;
-use crate::analytics::{CourseView, Range};
+use crate::analytics::{CourseView, Range, RoleChoice};
 use crate::error::Result;
 use crate::web::layout;
 use crate::web::session::StaffSession;
@@ -23,6 +23,17 @@ const NAV: [(&str, &str); 10] = [
     ("/events", "Events"),
     ("/settings", "Settings"),
     ("/courses", "All courses"),
+];
+
+/// The pages whose numbers the cohort filter narrows (detail pages name their own path).
+const COUNTED: [&str; 7] = [
+    "",
+    "/content",
+    "/communication",
+    "/assessment",
+    "/students",
+    "/outreach",
+    "/comparison",
 ];
 
 /// What each metric means, in one sentence each.
@@ -69,6 +80,20 @@ pub fn course_page(
     title: &str,
     body: Markup,
 ) -> Markup {
+    let filter = COUNTED.contains(&active).then_some(active);
+    course_page_at(cv, links, active, filter, title, body)
+}
+
+/// A complete course page whose cohort filter form (if `filter_path` is given) applies to
+/// the page at that path.
+pub fn course_page_at(
+    cv: &CourseView,
+    links: &Links,
+    active: &str,
+    filter_path: Option<&str>,
+    title: &str,
+    body: Markup,
+) -> Markup {
     let c = &cv.course;
     let page_title = format!(
         "{title} — {}",
@@ -92,6 +117,7 @@ pub fn course_page(
                 }
             }
             h1 { (title) }
+            @if let Some(path) = filter_path { (cohort_form(cv, links, path)) }
             (freshness(cv))
             (data_sources(&cv.data_sources))
             @if !cv.dates_known {
@@ -111,6 +137,41 @@ pub fn course_page(
             script src="/static/cloop.js" defer {}
         },
     )
+}
+
+/// The GET form choosing whom the page counts: a group (when the LMS sent any), a role,
+/// and whether students who left count; with the sentence saying whom it counts now.
+fn cohort_form(cv: &CourseView, links: &Links, path: &str) -> Markup {
+    let cohort = &cv.cohort;
+    let f = &cohort.filter;
+    html! {
+        form class="picker cohort" method="get" action={"/courses/" (cv.course.id) (path)} aria-label="Whom to count" {
+            (links.hidden_fields(&["group", "role", "left"]))
+            @if !cohort.groups.is_empty() {
+                label for="cohort-group" { "Group " }
+                select id="cohort-group" name="group" {
+                    option value="" selected[f.group.is_none()] { "All groups" }
+                    @for (id, name) in &cohort.groups {
+                        option value=(id) selected[f.group == Some(*id)] { (name) }
+                    }
+                }
+                " "
+            }
+            label for="cohort-role" { "Role " }
+            select id="cohort-role" name="role" {
+                @for role in RoleChoice::ALL {
+                    option value=(role.as_str()) selected[f.role == role] { (role.label()) }
+                }
+            }
+            " "
+            input id="cohort-left" name="left" type="checkbox" value="1" checked[f.include_left];
+            " "
+            label for="cohort-left" { "Include students who left" }
+            " "
+            button type="submit" { "Apply" }
+            p class="muted cohort-now" { (cohort.describe()) }
+        }
+    }
 }
 
 fn freshness(cv: &CourseView) -> Markup {

@@ -9,7 +9,7 @@ use super::access::{event_picker, over_time_chart};
 use super::links::Links;
 use super::shell::{course_page, range_controls};
 use super::tables::figure;
-use super::{TableQuery, ViewQuery, csv_response};
+use super::{CohortQuery, TableQuery, ViewQuery, csv_response};
 use crate::AppState;
 use crate::analytics::{
     AccessTab, CourseView, EventWindow, HourWindow, Hours, Range, Table, comparison as compare,
@@ -24,9 +24,10 @@ pub async fn list(
     State(state): State<AppState>,
     StaffSession(session): StaffSession,
     Query(q): Query<ViewQuery>,
+    Query(cq): Query<CohortQuery>,
     page: TableQuery,
 ) -> Result<Response> {
-    let cv = CourseView::load(&state.store, session.course).await?;
+    let cv = CourseView::load_for(&state.store, session.course, cq.filter()).await?;
     let range = Range::parse(q.week.as_deref(), cv.cal.weeks);
     let events_tab = q.tab.as_deref() == Some("events");
     let window = EventWindow::parse(q.event.as_deref(), q.window.as_deref(), &cv);
@@ -39,7 +40,9 @@ pub async fn list(
             &page,
         );
     }
-    let links = Links::new(&session, &state.secret).on_page(page);
+    let links = Links::new(&session, &state.secret)
+        .with_cohort(&cv.cohort.filter)
+        .on_page(page);
     let week = range.query_value();
     let (event, days) = window
         .map(|w| (w.event.to_string(), w.days.to_string()))
@@ -77,9 +80,10 @@ pub async fn comparison(
     State(state): State<AppState>,
     StaffSession(session): StaffSession,
     Query(q): Query<ViewQuery>,
+    Query(cq): Query<CohortQuery>,
     page: TableQuery,
 ) -> Result<Response> {
-    let cv = CourseView::load(&state.store, session.course).await?;
+    let cv = CourseView::load_for(&state.store, session.course, cq.filter()).await?;
     let window = EventWindow::parse(q.event.as_deref(), q.window.as_deref(), &cv);
     let hours = HourWindow::parse(
         q.event.as_deref(),
@@ -99,7 +103,9 @@ pub async fn comparison(
         let tables: Vec<&Table> = by_day.iter().chain(&by_hour).collect();
         return csv_response(&tables, id, &cv.course.code, &page);
     }
-    let links = Links::new(&session, &state.secret).on_page(page);
+    let links = Links::new(&session, &state.secret)
+        .with_cohort(&cv.cohort.filter)
+        .on_page(page);
     let unlinked_submission = hours.is_some_and(|h| {
         cv.occurrences
             .iter()
@@ -159,7 +165,7 @@ pub async fn comparison(
 fn hours_picker(cv: &CourseView, links: &Links, h: HourWindow, days: &str) -> Markup {
     html! {
         form class="picker" method="get" action={"/courses/" (cv.course.id) "/comparison"} {
-            input type="hidden" name="s" value=(links.token);
+            (links.hidden_fields(&[]))
             input type="hidden" name="event" value=(h.event);
             input type="hidden" name="window" value=(days);
             label for="before" { "Hours before " }

@@ -140,6 +140,7 @@ mod tests {
         Links {
             course: CourseId(1),
             token: "T".into(),
+            cohort: Vec::new(),
             page: TableQuery::default(),
         }
     }

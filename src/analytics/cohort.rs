@@ -1,0 +1,286 @@
+//! Cohorts: the filter every course view takes (an LMS group or section, a role, whether
+//! students who left count), resolved against the roster to whom it counts.
+
+use std::collections::HashSet;
+
+use super::discussions::LooseDiscussion;
+use crate::store::reports::{AttemptRow, Person, PostRow, StudentDay, StudentTotals};
+use crate::store::windows::ViewAt;
+use crate::store::{ContentItemId, CourseGroupId, CourseId, Store, StoreResult, UserId};
+
+/// Which roles the roster gives count: everyone, learners, or everyone but learners.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RoleChoice {
+    #[default]
+    Any,
+    Learners,
+    Others,
+}
+
+impl RoleChoice {
+    pub const ALL: [Self; 3] = [Self::Any, Self::Learners, Self::Others];
+
+    /// The `role` query value (empty for the default).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Any => "",
+            Self::Learners => "learner",
+            Self::Others => "other",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Any => "All roles",
+            Self::Learners => "Learners",
+            Self::Others => "Other roles (staff, guests)",
+        }
+    }
+
+    fn parse(text: &str) -> Self {
+        Self::ALL
+            .into_iter()
+            .find(|r| !r.as_str().is_empty() && r.as_str() == text)
+            .unwrap_or_default()
+    }
+
+    fn admits(self, p: &Person) -> bool {
+        let learner = p
+            .roles
+            .split_whitespace()
+            .any(|r| r == "Learner" || r.starts_with("Learner#"));
+        match self {
+            Self::Any => true,
+            Self::Learners => learner,
+            Self::Others => !learner,
+        }
+    }
+}
+
+/// The cohort chosen on a page: the `group`, `role` and `left` query parameters.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CohortFilter {
+    pub group: Option<CourseGroupId>,
+    pub role: RoleChoice,
+    /// Count students whose enrolment ended ("left"); by default they are left out.
+    pub include_left: bool,
+}
+
+impl CohortFilter {
+    /// Reads the parameters; what names nothing is read as the default.
+    pub fn parse(group: Option<&str>, role: Option<&str>, left: Option<&str>) -> Self {
+        Self {
+            group: group.and_then(|g| g.trim().parse().ok()),
+            role: role.map(RoleChoice::parse).unwrap_or_default(),
+            include_left: left.is_some_and(|l| matches!(l, "1" | "true" | "on" | "yes")),
+        }
+    }
+
+    /// The query pairs that carry the filter from page to page (none for the default).
+    pub fn params(&self) -> Vec<(&'static str, String)> {
+        let mut params = Vec::new();
+        if let Some(g) = self.group {
+            params.push(("group", g.to_string()));
+        }
+        if self.role != RoleChoice::Any {
+            params.push(("role", self.role.as_str().to_string()));
+        }
+        if self.include_left {
+            params.push(("left", "1".to_string()));
+        }
+        params
+    }
+}
+
+/// Who a filter leaves in.
+#[derive(Clone, Debug)]
+enum Members {
+    /// Everyone with activity counts: the course-wide rollups serve as they are.
+    Everyone,
+    /// Everyone but these (students who left).
+    Without(HashSet<UserId>),
+    /// Only these people.
+    Only(HashSet<UserId>),
+}
+
+/// A filter resolved against the course's roster and groups.
+#[derive(Clone, Debug)]
+pub struct Cohort {
+    pub filter: CohortFilter,
+    /// The course's groups (id, name), for the filter form; empty when none were synced.
+    pub groups: Vec<(CourseGroupId, String)>,
+    /// How many enrolled people left the course.
+    pub leavers: usize,
+    members: Members,
+}
+
+impl Cohort {
+    /// Resolves `filter` for the course. A group that no longer exists is dropped from it.
+    pub async fn load(
+        store: &Store,
+        course: CourseId,
+        mut filter: CohortFilter,
+    ) -> StoreResult<Self> {
+        let people = store.course_people(course).await?;
+        let groups = store.course_groups(course).await?;
+        let chosen = filter
+            .group
+            .and_then(|id| groups.iter().find(|g| g.id == id));
+        if chosen.is_none() {
+            filter.group = None;
+        }
+        let leavers: HashSet<UserId> = people
+            .iter()
+            .filter(|p| !p.active)
+            .map(|p| p.user_id)
+            .collect();
+        let members = match chosen {
+            None if filter.role == RoleChoice::Any => {
+                if filter.include_left || leavers.is_empty() {
+                    Members::Everyone
+                } else {
+                    Members::Without(leavers.clone())
+                }
+            }
+            _ => Members::Only(
+                people
+                    .iter()
+                    .filter(|p| chosen.is_none_or(|g| g.members.contains(&p.user_id)))
+                    .filter(|p| filter.role.admits(p))
+                    .filter(|p| filter.include_left || p.active)
+                    .map(|p| p.user_id)
+                    .collect(),
+            ),
+        };
+        Ok(Self {
+            filter,
+            groups: groups.into_iter().map(|g| (g.id, g.name)).collect(),
+            leavers: leavers.len(),
+            members,
+        })
+    }
+
+    /// Everyone counts: no filter narrows the course-wide numbers.
+    pub fn everyone(&self) -> bool {
+        matches!(self.members, Members::Everyone)
+    }
+
+    pub fn has(&self, user: UserId) -> bool {
+        match &self.members {
+            Members::Everyone => true,
+            Members::Without(out) => !out.contains(&user),
+            Members::Only(only) => only.contains(&user),
+        }
+    }
+
+    fn has_some(&self, user: Option<UserId>) -> bool {
+        user.map_or(self.everyone(), |u| self.has(u))
+    }
+
+    /// The people of `people` in the cohort.
+    pub fn people(&self, mut people: Vec<Person>) -> Vec<Person> {
+        people.retain(|p| self.has(p.user_id));
+        people
+    }
+
+    /// The posts written by people in the cohort.
+    pub fn posts(&self, mut posts: Vec<PostRow>) -> Vec<PostRow> {
+        posts.retain(|p| self.has_some(p.user_id));
+        posts
+    }
+
+    /// The attempts of people in the cohort.
+    pub fn attempts(&self, mut attempts: Vec<AttemptRow>) -> Vec<AttemptRow> {
+        attempts.retain(|a| self.has(a.user_id));
+        attempts
+    }
+
+    /// The discussions outside the tree, with only the cohort's posts.
+    pub fn discussions(&self, mut discussions: Vec<LooseDiscussion>) -> Vec<LooseDiscussion> {
+        for d in &mut discussions {
+            d.posts.retain(|(user, _)| self.has_some(*user));
+        }
+        discussions
+    }
+
+    /// The view events of people in the cohort.
+    pub fn views(&self, mut views: Vec<ViewAt>) -> Vec<ViewAt> {
+        views.retain(|v| self.has_some(v.user_id));
+        views
+    }
+
+    /// The cohort's student-day rollup rows in a range.
+    pub async fn student_days(
+        &self,
+        store: &Store,
+        course: CourseId,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<StudentDay>> {
+        let mut days = store.student_days(course, from, to).await?;
+        days.retain(|d| self.has(d.user_id));
+        Ok(days)
+    }
+
+    /// The cohort's totals per student over a range.
+    pub async fn student_totals(
+        &self,
+        store: &Store,
+        course: CourseId,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<StudentTotals>> {
+        let mut totals = store.student_totals(course, from, to).await?;
+        totals.retain(|t| self.has(t.user_id));
+        Ok(totals)
+    }
+
+    /// Distinct (resource, bucket, student) triples, as [`Store::item_bucket_students`]
+    /// gives them, for the cohort.
+    pub async fn item_bucket_students(
+        &self,
+        store: &Store,
+        course: CourseId,
+        from: i64,
+        to: i64,
+        width: i64,
+    ) -> StoreResult<Vec<(ContentItemId, i64, UserId)>> {
+        let mut triples = store.item_bucket_students(course, from, to, width).await?;
+        triples.retain(|t| self.has(t.2));
+        Ok(triples)
+    }
+
+    /// One line saying whom the numbers count.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(name) = self
+            .filter
+            .group
+            .and_then(|g| self.groups.iter().find(|(id, _)| *id == g))
+            .map(|(_, name)| name.as_str())
+        {
+            parts.push(format!("group {name}"));
+        }
+        if self.filter.role != RoleChoice::Any {
+            parts.push(self.filter.role.label().to_lowercase());
+        }
+        let who = if parts.is_empty() {
+            "everyone".to_string()
+        } else {
+            parts.join(", ")
+        };
+        if self.filter.include_left || self.leavers == 0 {
+            format!("Counting {who}.")
+        } else {
+            format!(
+                "Counting {who}, without the {} {} who left the course.",
+                self.leavers,
+                if self.leavers == 1 {
+                    "person"
+                } else {
+                    "people"
+                }
+            )
+        }
+    }
+}
