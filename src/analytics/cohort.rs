@@ -165,6 +165,15 @@ impl Cohort {
         matches!(self.members, Members::Everyone)
     }
 
+    /// The people left out of an otherwise whole course (students who left), when that is
+    /// all the filter does: their share is taken out of the course-wide rollups.
+    pub(super) fn left_out(&self) -> Option<Vec<UserId>> {
+        match &self.members {
+            Members::Without(out) => Some(out.iter().copied().collect()),
+            _ => None,
+        }
+    }
+
     pub fn has(&self, user: UserId) -> bool {
         match &self.members {
             Members::Everyone => true,
@@ -222,15 +231,20 @@ impl Cohort {
         Ok(days)
     }
 
-    /// The cohort's totals per student over a range.
+    /// The cohort's totals per student over a range; `whole` when every recorded day lies
+    /// in it, so the stored all-days totals are the range's.
     pub async fn student_totals(
         &self,
         store: &Store,
         course: CourseId,
-        from: i64,
-        to: i64,
+        (from, to): (i64, i64),
+        whole: bool,
     ) -> StoreResult<Vec<StudentTotals>> {
-        let mut totals = store.student_totals(course, from, to).await?;
+        let mut totals = if whole {
+            store.student_course_totals(course).await?
+        } else {
+            store.student_totals(course, from, to).await?
+        };
         totals.retain(|t| self.has(t.user_id));
         Ok(totals)
     }

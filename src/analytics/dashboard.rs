@@ -35,34 +35,8 @@ pub async fn dashboard(store: &Store, cv: &CourseView, range: Range) -> StoreRes
         .course_activity_span(id)
         .await?
         .is_none_or(|(first, last)| first >= from && last < to);
-    let (per_student, item_totals) = if !cohort.everyone() {
-        let items = cohort.item_totals(store, id, from, to).await?;
-        (
-            cohort.student_totals(store, id, from, to).await?,
-            items
-                .into_iter()
-                .map(|(item, views, students)| (item, views, Some(students)))
-                .collect::<Vec<_>>(),
-        )
-    } else if whole {
-        let items = store.item_course_totals(id).await?;
-        (
-            store.student_course_totals(id).await?,
-            items
-                .into_iter()
-                .map(|(item, views, students)| (item, views, Some(students)))
-                .collect::<Vec<_>>(),
-        )
-    } else {
-        let items = store.item_totals(id, from, to).await?;
-        (
-            store.student_totals(id, from, to).await?,
-            items
-                .into_iter()
-                .map(|(item, views)| (item, views, None))
-                .collect(),
-        )
-    };
+    let per_student = cohort.student_totals(store, id, (from, to), whole).await?;
+    let item_totals = cohort.item_totals(store, id, (from, to), whole).await?;
     let tree = store.content_tree(id).await?;
     let everyone = store.course_people(id).await?;
     let people = cohort.people(everyone.clone());
@@ -169,8 +143,8 @@ pub async fn dashboard(store: &Store, cv: &CourseView, range: Range) -> StoreRes
         .filter(|(_, _, students)| students.is_none())
         .map(|(item, _, _)| *item)
         .collect();
-    let counted = store
-        .items_unique_students(id, &uncounted, from, to)
+    let counted = cohort
+        .items_unique_students(store, id, &uncounted, (from, to))
         .await?;
     let students_of = |item: ContentItemId, students: Option<i64>| {
         students.unwrap_or_else(|| counted.get(&item).copied().unwrap_or(0))

@@ -30,12 +30,11 @@ pub async fn resource_detail(
         .ok_or(StoreError::NotFound("resource"))?;
     let (from, to) = cv.days(Range::All);
     let mut per_day: HashMap<i64, (i64, i64)> = HashMap::new();
-    let days = if cv.cohort.everyone() {
-        store.days_of_item(id, item.id, from, to).await?
-    } else {
-        cv.cohort.item_days(store, id, from, to).await?
-    };
-    for r in days.into_iter().filter(|r| r.content_item_id == item.id) {
+    for r in cv
+        .cohort
+        .days_of_item(store, id, item.id, (from, to))
+        .await?
+    {
         per_day.insert(r.day, (r.views, r.unique_students));
     }
     let mut daily = Table::new(

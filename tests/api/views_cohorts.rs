@@ -85,6 +85,38 @@ on_both_backends! {
                 );
             }
 
+            // Dashboard top tables: each resource's students and views, over all weeks
+            // (the stored course totals) and over week 1 (counted from the days).
+            for week in [None, Some(1i64)] {
+                let page = match week {
+                    None => path(&c, "", choice),
+                    Some(w) => format!("{}&week={w}", path(&c, "", choice)),
+                };
+                for table in ["top-content", "top-communication"] {
+                    let (_, top) = page_and_csv_as(&app, &c.token, &page, table).await;
+                    for r in &top[1..] {
+                        let (item, _, _) = c.items.iter().find(|i| i.1 == r[0]).unwrap();
+                        let seen: Vec<_> = views
+                            .iter()
+                            .filter(|v| v.1 == *item)
+                            .filter(|v| week.is_none_or(|w| (local_day(v.2) - c.start).div_euclid(7) + 1 == w))
+                            .collect();
+                        let students: BTreeSet<i64> = seen.iter().map(|v| v.0).collect();
+                        assert_eq!(r[1..3], [students.len().to_string(), seen.len().to_string()], "{choice:?} {table} week {week:?} {}", r[0]);
+                    }
+                }
+            }
+
+            // The reading's page: its views and distinct students per day.
+            let reading_page = format!("/resources/{}", c.items[0].0);
+            let (_, reading_days) = page_and_csv_as(&app, &c.token, &path(&c, &reading_page, choice), "daily").await;
+            for (i, r) in reading_days[1..].iter().enumerate() {
+                let day = c.start + i as i64;
+                let seen: Vec<_> = views.iter().filter(|v| v.1 == c.items[0].0 && local_day(v.2) == day).collect();
+                let students: BTreeSet<i64> = seen.iter().map(|v| v.0).collect();
+                assert_eq!(r[1..3], [seen.len().to_string(), students.len().to_string()], "{choice:?} reading day {i}");
+            }
+
             // Students: one row per counted student (staff are not students), with their views.
             let (_, students) = page_and_csv_as(&app, &c.token, &path(&c, "/students", choice), "students").await;
             let shown: BTreeMap<String, String> = students[1..students.len() - 1]
