@@ -9,6 +9,7 @@ use serde::Serialize;
 use sqlx::PgConnection;
 
 use super::activity_pack::{last_instant, merge, minute_of, pack, unpack};
+use super::hours::{ADD_STUDENT_HOURS, student_hour_deltas};
 use super::rollups::{
     ADD_COURSE_DAYS, ADD_ITEM_TOTALS, ADD_STUDENT_TOTALS, CourseTotals, RollupDeltas,
     add_item_views,
@@ -445,6 +446,20 @@ async fn apply_rollups(
         let mut query = sqlx::query(values_sql(prefix, columns, chunk.len(), conflict));
         for (item, (views, uniques)) in chunk {
             query = query.bind(course).bind(*item).bind(*views).bind(*uniques);
+        }
+        query.execute(&mut *tx).await?;
+    }
+    let hours = student_hour_deltas(new.iter().copied());
+    let (prefix, columns, conflict) = ADD_STUDENT_HOURS;
+    for chunk in hours.chunks(CHUNK) {
+        let mut query = sqlx::query(values_sql(prefix, columns, chunk.len(), conflict));
+        for row in chunk {
+            query = query
+                .bind(course)
+                .bind(row.hour)
+                .bind(row.user)
+                .bind(row.item_views.as_str())
+                .bind(row.instants.as_str());
         }
         query.execute(&mut *tx).await?;
     }

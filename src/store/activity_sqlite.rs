@@ -15,6 +15,7 @@ use sqlx::SqlitePool;
 
 use super::activity::{Bucketing, NewActivity};
 use super::activity_pack::{merge, minute_of, pack};
+use super::hours::{ADD_STUDENT_HOURS, student_hour_deltas};
 use super::rollups::{
     ADD_COURSE_DAYS, ADD_ITEM_TOTALS, ADD_STUDENT_TOTALS, CourseTotals, RollupDeltas,
     add_item_views,
@@ -271,6 +272,16 @@ fn roll_up(
     let mut item_total = db.prepare(&one_row(ADD_ITEM_TOTALS))?;
     for (item, (views, uniques)) in &totals.items {
         item_total.execute(params![course, item, views, uniques])?;
+    }
+    let mut student_hour = db.prepare(&one_row(ADD_STUDENT_HOURS))?;
+    for row in student_hour_deltas(new.iter().copied()) {
+        student_hour.execute(params![
+            course,
+            row.hour,
+            row.user,
+            row.item_views,
+            row.instants
+        ])?;
     }
     Ok(())
 }

@@ -11,6 +11,7 @@ pub mod course_events;
 pub mod courses;
 pub mod forums;
 pub mod gradebook;
+pub mod hours;
 mod ids;
 pub mod ingest;
 mod invites;
@@ -215,7 +216,8 @@ impl Store {
             Self::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         self.pack_unpacked_activity().await?;
-        self.backfill_student_item_views().await
+        self.backfill_student_item_views().await?;
+        self.backfill_student_hours().await
     }
 
     /// A cheap round trip, for health checks.

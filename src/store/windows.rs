@@ -1,72 +1,42 @@
-//! Bounded reads behind event windows in hours: the view events of one stretch of time,
-//! read from SQLite's minute packs or PostgreSQL's rows by the (course, instant) key.
+//! Reads behind event windows in hours: the views of any stretch of time, counted from the
+//! student-hour rollup, and the assessments behind submission events.
 
 use std::collections::{HashMap, HashSet};
 
-use super::activity::ActivityKind;
-use super::activity_pack::{minute_of, unpack};
+use super::hours::{HourRow, ItemViews, count_span, span_hours};
 use super::rollups::parse_item_views;
 use super::{ContentItemId, CourseEventId, CourseId, EpochMs, Store, StoreResult, UserId, on_pool};
 
-/// One view event: who opened what, when.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::FromRow)]
-pub struct ViewAt {
-    pub user_id: Option<UserId>,
-    pub content_item_id: Option<ContentItemId>,
-    pub occurred_at: EpochMs,
-}
-
 impl Store {
-    /// The course's view events in the half-open span [from, to), in time order. The read
-    /// is bounded by the span: SQLite reads the packs of its minutes by primary key,
-    /// PostgreSQL the rows of its instants by the (course, instant, key) unique index.
-    pub async fn views_between(
+    /// The course's views in the half-open span [from, to) per student and item, exactly:
+    /// the hours the span covers whole are read as views per item, the (at most two) hours
+    /// its edges cut as the instants of their views.
+    pub async fn views_in(
         &self,
         course: CourseId,
         from: EpochMs,
         to: EpochMs,
-    ) -> StoreResult<Vec<ViewAt>> {
+    ) -> StoreResult<Vec<ItemViews>> {
         if to.0 <= from.0 {
             return Ok(Vec::new());
         }
-        match self {
-            Store::Sqlite(db) => {
-                let packs: Vec<(i64, Vec<u8>)> = sqlx::query_as(
-                    "SELECT minute, events FROM activity_packs WHERE course_id = $1 \
-                     AND minute >= $2 AND minute <= $3 ORDER BY minute",
-                )
-                .bind(course)
-                .bind(minute_of(from.0))
-                .bind(minute_of(to.0 - 1))
-                .fetch_all(&db.pool)
-                .await?;
-                let mut views = Vec::new();
-                for (minute, bytes) in &packs {
-                    views.extend(
-                        unpack(*minute, bytes)?
-                            .into_iter()
-                            .filter(|e| e.kind == ActivityKind::View.as_str())
-                            .filter(|e| e.occurred_at.0 >= from.0 && e.occurred_at.0 < to.0)
-                            .map(|e| ViewAt {
-                                user_id: e.user_id,
-                                content_item_id: e.content_item_id,
-                                occurred_at: e.occurred_at,
-                            }),
-                    );
-                }
-                Ok(views)
-            }
-            Store::Postgres(pool) => Ok(sqlx::query_as(
-                "SELECT user_id, content_item_id, occurred_at FROM activity \
-                 WHERE course_id = $1 AND occurred_at >= $2 AND occurred_at < $3 \
-                 AND kind = 'view' ORDER BY occurred_at",
+        let ((first, last), [cut_first, cut_last]) = span_hours(from, to);
+        let no_hour = i64::MIN;
+        let rows: Vec<HourRow> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT hour, user_id, item_views, \
+                 CASE WHEN hour = $4 OR hour = $5 THEN instants ELSE '' END AS instants \
+                 FROM rollup_student_hour WHERE course_id = $1 AND hour >= $2 AND hour <= $3",
             )
             .bind(course)
-            .bind(from)
-            .bind(to)
+            .bind(first)
+            .bind(last)
+            .bind(cut_first.unwrap_or(no_hour))
+            .bind(cut_last.unwrap_or(no_hour))
             .fetch_all(pool)
-            .await?),
-        }
+            .await
+        })?;
+        Ok(count_span(&rows, from, to))
     }
 
     /// The content item of each submission event that comes from a gradebook column
