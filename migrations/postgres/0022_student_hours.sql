@@ -13,6 +13,18 @@ CREATE TABLE rollup_student_hour (
     PRIMARY KEY (course_id, hour, user_id)
 );
 
+-- The course's views per UTC-epoch hour by a known user, per user and per item (`a:views`
+-- pairs, each key once), rewritten whole as events arrive: a window reads one row per hour
+-- it covers whole, and the student-hour rows only of the hours its edges cut and of the
+-- users it does not count (staff).
+CREATE TABLE rollup_course_hour (
+    course_id  BIGINT NOT NULL REFERENCES courses(id) ON DELETE CASCADE,
+    hour       BIGINT NOT NULL,
+    user_views TEXT NOT NULL,
+    item_views TEXT NOT NULL,
+    PRIMARY KEY (course_id, hour)
+);
+
 CREATE TABLE pending_hour_backfill (
     course_id BIGINT PRIMARY KEY REFERENCES courses(id) ON DELETE CASCADE
 );

@@ -13,6 +13,18 @@ CREATE TABLE rollup_student_hour (
     PRIMARY KEY (course_id, hour, user_id)
 ) WITHOUT ROWID;
 
+-- The course's views per UTC-epoch hour by a known user, per user and per item (`a:views`
+-- pairs, each key once), rewritten whole as events arrive: a window reads one row per hour
+-- it covers whole, and the student-hour rows only of the hours its edges cut and of the
+-- users it does not count (staff).
+CREATE TABLE rollup_course_hour (
+    course_id  INTEGER NOT NULL REFERENCES courses(id) ON DELETE CASCADE,
+    hour       INTEGER NOT NULL,
+    user_views TEXT NOT NULL,
+    item_views TEXT NOT NULL,
+    PRIMARY KEY (course_id, hour)
+) WITHOUT ROWID;
+
 CREATE TABLE pending_hour_backfill (
     course_id INTEGER PRIMARY KEY REFERENCES courses(id) ON DELETE CASCADE
 );

@@ -9,8 +9,9 @@ use super::tree::{Node, flatten_all};
 use super::who::{IDENTIFIER, person_cells};
 use super::{CourseView, day_label};
 use crate::events::{EventKind, Occurrence};
-use crate::store::hours::{HOUR_MS, ItemViews};
+use crate::store::hours::HOUR_MS;
 use crate::store::reports::Person;
+use crate::store::windows::WindowViews;
 use crate::store::{ContentItemId, CourseEventId, EpochMs, Store, StoreResult, UserId};
 
 /// A whole number of hours on one side of an event, 1 h to a week.
@@ -82,11 +83,11 @@ impl HourWindow {
     }
 }
 
-/// The students' views in one occurrence's two windows, per student and item.
+/// The students' views in one occurrence's two windows.
 struct OccurrenceViews<'a> {
     occurrence: &'a Occurrence,
     at: EpochMs,
-    sides: [Vec<ItemViews>; 2],
+    sides: [WindowViews; 2],
 }
 
 /// Before and after counts.
@@ -113,8 +114,8 @@ fn split_cells(label: Cell, [before, after]: Split) -> Vec<Cell> {
 
 /// The tables of the hour windows: per occurrence, per resource, per student, and for a
 /// submission linked to its assessment, the students who first opened it after it was due.
-/// Each window is counted from the student-hour rollup, exactly to the millisecond (see
-/// [`Store::views_in`]), its students' views only.
+/// Each window is counted from the hour rollups, exactly to the millisecond (see
+/// [`Store::window_views`]), its students' views only.
 pub async fn hour_windows(
     store: &Store,
     cv: &CourseView,
@@ -131,10 +132,9 @@ pub async fn hour_windows(
     let mut occurrences = Vec::new();
     for occurrence in cv.occurrences.iter().filter(|o| o.event == w.event) {
         let at = HourWindow::instant(occurrence);
-        let mut sides: [Vec<ItemViews>; 2] = Default::default();
+        let mut sides: [WindowViews; 2] = Default::default();
         for (side, (from, to)) in sides.iter_mut().zip(w.sides(at)) {
-            *side = store.views_in(id, from, to).await?;
-            side.retain(|v| is_student.contains(&v.user_id));
+            *side = store.window_views(id, from, to, &is_student).await?;
         }
         occurrences.push(OccurrenceViews {
             occurrence,
@@ -154,16 +154,13 @@ pub async fn hour_windows(
     Ok(tables)
 }
 
-/// Every count of the windows with the side it falls on.
+/// Every window of the occurrences with the side it falls on.
 fn sided<'a>(
     occurrences: &'a [OccurrenceViews<'a>],
-) -> impl Iterator<Item = (&'a ItemViews, usize)> + 'a {
-    occurrences.iter().flat_map(|o| {
-        o.sides
-            .iter()
-            .enumerate()
-            .flat_map(|(side, views)| views.iter().map(move |v| (v, side)))
-    })
+) -> impl Iterator<Item = (&'a WindowViews, usize)> + 'a {
+    occurrences
+        .iter()
+        .flat_map(|o| o.sides.iter().enumerate().map(|(side, v)| (v, side)))
 }
 
 fn by_occurrence(cv: &CourseView, w: HourWindow, occurrences: &[OccurrenceViews]) -> Table {
@@ -176,8 +173,9 @@ fn by_occurrence(cv: &CourseView, w: HourWindow, occurrences: &[OccurrenceViews]
     for o in occurrences {
         let mut split: Split = [0, 0];
         for (v, side) in sided(std::slice::from_ref(o)) {
-            split[side] += v.views;
-            total[side] += v.views;
+            let views: i64 = v.by_user.values().sum();
+            split[side] += views;
+            total[side] += views;
         }
         let day = cv.cal.day_of(o.at);
         let label = match o.occurrence.week {
@@ -195,8 +193,8 @@ fn by_occurrence(cv: &CourseView, w: HourWindow, occurrences: &[OccurrenceViews]
 fn by_resource(w: HourWindow, occurrences: &[OccurrenceViews], nodes: &[Node]) -> Table {
     let mut per_item: HashMap<ContentItemId, Split> = HashMap::new();
     for (v, side) in sided(occurrences) {
-        if let Some(item) = v.content_item_id {
-            per_item.entry(item).or_default()[side] += v.views;
+        for (item, views) in &v.by_item {
+            per_item.entry(*item).or_default()[side] += views;
         }
     }
     let mut table = Table::new(
@@ -228,7 +226,9 @@ fn by_resource(w: HourWindow, occurrences: &[OccurrenceViews], nodes: &[Node]) -
 fn by_student(w: HourWindow, occurrences: &[OccurrenceViews], students: &[Person]) -> Table {
     let mut per_student: HashMap<UserId, Split> = HashMap::new();
     for (v, side) in sided(occurrences) {
-        per_student.entry(v.user_id).or_default()[side] += v.views;
+        for (user, views) in &v.by_user {
+            per_student.entry(*user).or_default()[side] += views;
+        }
     }
     let mut cols = split_columns("Student", w);
     cols.insert(1, IDENTIFIER.into());

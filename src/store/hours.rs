@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use foldhash::{HashMap, HashMapExt};
 
 use super::activity::{ActivityCursor, ActivityKind, NewActivity};
+use super::course_hours::course_hour_deltas;
 use super::rollups::{item_views_text, parse_item_views};
 use super::{ContentItemId, CourseId, EpochMs, Store, StoreResult, UserId, on_pool};
 
@@ -108,7 +109,7 @@ pub(crate) fn count_span(rows: &[HourRow], from: EpochMs, to: EpochMs) -> Vec<It
                 }
             }
         } else {
-            for (item, n) in parse_item_views(&row.item_views) {
+            for (item, n) in pairs(&row.item_views) {
                 *views.entry((row.user_id, item)).or_default() += n;
             }
         }
@@ -127,7 +128,7 @@ pub(crate) fn count_span(rows: &[HourRow], from: EpochMs, to: EpochMs) -> Vec<It
 
 /// The `a:b` pairs of a stored text, in stored order; only cloop writes these columns, so
 /// a pair that does not parse is skipped.
-fn pairs(text: &str) -> impl Iterator<Item = (i64, i64)> + '_ {
+pub(crate) fn pairs(text: &str) -> impl Iterator<Item = (i64, i64)> + '_ {
     text.split(',').filter_map(|pair| {
         let (a, b) = pair.split_once(':')?;
         Some((a.parse().ok()?, b.parse().ok()?))
@@ -174,8 +175,9 @@ impl Store {
             .collect())
     }
 
-    /// Counts the student-hour rows of the courses migration 0022 listed (their events
-    /// predate the rollup), one course per transaction, reading its events a page at a time.
+    /// Counts the student-hour and course-hour rows of the courses migration 0022 listed
+    /// (their events predate the rollups), one course per transaction, reading its events a
+    /// page at a time.
     pub(super) async fn backfill_student_hours(&self) -> StoreResult<()> {
         let courses: Vec<CourseId> = on_pool!(self, pool => {
             sqlx::query_scalar("SELECT course_id FROM pending_hour_backfill")
@@ -205,12 +207,30 @@ impl Store {
                 );
             }
             let rows = student_hour_deltas(&views);
+            let course_hours = course_hour_deltas(&views);
             on_pool!(self, pool => {
                 let mut tx = pool.begin().await?;
-                sqlx::query("DELETE FROM rollup_student_hour WHERE course_id = $1")
+                for table in ["rollup_student_hour", "rollup_course_hour"] {
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DELETE FROM {table} WHERE course_id = $1"
+                    )))
                     .bind(course)
                     .execute(&mut *tx)
                     .await?;
+                }
+                for delta in &course_hours {
+                    let (users, items) = delta.merged(None);
+                    sqlx::query(
+                        "INSERT INTO rollup_course_hour (course_id, hour, user_views, item_views) \
+                         VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(course)
+                    .bind(delta.hour)
+                    .bind(users)
+                    .bind(items)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 for row in &rows {
                     sqlx::query(
                         "INSERT INTO rollup_student_hour (course_id, hour, user_id, item_views, \

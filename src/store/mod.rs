@@ -8,6 +8,7 @@ mod admins;
 pub mod ags;
 pub mod content;
 pub mod course_events;
+pub mod course_hours;
 pub mod courses;
 pub mod forums;
 pub mod gradebook;

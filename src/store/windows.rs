@@ -1,13 +1,123 @@
-//! Reads behind event windows in hours: the views of any stretch of time, counted from the
-//! student-hour rollup, and the assessments behind submission events.
+//! Reads behind event windows in hours: the views of any stretch of time, counted exactly
+//! from the hour rollups, and the assessments behind submission events.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
-use super::hours::{HourRow, ItemViews, count_span, span_hours};
+use super::hours::{HOUR_MS, HourRow, ItemViews, count_span, pairs, span_hours};
 use super::rollups::parse_item_views;
 use super::{ContentItemId, CourseEventId, CourseId, EpochMs, Store, StoreResult, UserId, on_pool};
 
+/// A window's views by the users it counts, per user and per content item.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WindowViews {
+    pub by_user: HashMap<UserId, i64>,
+    pub by_item: HashMap<ContentItemId, i64>,
+}
+
+impl WindowViews {
+    fn add(&mut self, user: UserId, item: i64, views: i64) {
+        *self.by_user.entry(user).or_default() += views;
+        if item != 0 {
+            *self.by_item.entry(ContentItemId(item)).or_default() += views;
+        }
+    }
+}
+
 impl Store {
+    /// The views of the users in `counted` in the half-open span [from, to), exactly: the
+    /// hours the span covers whole from one course-hour row each (less the item views of
+    /// any user there it does not count, from their own student-hour rows), the (at most
+    /// two) hours its edges cut from the instants of their views.
+    pub async fn window_views(
+        &self,
+        course: CourseId,
+        from: EpochMs,
+        to: EpochMs,
+        counted: &HashSet<UserId>,
+    ) -> StoreResult<WindowViews> {
+        let mut views = WindowViews::default();
+        if to.0 <= from.0 {
+            return Ok(views);
+        }
+        let ((first, last), cut) = span_hours(from, to);
+        let whole = (
+            first + i64::from(cut[0].is_some()),
+            last - i64::from(cut[1].is_some()),
+        );
+        if whole.0 <= whole.1 {
+            let hours: Vec<(String, String)> = on_pool!(self, pool => {
+                sqlx::query_as(
+                    "SELECT user_views, item_views FROM rollup_course_hour \
+                     WHERE course_id = $1 AND hour >= $2 AND hour <= $3",
+                )
+                .bind(course)
+                .bind(whole.0)
+                .bind(whole.1)
+                .fetch_all(pool)
+                .await
+            })?;
+            let mut uncounted = BTreeSet::new();
+            for (users, items) in &hours {
+                for (user, n) in pairs(users) {
+                    if counted.contains(&UserId(user)) {
+                        *views.by_user.entry(UserId(user)).or_default() += n;
+                    } else {
+                        uncounted.insert(user);
+                    }
+                }
+                for (item, n) in pairs(items).filter(|(item, _)| *item != 0) {
+                    *views.by_item.entry(ContentItemId(item)).or_default() += n;
+                }
+            }
+            for user in uncounted {
+                let rows: Vec<String> = on_pool!(self, pool => {
+                    sqlx::query_scalar(
+                        "SELECT item_views FROM rollup_student_hour \
+                         WHERE course_id = $1 AND hour >= $2 AND hour <= $3 AND user_id = $4",
+                    )
+                    .bind(course)
+                    .bind(whole.0)
+                    .bind(whole.1)
+                    .bind(user)
+                    .fetch_all(pool)
+                    .await
+                })?;
+                for (item, n) in rows.iter().flat_map(|text| pairs(text)) {
+                    if let Some(total) = views.by_item.get_mut(&ContentItemId(item)) {
+                        *total -= n;
+                    }
+                }
+            }
+            views.by_item.retain(|_, n| *n != 0);
+        }
+        let cut_hours: BTreeSet<i64> = cut.into_iter().flatten().collect();
+        for hour in cut_hours {
+            let rows: Vec<(i64, String)> = on_pool!(self, pool => {
+                sqlx::query_as(
+                    "SELECT user_id, instants FROM rollup_student_hour \
+                     WHERE course_id = $1 AND hour = $2",
+                )
+                .bind(course)
+                .bind(hour)
+                .fetch_all(pool)
+                .await
+            })?;
+            let start = hour * HOUR_MS;
+            for (user, instants) in rows {
+                let user = UserId(user);
+                if !counted.contains(&user) {
+                    continue;
+                }
+                for (item, offset) in pairs(&instants) {
+                    if (from.0..to.0).contains(&(start + offset)) {
+                        views.add(user, item, 1);
+                    }
+                }
+            }
+        }
+        Ok(views)
+    }
+
     /// The course's views in the half-open span [from, to) per student and item, exactly:
     /// the hours the span covers whole are read as views per item, the (at most two) hours
     /// its edges cut as the instants of their views.

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use cloop::Store;
 use cloop::ingest::CourseClock;
+use cloop::store::course_hours::CourseHour;
 use cloop::store::courses::{CourseCalendar, CourseUpsert};
 use cloop::store::hours::StudentHour;
 use cloop::store::ingest::IngestKeyKind;
@@ -176,13 +177,14 @@ pub async fn assert_rollups_match(store: &Store, course: CourseId, zone: &str) {
             "views per item and day of student {user}"
         );
     }
-    assert_student_hours_match(store, course).await;
+    assert_hour_rollups_match(store, course).await;
     assert_course_rollups_match(store, course).await;
 }
 
-/// Asserts the student-hour rollup equals a recount from the raw events: per UTC hour and
-/// student, the views per item and the (item, instant) of every view.
-pub async fn assert_student_hours_match(store: &Store, course: CourseId) {
+/// Asserts the hour rollups equal a recount from the raw events: per UTC hour and student,
+/// the views per item and the (item, instant) of every view; per hour, the views per
+/// student and per item.
+pub async fn assert_hour_rollups_match(store: &Store, course: CourseId) {
     const HOUR_MS: i64 = 3_600_000;
     let mut hours: BTreeMap<(i64, i64), StudentHour> = BTreeMap::new();
     for e in store.activity_of_course(course).await.unwrap() {
@@ -206,10 +208,31 @@ pub async fn assert_student_hours_match(store: &Store, course: CourseId) {
         }
         row.item_views = per_item.into_iter().collect();
     }
+    type Counts = BTreeMap<i64, i64>;
+    let mut course_hours: BTreeMap<i64, (Counts, Counts)> = BTreeMap::new();
+    for row in hours.values() {
+        let (users, items) = course_hours.entry(row.hour).or_default();
+        *users.entry(row.user_id).or_default() += row.instants.len() as i64;
+        for (item, n) in &row.item_views {
+            *items.entry(*item).or_default() += n;
+        }
+    }
     assert_eq!(
         store.student_hour_rollups(course).await.unwrap(),
         hours.into_values().collect::<Vec<_>>(),
         "student-hour rollup"
+    );
+    assert_eq!(
+        store.course_hour_rollups(course).await.unwrap(),
+        course_hours
+            .into_iter()
+            .map(|(hour, (users, items))| CourseHour {
+                hour,
+                user_views: users.into_iter().collect(),
+                item_views: items.into_iter().collect(),
+            })
+            .collect::<Vec<_>>(),
+        "course-hour rollup"
     );
 }
 

@@ -14,7 +14,7 @@ use cloop::store::{ContentItemId, CourseId, EpochMs, UserId};
 use sqlx::migrate::Migrator;
 
 use crate::helpers::TestDatabase;
-use crate::ingest_support::{assert_student_hours_match, platform};
+use crate::ingest_support::{assert_hour_rollups_match, platform};
 use crate::on_both_backends;
 use crate::views_fixture::{V, exec};
 
@@ -161,7 +161,7 @@ on_both_backends! {
             0,
             "the backfill runs once"
         );
-        assert_student_hours_match(&store, course).await;
+        assert_hour_rollups_match(&store, course).await;
         assert_eq!(crate::helpers::count_rows(&store, "pending_hour_backfill").await, 0);
 
         let items = store.item_days(course, 0, 1).await.unwrap();
@@ -215,6 +215,6 @@ on_both_backends! {
             vec![(0, 1, 1), (10, 4, 2)],
             "user 1 had viewed item 10 that day: one more view, no new student"
         );
-        assert_student_hours_match(&store, course).await;
+        assert_hour_rollups_match(&store, course).await;
     }
 }

@@ -262,6 +262,24 @@ pub async fn insert_views(store: &Store, course: i64, views: &[(i64, i64, i64)])
             .collect();
         exec(store, "INSERT INTO rollup_student_hour (course_id, hour, user_id, item_views, instants) VALUES ($1, $2, $3, $4, $5)", &[I(course), I(hour), I(user), S(item_views.join(",")), S(instants.join(","))]).await;
     }
+    // UTC hour → user → views, and item → views; a second call's hour is appended to.
+    type Counts = BTreeMap<i64, i64>;
+    let mut course_hours: BTreeMap<i64, (Counts, Counts)> = BTreeMap::new();
+    for &(user, item, at) in views {
+        let (users, items) = course_hours.entry(at.div_euclid(HOUR_MS)).or_default();
+        *users.entry(user).or_default() += 1;
+        *items.entry(item).or_default() += 1;
+    }
+    for (hour, (users, items)) in course_hours {
+        let text = |counts: Counts| {
+            counts
+                .iter()
+                .map(|(k, n)| format!("{k}:{n}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        exec(store, "INSERT INTO rollup_course_hour (course_id, hour, user_views, item_views) VALUES ($1, $2, $3, $4) ON CONFLICT (course_id, hour) DO UPDATE SET user_views = rollup_course_hour.user_views || ',' || excluded.user_views, item_views = rollup_course_hour.item_views || ',' || excluded.item_views", &[I(course), I(hour), S(text(users)), S(text(items))]).await;
+    }
     // The course-wide rollups are sums of the day rollups (the incremental upkeep is
     // checked against a recount in ingest_rollups).
     store
