@@ -4,7 +4,6 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::hours::{HOUR_MS, HourRow, ItemViews, count_span, pairs, span_hours};
-use super::rollups::parse_item_views;
 use super::{ContentItemId, CourseEventId, CourseId, EpochMs, Store, StoreResult, UserId, on_pool};
 
 /// A window's views by the users it counts, per user and per content item.
@@ -170,31 +169,25 @@ impl Store {
     }
 
     /// The students who viewed the item on a day before `to_day` (from the student-day
-    /// rollup).
+    /// rollup). `item_views` holds `item:views` pairs joined by commas, so with a comma put
+    /// in front, `,{item}:` is found exactly in the rows that hold the item.
     pub async fn item_students_before_day(
         &self,
         course: CourseId,
         item: ContentItemId,
         to_day: i64,
     ) -> StoreResult<HashSet<UserId>> {
-        let rows: Vec<(i64, String)> = on_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT user_id, item_views FROM rollup_student_day \
-                 WHERE course_id = $1 AND day < $2 AND item_views <> ''",
+        let rows: Vec<i64> = on_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT DISTINCT user_id FROM rollup_student_day \
+                 WHERE course_id = $1 AND day < $2 AND (',' || item_views) LIKE $3",
             )
             .bind(course)
             .bind(to_day)
+            .bind(format!("%,{}:%", item.0))
             .fetch_all(pool)
             .await
         })?;
-        Ok(rows
-            .into_iter()
-            .filter(|(_, text)| {
-                parse_item_views(text)
-                    .iter()
-                    .any(|(i, views)| *i == item.0 && *views > 0)
-            })
-            .map(|(user, _)| UserId(user))
-            .collect())
+        Ok(rows.into_iter().map(UserId).collect())
     }
 }
