@@ -1,8 +1,9 @@
-//! Course dashboard and resource page render times on a big course: 1,000 students, 200
-//! resources and 5 million page views over 12 weeks, seeded as rollups (what ingestion
-//! maintains) on SQLite. Prints p50/p95/max of the server-side render of
-//! `GET /courses/{id}` and of the most viewed item's `GET /courses/{id}/resources/{item}`
-//! over loopback, and fails when either p95 is 50 ms or more.
+//! Course dashboard, resource page and event comparison render times on a big course:
+//! 1,000 students, 200 resources and 5 million page views over 12 weeks, seeded as rollups
+//! (what ingestion maintains) on SQLite. Prints p50/p95/max of the server-side render of
+//! `GET /courses/{id}`, of the most viewed item's `GET /courses/{id}/resources/{item}` and
+//! of `GET /courses/{id}/comparison` with 48 h windows around the weekly lecture and around
+//! a 23:59 deadline, over loopback, and fails when any p95 is 50 ms or more.
 //!
 //! Run: `cargo bench --bench dashboard`
 
@@ -42,7 +43,7 @@ async fn main() {
         .await
         .unwrap();
     let started = Instant::now();
-    let (course, staff, item) = seed(&store).await;
+    let (course, staff, item, events) = seed(&store).await;
     println!("seeded in {:.1}s", started.elapsed().as_secs_f64());
     let addr = app.local_addr();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -65,22 +66,39 @@ async fn main() {
     }
     // The most viewed resource: its viewers are read from every student's item views.
     let resource_path = format!("/resources/{item}");
+    // From the student-hour rollup: the lecture's 12 occurrences on whole hours; the
+    // deadline's window edges cut three hours, read by their views' instants.
+    let lecture = format!("/comparison?event={}&before=48h&after=48h", events.0);
+    let deadline = format!("/comparison?event={}&before=48h&after=48h", events.1);
     let pages = [
         (
             "resource page of the most viewed item",
             resource_path.as_str(),
             "<table",
         ),
+        (
+            "event comparison, 48 h each side of the weekly lecture",
+            &lecture,
+            "table-hours-by-student",
+        ),
+        (
+            "event comparison, 48 h each side of the 23:59 deadline",
+            &deadline,
+            "table-hours-by-student",
+        ),
         ("outreach lists", "/outreach", "table-inactive"),
         ("students (who is who)", "/students", "<table"),
-        ("content, sorted by total views", "/content", "<table"),
+        (
+            "content, sorted by total views",
+            "/content?sort=access:-2",
+            "<table",
+        ),
         ("communication", "/communication", "<table"),
     ];
     for (name, path, expected) in pages {
-        let url = if path == "/content" {
-            format!("{}&sort=access:-2", page(path))
-        } else {
-            page(path)
+        let url = match path.split_once('?') {
+            Some((path, query)) => format!("{}&{query}", page(path)),
+            None => page(path),
         };
         let times = render_times(&client, &url, expected).await;
         println!("{name}, same course: {times}");
@@ -138,8 +156,10 @@ async fn render_times(client: &reqwest::Client, url: &str, expected: &str) -> Re
 
 /// A course shaped like a real semester: weekday-heavy, busier before deadlines, most
 /// students active on about half the days, each opening a dozen resources a day.
-/// Returns the course, a staff member and the course's most viewed item.
-async fn seed(store: &Store) -> (CourseId, cloop::store::UserId, i64) {
+/// Each student-day's views also fall into one to three of its local hours, as the hour
+/// rollups keep them. Returns the course, a staff member, the course's most
+/// viewed item and its (lecture, deadline) events.
+async fn seed(store: &Store) -> (CourseId, cloop::store::UserId, i64, (i64, i64)) {
     let platform = store
         .create_platform(&NewPlatform {
             name: "bench".into(),
@@ -236,8 +256,14 @@ async fn seed(store: &Store) -> (CourseId, cloop::store::UserId, i64) {
             items.push(id);
         }
     }
-    sqlx::query("INSERT INTO course_events (course_id, kind, title, weekday, minute_of_day, first_week, last_week, created_at, updated_at) VALUES ($1, 'repeating', 'Lecture', 2, 600, 1, 12, 0, 0)")
-        .bind(course.id).execute(&mut *tx).await.unwrap();
+    let (lecture,): (i64,) = sqlx::query_as("INSERT INTO course_events (course_id, kind, title, weekday, minute_of_day, first_week, last_week, created_at, updated_at) VALUES ($1, 'repeating', 'Lecture', 2, 600, 1, 12, 0, 0) RETURNING id")
+        .bind(course.id).fetch_one(&mut *tx).await.unwrap();
+    // The week-6 quiz (the last assessment of folder 5), due Friday 23:59 local.
+    let due = local_midnight(20514 + 5 * 7 + 4) + (23 * 60 + 59) * 60_000;
+    sqlx::query("INSERT INTO assessments (course_id, lms_id, content_item_id, name, points_possible, created_at, updated_at) VALUES ($1, 'quiz6', $2, 'Quiz 6', 10.0, 0, 0)")
+        .bind(course.id).bind(items[5 * ITEMS_PER_FOLDER as usize + 9]).execute(&mut *tx).await.unwrap();
+    let (deadline,): (i64,) = sqlx::query_as("INSERT INTO course_events (course_id, kind, source, lms_id, title, starts_at, ends_at, submission_type, created_at, updated_at) VALUES ($1, 'submission', 'gradebook', 'quiz6', 'Quiz 6 due', $2, $2, 'quiz', 0, 0) RETURNING id")
+        .bind(course.id).bind(due).fetch_one(&mut *tx).await.unwrap();
     let start_day = 20514i64;
     let mut rng = StdRng::seed_from_u64(7);
     let days = WEEKS * 7;
@@ -245,6 +271,10 @@ async fn seed(store: &Store) -> (CourseId, cloop::store::UserId, i64) {
     let views_per_active_day = EVENTS / active_days;
     let mut content: std::collections::HashMap<(i64, i64), (i64, i64)> =
         std::collections::HashMap::new();
+    // UTC hour → (user → views, item → views).
+    type Counts = std::collections::BTreeMap<i64, i64>;
+    let mut course_hours: std::collections::BTreeMap<i64, (Counts, Counts)> =
+        std::collections::BTreeMap::new();
     for &user in &users {
         for d in 0..days {
             let weekend = d % 7 >= 5;
@@ -258,6 +288,12 @@ async fn seed(store: &Store) -> (CourseId, cloop::store::UserId, i64) {
                 distinct.dedup();
                 let share = views_per_active_day / distinct.len() as i64;
                 let rest = views_per_active_day - share * distinct.len() as i64;
+                let sessions = rng.random_range(1..4i64);
+                let hours: Vec<i64> = (0..sessions).map(|_| rng.random_range(8..23i64)).collect();
+                let midnight = local_midnight(day);
+                // UTC hour → (item, offset into the hour) of each view.
+                let mut in_hours: std::collections::BTreeMap<i64, Vec<(i64, i64)>> =
+                    std::collections::BTreeMap::new();
                 let mut item_views = Vec::new();
                 for (k, &item) in distinct.iter().enumerate() {
                     let v = share + if k == 0 { rest } else { 0 };
@@ -265,8 +301,33 @@ async fn seed(store: &Store) -> (CourseId, cloop::store::UserId, i64) {
                     e.0 += v;
                     e.1 += 1;
                     item_views.push(format!("{item}:{v}"));
+                    for _ in 0..v {
+                        let at = midnight
+                            + hours[rng.random_range(0..hours.len())] * HOUR_MS
+                            + rng.random_range(0..HOUR_MS);
+                        in_hours
+                            .entry(at.div_euclid(HOUR_MS))
+                            .or_default()
+                            .push((item, at.rem_euclid(HOUR_MS)));
+                    }
                 }
-                let sessions = rng.random_range(1..4i64);
+                for (hour, views) in in_hours {
+                    let mut per_item: std::collections::BTreeMap<i64, i64> =
+                        std::collections::BTreeMap::new();
+                    for (item, _) in &views {
+                        *per_item.entry(*item).or_default() += 1;
+                    }
+                    let (course_users, course_items) = course_hours.entry(hour).or_default();
+                    *course_users.entry(user).or_default() += views.len() as i64;
+                    for (item, n) in &per_item {
+                        *course_items.entry(*item).or_default() += n;
+                    }
+                    sqlx::query("INSERT INTO rollup_student_hour (course_id, hour, user_id, item_views, instants) VALUES ($1, $2, $3, $4, $5)")
+                        .bind(course.id).bind(hour).bind(user)
+                        .bind(per_item.iter().map(|(i, n)| format!("{i}:{n}")).collect::<Vec<_>>().join(","))
+                        .bind(views.iter().map(|(i, o)| format!("{i}:{o}")).collect::<Vec<_>>().join(","))
+                        .execute(&mut *tx).await.unwrap();
+                }
                 sqlx::query("INSERT INTO rollup_student_day (course_id, day, user_id, views, sessions, active_ms, item_views) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                     .bind(course.id).bind(day).bind(user).bind(views_per_active_day).bind(sessions).bind(sessions * rng.random_range(300_000..2_400_000i64)).bind(item_views.join(","))
                     .execute(&mut *tx).await.unwrap();
@@ -282,6 +343,18 @@ async fn seed(store: &Store) -> (CourseId, cloop::store::UserId, i64) {
         .max_by_key(|(item, views)| (*views, *item))
         .map(|(item, _)| item)
         .expect("the seed views items");
+    let text = |counts: &Counts| {
+        counts
+            .iter()
+            .map(|(k, n)| format!("{k}:{n}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    for (hour, (users, items)) in &course_hours {
+        sqlx::query("INSERT INTO rollup_course_hour (course_id, hour, user_views, item_views) VALUES ($1, $2, $3, $4)")
+            .bind(course.id).bind(hour).bind(text(users)).bind(text(items))
+            .execute(&mut *tx).await.unwrap();
+    }
     for ((day, item), (views, students)) in content {
         sqlx::query("INSERT INTO rollup_content_day (course_id, day, content_item_id, views, unique_students) VALUES ($1, $2, $3, $4, $5)")
             .bind(course.id).bind(day).bind(item).bind(views).bind(students)
@@ -332,5 +405,20 @@ async fn seed(store: &Store) -> (CourseId, cloop::store::UserId, i64) {
     // The seed wrote day rollups directly; the course-wide ones are derived from them.
     store.rebuild_course_rollups(course.id).await.unwrap();
     sqlx::query("ANALYZE").execute(&db.pool).await.unwrap();
-    (course.id, staff.id, most_viewed)
+    (course.id, staff.id, most_viewed, (lecture, deadline))
+}
+
+const HOUR_MS: i64 = 3_600_000;
+
+/// The instant the course's local day (days since 1970-01-01) begins.
+fn local_midnight(day: i64) -> i64 {
+    let zone = jiff::tz::TimeZone::get("Australia/Melbourne").unwrap();
+    jiff::civil::date(1970, 1, 1)
+        .checked_add(jiff::Span::new().days(day))
+        .unwrap()
+        .at(0, 0, 0, 0)
+        .to_zoned_datetime(zone)
+        .unwrap()
+        .timestamp()
+        .as_millisecond()
 }

@@ -5,7 +5,6 @@ use std::collections::HashSet;
 
 use super::discussions::LooseDiscussion;
 use crate::store::reports::{AttemptRow, Person, PostRow, StudentDay, StudentTotals};
-use crate::store::windows::ViewAt;
 use crate::store::{ContentItemId, CourseGroupId, CourseId, Store, StoreResult, UserId};
 
 /// Which roles the roster gives count: everyone, learners, or everyone but learners.
@@ -210,12 +209,6 @@ impl Cohort {
             d.posts.retain(|(user, _)| self.has_some(*user));
         }
         discussions
-    }
-
-    /// The view events of people in the cohort.
-    pub fn views(&self, mut views: Vec<ViewAt>) -> Vec<ViewAt> {
-        views.retain(|v| self.has_some(v.user_id));
-        views
     }
 
     /// The cohort's student-day rollup rows in a range.

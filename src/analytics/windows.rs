@@ -9,11 +9,10 @@ use super::tree::{Node, flatten_all};
 use super::who::{IDENTIFIER, person_cells};
 use super::{CourseView, day_label};
 use crate::events::{EventKind, Occurrence};
+use crate::store::hours::HOUR_MS;
 use crate::store::reports::Person;
-use crate::store::windows::ViewAt;
+use crate::store::windows::WindowViews;
 use crate::store::{ContentItemId, CourseEventId, EpochMs, Store, StoreResult, UserId};
-
-const HOUR_MS: i64 = 3_600_000;
 
 /// A whole number of hours on one side of an event, 1 h to a week.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,45 +73,21 @@ impl HourWindow {
         o.until.unwrap_or(o.at)
     }
 
-    /// Both windows of the split at `t`: [t − before, t + after).
-    fn span(self, t: EpochMs) -> (EpochMs, EpochMs) {
-        (
-            EpochMs(t.0 - self.before.ms()),
-            EpochMs(t.0 + self.after.ms()),
-        )
-    }
-
-    /// Which side of the split at `t` a view falls on: [t − before, t) is before,
-    /// [t, t + after) is from the event on.
-    fn side(self, t: EpochMs, at: EpochMs) -> Option<usize> {
-        if at.0 >= t.0 - self.before.ms() && at.0 < t.0 {
-            Some(0)
-        } else if at.0 >= t.0 && at.0 < t.0 + self.after.ms() {
-            Some(1)
-        } else {
-            None
-        }
+    /// The two windows of the split at `t`, half-open: [t − before, t) before, and
+    /// [t, t + after) from the event on.
+    fn sides(self, t: EpochMs) -> [(EpochMs, EpochMs); 2] {
+        [
+            (EpochMs(t.0 - self.before.ms()), t),
+            (t, EpochMs(t.0 + self.after.ms())),
+        ]
     }
 }
 
-/// The views of one occurrence's two windows.
+/// The students' views in one occurrence's two windows.
 struct OccurrenceViews<'a> {
     occurrence: &'a Occurrence,
     at: EpochMs,
-    views: &'a [ViewAt],
-}
-
-/// The union of half-open spans as disjoint spans in time order.
-fn merged(mut spans: Vec<(EpochMs, EpochMs)>) -> Vec<(EpochMs, EpochMs)> {
-    spans.sort_unstable();
-    let mut out: Vec<(EpochMs, EpochMs)> = Vec::new();
-    for (from, to) in spans {
-        match out.last_mut() {
-            Some(last) if from.0 <= last.1.0 => last.1 = EpochMs(last.1.0.max(to.0)),
-            _ => out.push((from, to)),
-        }
-    }
-    out
+    sides: [WindowViews; 2],
 }
 
 /// Before and after counts.
@@ -139,8 +114,8 @@ fn split_cells(label: Cell, [before, after]: Split) -> Vec<Cell> {
 
 /// The tables of the hour windows: per occurrence, per resource, per student, and for a
 /// submission linked to its assessment, the students who first opened it after it was due.
-/// Each occurrence's windows are read as one bounded stretch of events, its students'
-/// views only.
+/// Each window is counted from the hour rollups, exactly to the millisecond (see
+/// [`Store::window_views`]), its students' views only.
 pub async fn hour_windows(
     store: &Store,
     cv: &CourseView,
@@ -154,37 +129,19 @@ pub async fn hour_windows(
         .filter(|p| !p.is_staff)
         .collect();
     let is_student: HashSet<UserId> = students.iter().map(|p| p.user_id).collect();
-    let chosen: Vec<(&Occurrence, EpochMs)> = cv
-        .occurrences
-        .iter()
-        .filter(|o| o.event == w.event)
-        .map(|o| (o, HourWindow::instant(o)))
-        .collect();
-    // Overlapping windows (a weekly lecture with wide windows) are read once; the merged
-    // spans are disjoint and in order, so the views come out in time order.
-    let mut views = Vec::new();
-    for (from, to) in merged(chosen.iter().map(|&(_, at)| w.span(at)).collect()) {
-        views.extend(
-            store
-                .views_between(id, from, to)
-                .await?
-                .into_iter()
-                .filter(|v| v.user_id.is_some_and(|u| is_student.contains(&u))),
-        );
+    let mut occurrences = Vec::new();
+    for occurrence in cv.occurrences.iter().filter(|o| o.event == w.event) {
+        let at = HourWindow::instant(occurrence);
+        let mut sides: [WindowViews; 2] = Default::default();
+        for (side, (from, to)) in sides.iter_mut().zip(w.sides(at)) {
+            *side = store.window_views(id, from, to, &is_student).await?;
+        }
+        occurrences.push(OccurrenceViews {
+            occurrence,
+            at,
+            sides,
+        });
     }
-    let occurrences: Vec<OccurrenceViews> = chosen
-        .into_iter()
-        .map(|(occurrence, at)| {
-            let (from, to) = w.span(at);
-            let lo = views.partition_point(|v| v.occurred_at.0 < from.0);
-            let hi = views.partition_point(|v| v.occurred_at.0 < to.0);
-            OccurrenceViews {
-                occurrence,
-                at,
-                views: &views[lo..hi],
-            }
-        })
-        .collect();
     let nodes = flatten_all(&store.content_tree(id).await?);
     let mut tables = vec![
         by_occurrence(cv, w, &occurrences),
@@ -197,16 +154,13 @@ pub async fn hour_windows(
     Ok(tables)
 }
 
-/// Every counted view of the windows with the side it falls on.
+/// Every window of the occurrences with the side it falls on.
 fn sided<'a>(
-    w: HourWindow,
     occurrences: &'a [OccurrenceViews<'a>],
-) -> impl Iterator<Item = (&'a ViewAt, usize)> + 'a {
-    occurrences.iter().flat_map(move |o| {
-        o.views
-            .iter()
-            .filter_map(move |v| w.side(o.at, v.occurred_at).map(|s| (v, s)))
-    })
+) -> impl Iterator<Item = (&'a WindowViews, usize)> + 'a {
+    occurrences
+        .iter()
+        .flat_map(|o| o.sides.iter().enumerate().map(|(side, v)| (v, side)))
 }
 
 fn by_occurrence(cv: &CourseView, w: HourWindow, occurrences: &[OccurrenceViews]) -> Table {
@@ -218,9 +172,10 @@ fn by_occurrence(cv: &CourseView, w: HourWindow, occurrences: &[OccurrenceViews]
     let mut total: Split = [0, 0];
     for o in occurrences {
         let mut split: Split = [0, 0];
-        for (_, side) in sided(w, std::slice::from_ref(o)) {
-            split[side] += 1;
-            total[side] += 1;
+        for (v, side) in sided(std::slice::from_ref(o)) {
+            let views: i64 = v.by_user.values().sum();
+            split[side] += views;
+            total[side] += views;
         }
         let day = cv.cal.day_of(o.at);
         let label = match o.occurrence.week {
@@ -237,9 +192,9 @@ fn by_occurrence(cv: &CourseView, w: HourWindow, occurrences: &[OccurrenceViews]
 
 fn by_resource(w: HourWindow, occurrences: &[OccurrenceViews], nodes: &[Node]) -> Table {
     let mut per_item: HashMap<ContentItemId, Split> = HashMap::new();
-    for (v, side) in sided(w, occurrences) {
-        if let Some(item) = v.content_item_id {
-            per_item.entry(item).or_default()[side] += 1;
+    for (v, side) in sided(occurrences) {
+        for (item, views) in &v.by_item {
+            per_item.entry(*item).or_default()[side] += views;
         }
     }
     let mut table = Table::new(
@@ -270,9 +225,9 @@ fn by_resource(w: HourWindow, occurrences: &[OccurrenceViews], nodes: &[Node]) -
 
 fn by_student(w: HourWindow, occurrences: &[OccurrenceViews], students: &[Person]) -> Table {
     let mut per_student: HashMap<UserId, Split> = HashMap::new();
-    for (v, side) in sided(w, occurrences) {
-        if let Some(user) = v.user_id {
-            per_student.entry(user).or_default()[side] += 1;
+    for (v, side) in sided(occurrences) {
+        for (user, views) in &v.by_user {
+            per_student.entry(*user).or_default()[side] += views;
         }
     }
     let mut cols = split_columns("Student", w);
@@ -300,7 +255,8 @@ fn by_student(w: HourWindow, occurrences: &[OccurrenceViews], students: &[Person
 
 /// For a submission whose gradebook column is linked to its assessment: the students who
 /// opened the assessment, but never before it was due. Views on days before the due day
-/// come from the student-day rollup; the due day up to the due time is read exactly.
+/// come from the student-day rollup; the due day up to the due time from the student-hour
+/// rollup, exactly.
 async fn opened_after_due(
     store: &Store,
     cv: &CourseView,
@@ -323,11 +279,11 @@ async fn opened_after_due(
     let mut early = store.item_students_before_day(id, item, due_day).await?;
     early.extend(
         store
-            .views_between(id, cv.day_start(due_day), due)
+            .views_in(id, cv.day_start(due_day), due)
             .await?
             .into_iter()
             .filter(|v| v.content_item_id == Some(item))
-            .filter_map(|v| v.user_id),
+            .map(|v| v.user_id),
     );
     let viewers: HashMap<UserId, i64> = store.item_viewers(id, item).await?.into_iter().collect();
     let mut table = Table::new(
@@ -373,27 +329,15 @@ mod tests {
     }
 
     #[test]
-    fn a_window_includes_its_start_and_excludes_its_end() {
+    fn the_windows_meet_at_the_event_instant() {
         let w = HourWindow {
             event: CourseEventId(1),
             before: Hours(48),
             after: Hours(1),
         };
-        let t = EpochMs(1_000 * HOUR_MS);
-        assert_eq!(w.side(t, EpochMs(t.0 - 48 * HOUR_MS)), Some(0));
-        assert_eq!(w.side(t, EpochMs(t.0 - 48 * HOUR_MS - 1)), None);
-        assert_eq!(w.side(t, EpochMs(t.0 - 1)), Some(0));
-        assert_eq!(w.side(t, t), Some(1));
-        assert_eq!(w.side(t, EpochMs(t.0 + HOUR_MS - 1)), Some(1));
-        assert_eq!(w.side(t, EpochMs(t.0 + HOUR_MS)), None);
-    }
-
-    #[test]
-    fn overlapping_spans_are_read_once() {
-        let s = |a: i64, b: i64| (EpochMs(a), EpochMs(b));
-        assert_eq!(
-            merged(vec![s(20, 30), s(0, 10), s(5, 12), s(12, 15)]),
-            vec![s(0, 15), s(20, 30)]
-        );
+        let t = EpochMs(1_000 * HOUR_MS + 59 * 60_000);
+        let [before, after] = w.sides(t);
+        assert_eq!(before, (EpochMs(t.0 - 48 * HOUR_MS), t));
+        assert_eq!(after, (t, EpochMs(t.0 + HOUR_MS)));
     }
 }

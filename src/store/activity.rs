@@ -9,6 +9,8 @@ use serde::Serialize;
 use sqlx::PgConnection;
 
 use super::activity_pack::{last_instant, merge, minute_of, pack, unpack};
+use super::course_hours::{PUT_COURSE_HOURS, course_hour_deltas};
+use super::hours::{ADD_STUDENT_HOURS, student_hour_deltas};
 use super::rollups::{
     ADD_COURSE_DAYS, ADD_ITEM_TOTALS, ADD_STUDENT_TOTALS, CourseTotals, RollupDeltas,
     add_item_views,
@@ -446,6 +448,54 @@ async fn apply_rollups(
         let mut query = sqlx::query(values_sql(prefix, columns, chunk.len(), conflict));
         for (item, (views, uniques)) in chunk {
             query = query.bind(course).bind(*item).bind(*views).bind(*uniques);
+        }
+        query.execute(&mut *tx).await?;
+    }
+    let hours = student_hour_deltas(new.iter().copied());
+    let (prefix, columns, conflict) = ADD_STUDENT_HOURS;
+    for chunk in hours.chunks(CHUNK) {
+        let mut query = sqlx::query(values_sql(prefix, columns, chunk.len(), conflict));
+        for row in chunk {
+            query = query
+                .bind(course)
+                .bind(row.hour)
+                .bind(row.user)
+                .bind(row.item_views.as_str())
+                .bind(row.instants.as_str());
+        }
+        query.execute(&mut *tx).await?;
+    }
+    // Each hour's views per user and item: read, merged and written back whole (the
+    // advisory lock keeps other writers of the course out meanwhile).
+    let deltas = course_hour_deltas(new.iter().copied());
+    let hours: Vec<i64> = deltas.iter().map(|d| d.hour).collect();
+    let stored: HashMap<i64, (String, String)> = sqlx::query_as::<_, (i64, String, String)>(
+        "SELECT hour, user_views, item_views FROM rollup_course_hour \
+         WHERE course_id = $1 AND hour = ANY($2)",
+    )
+    .bind(course)
+    .bind(&hours)
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .map(|(hour, users, items)| (hour, (users, items)))
+    .collect();
+    let merged: Vec<(i64, (String, String))> = deltas
+        .iter()
+        .map(|d| {
+            let row = stored.get(&d.hour).map(|(u, i)| (u.as_str(), i.as_str()));
+            (d.hour, d.merged(row))
+        })
+        .collect();
+    let (prefix, columns, conflict) = PUT_COURSE_HOURS;
+    for chunk in merged.chunks(CHUNK) {
+        let mut query = sqlx::query(values_sql(prefix, columns, chunk.len(), conflict));
+        for (hour, (users, items)) in chunk {
+            query = query
+                .bind(course)
+                .bind(*hour)
+                .bind(users.as_str())
+                .bind(items.as_str());
         }
         query.execute(&mut *tx).await?;
     }

@@ -15,6 +15,8 @@ use sqlx::SqlitePool;
 
 use super::activity::{Bucketing, NewActivity};
 use super::activity_pack::{merge, minute_of, pack};
+use super::course_hours::{PUT_COURSE_HOURS, course_hour_deltas};
+use super::hours::{ADD_STUDENT_HOURS, student_hour_deltas};
 use super::rollups::{
     ADD_COURSE_DAYS, ADD_ITEM_TOTALS, ADD_STUDENT_TOTALS, CourseTotals, RollupDeltas,
     add_item_views,
@@ -278,6 +280,27 @@ fn roll_up(
     let mut item_total = db.prepare(&one_row(ADD_ITEM_TOTALS))?;
     for (item, (views, uniques)) in &totals.items {
         item_total.execute(params![course, item, views, uniques])?;
+    }
+    let mut student_hour = db.prepare(&one_row(ADD_STUDENT_HOURS))?;
+    for row in student_hour_deltas(new.iter().copied()) {
+        student_hour.execute(params![
+            course,
+            row.hour,
+            row.user,
+            row.item_views,
+            row.instants
+        ])?;
+    }
+    let mut stored_course_hour = db.prepare(
+        "SELECT user_views, item_views FROM rollup_course_hour WHERE course_id = ?1 AND hour = ?2",
+    )?;
+    let mut course_hour = db.prepare(&one_row(PUT_COURSE_HOURS))?;
+    for delta in course_hour_deltas(new.iter().copied()) {
+        let stored: Option<(String, String)> = stored_course_hour
+            .query_row(params![course, delta.hour], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let (users, items) = delta.merged(stored.as_ref().map(|(u, i)| (u.as_str(), i.as_str())));
+        course_hour.execute(params![course, delta.hour, users, items])?;
     }
     Ok(())
 }

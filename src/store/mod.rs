@@ -9,10 +9,12 @@ pub mod ags;
 pub mod cohorts;
 pub mod content;
 pub mod course_events;
+pub mod course_hours;
 pub mod courses;
 pub mod forums;
 pub mod gradebook;
 pub mod groups;
+pub mod hours;
 mod ids;
 pub mod ingest;
 mod invites;
@@ -217,7 +219,8 @@ impl Store {
             Self::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         self.pack_unpacked_activity().await?;
-        self.backfill_student_item_views().await
+        self.backfill_student_item_views().await?;
+        self.backfill_student_hours().await
     }
 
     /// A cheap round trip, for health checks.

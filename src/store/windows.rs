@@ -1,72 +1,151 @@
-//! Bounded reads behind event windows in hours: the view events of one stretch of time,
-//! read from SQLite's minute packs or PostgreSQL's rows by the (course, instant) key.
+//! Reads behind event windows in hours: the views of any stretch of time, counted exactly
+//! from the hour rollups, and the assessments behind submission events.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
-use super::activity::ActivityKind;
-use super::activity_pack::{minute_of, unpack};
-use super::rollups::parse_item_views;
+use super::hours::{HOUR_MS, HourRow, ItemViews, count_span, pairs, span_hours};
 use super::{ContentItemId, CourseEventId, CourseId, EpochMs, Store, StoreResult, UserId, on_pool};
 
-/// One view event: who opened what, when.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::FromRow)]
-pub struct ViewAt {
-    pub user_id: Option<UserId>,
-    pub content_item_id: Option<ContentItemId>,
-    pub occurred_at: EpochMs,
+/// A window's views by the users it counts, per user and per content item.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WindowViews {
+    pub by_user: HashMap<UserId, i64>,
+    pub by_item: HashMap<ContentItemId, i64>,
+}
+
+impl WindowViews {
+    fn add(&mut self, user: UserId, item: i64, views: i64) {
+        *self.by_user.entry(user).or_default() += views;
+        if item != 0 {
+            *self.by_item.entry(ContentItemId(item)).or_default() += views;
+        }
+    }
 }
 
 impl Store {
-    /// The course's view events in the half-open span [from, to), in time order. The read
-    /// is bounded by the span: SQLite reads the packs of its minutes by primary key,
-    /// PostgreSQL the rows of its instants by the (course, instant, key) unique index.
-    pub async fn views_between(
+    /// The views of the users in `counted` in the half-open span [from, to), exactly: the
+    /// hours the span covers whole from one course-hour row each (less the item views of
+    /// any user there it does not count, from their own student-hour rows), the (at most
+    /// two) hours its edges cut from the instants of their views.
+    pub async fn window_views(
         &self,
         course: CourseId,
         from: EpochMs,
         to: EpochMs,
-    ) -> StoreResult<Vec<ViewAt>> {
+        counted: &HashSet<UserId>,
+    ) -> StoreResult<WindowViews> {
+        let mut views = WindowViews::default();
+        if to.0 <= from.0 {
+            return Ok(views);
+        }
+        let ((first, last), cut) = span_hours(from, to);
+        let whole = (
+            first + i64::from(cut[0].is_some()),
+            last - i64::from(cut[1].is_some()),
+        );
+        if whole.0 <= whole.1 {
+            let hours: Vec<(String, String)> = on_pool!(self, pool => {
+                sqlx::query_as(
+                    "SELECT user_views, item_views FROM rollup_course_hour \
+                     WHERE course_id = $1 AND hour >= $2 AND hour <= $3",
+                )
+                .bind(course)
+                .bind(whole.0)
+                .bind(whole.1)
+                .fetch_all(pool)
+                .await
+            })?;
+            let mut uncounted = BTreeSet::new();
+            for (users, items) in &hours {
+                for (user, n) in pairs(users) {
+                    if counted.contains(&UserId(user)) {
+                        *views.by_user.entry(UserId(user)).or_default() += n;
+                    } else {
+                        uncounted.insert(user);
+                    }
+                }
+                for (item, n) in pairs(items).filter(|(item, _)| *item != 0) {
+                    *views.by_item.entry(ContentItemId(item)).or_default() += n;
+                }
+            }
+            for user in uncounted {
+                let rows: Vec<String> = on_pool!(self, pool => {
+                    sqlx::query_scalar(
+                        "SELECT item_views FROM rollup_student_hour \
+                         WHERE course_id = $1 AND hour >= $2 AND hour <= $3 AND user_id = $4",
+                    )
+                    .bind(course)
+                    .bind(whole.0)
+                    .bind(whole.1)
+                    .bind(user)
+                    .fetch_all(pool)
+                    .await
+                })?;
+                for (item, n) in rows.iter().flat_map(|text| pairs(text)) {
+                    if let Some(total) = views.by_item.get_mut(&ContentItemId(item)) {
+                        *total -= n;
+                    }
+                }
+            }
+            views.by_item.retain(|_, n| *n != 0);
+        }
+        let cut_hours: BTreeSet<i64> = cut.into_iter().flatten().collect();
+        for hour in cut_hours {
+            let rows: Vec<(i64, String)> = on_pool!(self, pool => {
+                sqlx::query_as(
+                    "SELECT user_id, instants FROM rollup_student_hour \
+                     WHERE course_id = $1 AND hour = $2",
+                )
+                .bind(course)
+                .bind(hour)
+                .fetch_all(pool)
+                .await
+            })?;
+            let start = hour * HOUR_MS;
+            for (user, instants) in rows {
+                let user = UserId(user);
+                if !counted.contains(&user) {
+                    continue;
+                }
+                for (item, offset) in pairs(&instants) {
+                    if (from.0..to.0).contains(&(start + offset)) {
+                        views.add(user, item, 1);
+                    }
+                }
+            }
+        }
+        Ok(views)
+    }
+
+    /// The course's views in the half-open span [from, to) per student and item, exactly:
+    /// the hours the span covers whole are read as views per item, the (at most two) hours
+    /// its edges cut as the instants of their views.
+    pub async fn views_in(
+        &self,
+        course: CourseId,
+        from: EpochMs,
+        to: EpochMs,
+    ) -> StoreResult<Vec<ItemViews>> {
         if to.0 <= from.0 {
             return Ok(Vec::new());
         }
-        match self {
-            Store::Sqlite(db) => {
-                let packs: Vec<(i64, Vec<u8>)> = sqlx::query_as(
-                    "SELECT minute, events FROM activity_packs WHERE course_id = $1 \
-                     AND minute >= $2 AND minute <= $3 ORDER BY minute",
-                )
-                .bind(course)
-                .bind(minute_of(from.0))
-                .bind(minute_of(to.0 - 1))
-                .fetch_all(&db.pool)
-                .await?;
-                let mut views = Vec::new();
-                for (minute, bytes) in &packs {
-                    views.extend(
-                        unpack(*minute, bytes)?
-                            .into_iter()
-                            .filter(|e| e.kind == ActivityKind::View.as_str())
-                            .filter(|e| e.occurred_at.0 >= from.0 && e.occurred_at.0 < to.0)
-                            .map(|e| ViewAt {
-                                user_id: e.user_id,
-                                content_item_id: e.content_item_id,
-                                occurred_at: e.occurred_at,
-                            }),
-                    );
-                }
-                Ok(views)
-            }
-            Store::Postgres(pool) => Ok(sqlx::query_as(
-                "SELECT user_id, content_item_id, occurred_at FROM activity \
-                 WHERE course_id = $1 AND occurred_at >= $2 AND occurred_at < $3 \
-                 AND kind = 'view' ORDER BY occurred_at",
+        let ((first, last), [cut_first, cut_last]) = span_hours(from, to);
+        let no_hour = i64::MIN;
+        let rows: Vec<HourRow> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT hour, user_id, item_views, \
+                 CASE WHEN hour = $4 OR hour = $5 THEN instants ELSE '' END AS instants \
+                 FROM rollup_student_hour WHERE course_id = $1 AND hour >= $2 AND hour <= $3",
             )
             .bind(course)
-            .bind(from)
-            .bind(to)
+            .bind(first)
+            .bind(last)
+            .bind(cut_first.unwrap_or(no_hour))
+            .bind(cut_last.unwrap_or(no_hour))
             .fetch_all(pool)
-            .await?),
-        }
+            .await
+        })?;
+        Ok(count_span(&rows, from, to))
     }
 
     /// The content item of each submission event that comes from a gradebook column
@@ -90,31 +169,25 @@ impl Store {
     }
 
     /// The students who viewed the item on a day before `to_day` (from the student-day
-    /// rollup).
+    /// rollup). `item_views` holds `item:views` pairs joined by commas, so with a comma put
+    /// in front, `,{item}:` is found exactly in the rows that hold the item.
     pub async fn item_students_before_day(
         &self,
         course: CourseId,
         item: ContentItemId,
         to_day: i64,
     ) -> StoreResult<HashSet<UserId>> {
-        let rows: Vec<(i64, String)> = on_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT user_id, item_views FROM rollup_student_day \
-                 WHERE course_id = $1 AND day < $2 AND item_views <> ''",
+        let rows: Vec<i64> = on_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT DISTINCT user_id FROM rollup_student_day \
+                 WHERE course_id = $1 AND day < $2 AND (',' || item_views) LIKE $3",
             )
             .bind(course)
             .bind(to_day)
+            .bind(format!("%,{}:%", item.0))
             .fetch_all(pool)
             .await
         })?;
-        Ok(rows
-            .into_iter()
-            .filter(|(_, text)| {
-                parse_item_views(text)
-                    .iter()
-                    .any(|(i, views)| *i == item.0 && *views > 0)
-            })
-            .map(|(user, _)| UserId(user))
-            .collect())
+        Ok(rows.into_iter().map(UserId).collect())
     }
 }

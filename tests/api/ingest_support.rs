@@ -5,7 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use cloop::Store;
 use cloop::ingest::CourseClock;
+use cloop::store::course_hours::CourseHour;
 use cloop::store::courses::{CourseCalendar, CourseUpsert};
+use cloop::store::hours::StudentHour;
 use cloop::store::ingest::IngestKeyKind;
 use cloop::store::platforms::Platform;
 use cloop::store::reports::{CourseDay, StudentItemDay};
@@ -193,7 +195,63 @@ pub async fn assert_rollups_match(store: &Store, course: CourseId, zone: &str) {
             "views per item and day of student {user}"
         );
     }
+    assert_hour_rollups_match(store, course).await;
     assert_course_rollups_match(store, course).await;
+}
+
+/// Asserts the hour rollups equal a recount from the raw events: per UTC hour and student,
+/// the views per item and the (item, instant) of every view; per hour, the views per
+/// student and per item.
+pub async fn assert_hour_rollups_match(store: &Store, course: CourseId) {
+    const HOUR_MS: i64 = 3_600_000;
+    let mut hours: BTreeMap<(i64, i64), StudentHour> = BTreeMap::new();
+    for e in store.activity_of_course(course).await.unwrap() {
+        if let (Some(user), "view") = (e.user_id, e.kind.as_str()) {
+            let hour = e.occurred_at.0.div_euclid(HOUR_MS);
+            let row = hours.entry((hour, user.0)).or_insert(StudentHour {
+                hour,
+                user_id: user.0,
+                item_views: Vec::new(),
+                instants: Vec::new(),
+            });
+            let item = e.content_item_id.map_or(0, |c| c.0);
+            row.instants.push((item, e.occurred_at.0));
+        }
+    }
+    for row in hours.values_mut() {
+        row.instants.sort_by_key(|&(item, at)| (at, item));
+        let mut per_item: BTreeMap<i64, i64> = BTreeMap::new();
+        for (item, _) in &row.instants {
+            *per_item.entry(*item).or_default() += 1;
+        }
+        row.item_views = per_item.into_iter().collect();
+    }
+    type Counts = BTreeMap<i64, i64>;
+    let mut course_hours: BTreeMap<i64, (Counts, Counts)> = BTreeMap::new();
+    for row in hours.values() {
+        let (users, items) = course_hours.entry(row.hour).or_default();
+        *users.entry(row.user_id).or_default() += row.instants.len() as i64;
+        for (item, n) in &row.item_views {
+            *items.entry(*item).or_default() += n;
+        }
+    }
+    assert_eq!(
+        store.student_hour_rollups(course).await.unwrap(),
+        hours.into_values().collect::<Vec<_>>(),
+        "student-hour rollup"
+    );
+    assert_eq!(
+        store.course_hour_rollups(course).await.unwrap(),
+        course_hours
+            .into_iter()
+            .map(|(hour, (users, items))| CourseHour {
+                hour,
+                user_views: users.into_iter().collect(),
+                item_views: items.into_iter().collect(),
+            })
+            .collect::<Vec<_>>(),
+        "course-hour rollup"
+    );
 }
 
 /// Asserts the course-wide rollups (per day, per student, per item) equal sums of the day

@@ -3,7 +3,8 @@
 //! activity table, and 0015, which packs it per minute on SQLite, and gains each student's views of each item (0010) and of each item
 //! per day (0011, counted after the SQL migrations, into the student-days since 0014 drops
 //! the per-item-day rows); its day rollups and sessions survive 0012, which rebuilds those
-//! tables on new keys, and go on being kept.
+//! tables on new keys, and go on being kept; its views are counted into the student-hour
+//! rollup of 0022 (after the SQL migrations), which goes on being kept too.
 
 use cloop::Store;
 use cloop::ingest::{ActivityKind, ActivitySource, DEFAULT_SESSION_GAP, NewActivity, record};
@@ -13,7 +14,7 @@ use cloop::store::{ContentItemId, CourseId, EpochMs, UserId};
 use sqlx::migrate::Migrator;
 
 use crate::helpers::TestDatabase;
-use crate::ingest_support::platform;
+use crate::ingest_support::{assert_hour_rollups_match, platform};
 use crate::on_both_backends;
 use crate::views_fixture::{V, exec};
 
@@ -160,6 +161,8 @@ on_both_backends! {
             0,
             "the backfill runs once"
         );
+        assert_hour_rollups_match(&store, course).await;
+        assert_eq!(crate::helpers::count_rows(&store, "pending_hour_backfill").await, 0);
 
         let items = store.item_days(course, 0, 1).await.unwrap();
         assert_eq!(
@@ -212,5 +215,6 @@ on_both_backends! {
             vec![(0, 1, 1), (10, 4, 2)],
             "user 1 had viewed item 10 that day: one more view, no new student"
         );
+        assert_hour_rollups_match(&store, course).await;
     }
 }

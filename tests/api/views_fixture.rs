@@ -12,6 +12,7 @@ use jiff::tz::TimeZone;
 
 pub const TZ: &str = "Australia/Melbourne";
 const GAP_MS: i64 = 40 * 60 * 1000;
+const HOUR_MS: i64 = 3_600_000;
 
 /// A value bound into a raw insert.
 pub enum V {
@@ -240,6 +241,44 @@ pub async fn insert_views(store: &Store, course: i64, views: &[(i64, i64, i64)])
             .map(|(item, n)| format!("{item}:{n}"))
             .collect();
         exec(store, "INSERT INTO rollup_student_day (course_id, day, user_id, views, sessions, active_ms, item_views) VALUES ($1, $2, $3, $4, $5, $6, $7)", &[I(course), I(day), I(user), I(views), I(sessions), I(ms), S(items.join(","))]).await;
+    }
+    // (UTC hour, user) → the (item, offset into the hour) of each view.
+    let mut hours: BTreeMap<(i64, i64), Vec<(i64, i64)>> = BTreeMap::new();
+    for &(user, item, at) in views {
+        hours
+            .entry((at.div_euclid(HOUR_MS), user))
+            .or_default()
+            .push((item, at.rem_euclid(HOUR_MS)));
+    }
+    for ((hour, user), instants) in hours {
+        // One `item:1` pair per view: readers sum an item's pairs.
+        let item_views: Vec<String> = instants
+            .iter()
+            .map(|(item, _)| format!("{item}:1"))
+            .collect();
+        let instants: Vec<String> = instants
+            .iter()
+            .map(|(item, offset)| format!("{item}:{offset}"))
+            .collect();
+        exec(store, "INSERT INTO rollup_student_hour (course_id, hour, user_id, item_views, instants) VALUES ($1, $2, $3, $4, $5)", &[I(course), I(hour), I(user), S(item_views.join(",")), S(instants.join(","))]).await;
+    }
+    // UTC hour → user → views, and item → views; a second call's hour is appended to.
+    type Counts = BTreeMap<i64, i64>;
+    let mut course_hours: BTreeMap<i64, (Counts, Counts)> = BTreeMap::new();
+    for &(user, item, at) in views {
+        let (users, items) = course_hours.entry(at.div_euclid(HOUR_MS)).or_default();
+        *users.entry(user).or_default() += 1;
+        *items.entry(item).or_default() += 1;
+    }
+    for (hour, (users, items)) in course_hours {
+        let text = |counts: Counts| {
+            counts
+                .iter()
+                .map(|(k, n)| format!("{k}:{n}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        exec(store, "INSERT INTO rollup_course_hour (course_id, hour, user_views, item_views) VALUES ($1, $2, $3, $4) ON CONFLICT (course_id, hour) DO UPDATE SET user_views = rollup_course_hour.user_views || ',' || excluded.user_views, item_views = rollup_course_hour.item_views || ',' || excluded.item_views", &[I(course), I(hour), S(text(users)), S(text(items))]).await;
     }
     // The course-wide rollups are sums of the day rollups (the incremental upkeep is
     // checked against a recount in ingest_rollups).

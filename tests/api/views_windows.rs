@@ -157,3 +157,67 @@ on_both_backends! {
         assert!(html.contains("not linked to an assessment") && !html.contains("table-opened-after-due"));
     }
 }
+
+on_both_backends! {
+    async fn windows_cut_inside_an_hour_count_to_the_millisecond(backend: Backend) {
+        use V::*;
+        let app = app_on!(backend);
+        let f = seed(&app.store).await;
+        let c = f.course.0;
+        let id_of = |lms: &'static str| {
+            let store = &app.store;
+            async move { exec(store, "SELECT id FROM content_items WHERE course_id = $1 AND lms_id = $2", &[I(c), T(lms)]).await }
+        };
+        let (r1, quiz) = (id_of("r1").await, id_of("q").await);
+        let cat = exec(&app.store, "SELECT id FROM users WHERE lms_sub = 'c'", &[]).await;
+        // Due at 23:59:30.5 local: every window edge falls inside an hour, half a second
+        // after a minute.
+        let due = local_ms(2026, 3, 12, 23, 59) + 30_500;
+        let deadline = exec(&app.store, "INSERT INTO course_events (course_id, kind, source, lms_id, title, starts_at, ends_at, submission_type, created_at, updated_at) VALUES ($1, 'submission', 'gradebook', 'q', 'Quiz 1 due', $2, $2, 'quiz', 0, 0) RETURNING id", &[I(c), I(due)]).await;
+        let (ann, bob) = (f.ann.0, f.bob.0);
+        let placed = [
+            (ann, r1, due - 48 * HOUR - 1),
+            (ann, r1, due - 48 * HOUR),
+            (cat, r1, due - 48 * HOUR + 1),
+            (cat, r1, due - 48 * HOUR - 29 * MINUTE),
+            (ann, r1, due - 47 * HOUR - 59 * MINUTE),
+            (cat, quiz, due - 1),
+            (ann, quiz, due),
+            (bob, quiz, due + 1),
+            (cat, quiz, due - 30 * MINUTE),
+            (ann, r1, due + 48 * HOUR - 1),
+            (bob, r1, due + 48 * HOUR),
+            (bob, r1, due + 48 * HOUR + 29 * MINUTE),
+            (cat, r1, due + 24 * HOUR),
+        ];
+        insert_views(&app.store, c, &placed).await;
+        let students = [ann, bob, cat];
+        let only = |user: i64| -> Vec<(i64, i64, i64)> { placed.iter().filter(|v| v.0 == user).copied().collect() };
+
+        let path = format!("/courses/{c}/comparison?event={deadline}&before=48h&after=48h");
+        let (_, hours) = page_and_csv(&app, &f, &path, "hours").await;
+        let expected = recount(&placed, &students, due, 48 * HOUR, 48 * HOUR);
+        assert_eq!(expected, [5, 4]);
+        assert_eq!(row(&hours, "Thu 2026-03-12")[1..3], cells(expected));
+        let (_, by_student) = page_and_csv(&app, &f, &path, "hours-by-student").await;
+        for (name, user) in [("Ann <script>alert(1)</script>", ann), ("Bob", bob), ("Cat", cat)] {
+            assert_eq!(row(&by_student, name)[2..4], cells(recount(&only(user), &students, due, 48 * HOUR, 48 * HOUR)), "{name}");
+        }
+        let (_, by_resource) = page_and_csv(&app, &f, &path, "hours-by-resource").await;
+        assert_eq!(row(&by_resource, "Quiz 1")[1..3], ["2", "2"].map(String::from));
+        assert_eq!(row(&by_resource, "Reading 1")[1..3], ["3", "2"].map(String::from));
+
+        // A millisecond before the due time is before it: Cat opened the quiz in time, Ann
+        // exactly at the due time (Bob opened it two days before, in `seed`).
+        let (_, late) = page_and_csv(&app, &f, &path, "opened-after-due").await;
+        let names: Vec<&str> = late[1..].iter().map(|r| r[0].as_str()).collect();
+        assert_eq!(names, ["Ann <script>alert(1)</script>"]);
+        assert_eq!(row(&late, "Ann <script>alert(1)</script>")[2], "1");
+
+        // One hour each side: both edges and the split cut the same three hours.
+        let path = format!("/courses/{c}/comparison?event={deadline}&before=1h&after=1h");
+        let (_, hours) = page_and_csv(&app, &f, &path, "hours").await;
+        assert_eq!(row(&hours, "Thu 2026-03-12")[1..3], cells(recount(&placed, &students, due, HOUR, HOUR)));
+        assert_eq!(row(&hours, "Thu 2026-03-12")[1..3], ["2", "2"].map(String::from));
+    }
+}

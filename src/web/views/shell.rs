@@ -37,7 +37,7 @@ const COUNTED: [&str; 7] = [
 ];
 
 /// What each metric means, in one sentence each.
-pub const DEFINITIONS: [(&str, &str); 8] = [
+pub const DEFINITIONS: [(&str, &str); 9] = [
     (
         "Page views",
         "each time a student or staff member opened a page or resource of the course in the LMS.",
@@ -65,6 +65,10 @@ pub const DEFINITIONS: [(&str, &str); 8] = [
     (
         "Before / from the event",
         "page views in the N days before each occurrence of an event, against the N days from its day on; days are local days in the course time zone.",
+    ),
+    (
+        "Views in N h before / from the event",
+        "students' page views from exactly N hours before each occurrence (a submission's due time) up to it, against those from it to just before N hours after; exact to the millisecond at any event time, 23:59 too.",
     ),
     (
         "% of total",
