@@ -28,6 +28,8 @@ const FOLDERS: i64 = 20;
 const ITEMS_PER_FOLDER: i64 = 10;
 const EVENTS: i64 = 5_000_000;
 const WEEKS: i64 = 12;
+/// Students per tutorial group.
+const TUTORIAL_SIZE: i64 = 50;
 const RUNS: usize = 60;
 const TARGET_P95: Duration = Duration::from_millis(50);
 
@@ -43,7 +45,7 @@ async fn main() {
         .await
         .unwrap();
     let started = Instant::now();
-    let (course, staff, item, events) = seed(&store).await;
+    let (course, staff, item, events, tutorial) = seed(&store).await;
     println!("seeded in {:.1}s", started.elapsed().as_secs_f64());
     let addr = app.local_addr();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -70,7 +72,15 @@ async fn main() {
     // deadline's window edges cut three hours, read by their views' instants.
     let lecture = format!("/comparison?event={}&before=48h&after=48h", events.0);
     let deadline = format!("/comparison?event={}&before=48h&after=48h", events.1);
+    let one_tutorial = format!("?group={tutorial}");
+    let tutorial_content = format!("/content?group={tutorial}");
     let pages = [
+        (
+            "dashboard, one tutorial of 50 students",
+            one_tutorial.as_str(),
+            "offering-comparison",
+        ),
+        ("content, one tutorial", &tutorial_content, "<table"),
         (
             "resource page of the most viewed item",
             resource_path.as_str(),
@@ -157,9 +167,10 @@ async fn render_times(client: &reqwest::Client, url: &str, expected: &str) -> Re
 /// A course shaped like a real semester: weekday-heavy, busier before deadlines, most
 /// students active on about half the days, each opening a dozen resources a day.
 /// Each student-day's views also fall into one to three of its local hours, as the hour
-/// rollups keep them. Returns the course, a staff member, the course's most
-/// viewed item and its (lecture, deadline) events.
-async fn seed(store: &Store) -> (CourseId, cloop::store::UserId, i64, (i64, i64)) {
+/// rollups keep them. One student in 25 has left; the students are in tutorials of 50.
+/// Returns the course, a staff member, the course's most viewed item, its (lecture,
+/// deadline) events and the first tutorial group.
+async fn seed(store: &Store) -> (CourseId, cloop::store::UserId, i64, (i64, i64), i64) {
     let platform = store
         .create_platform(&NewPlatform {
             name: "bench".into(),
@@ -217,6 +228,7 @@ async fn seed(store: &Store) -> (CourseId, cloop::store::UserId, i64, (i64, i64)
         .unwrap();
     let mut tx = db.pool.begin().await.unwrap();
     let mut users = Vec::new();
+    let mut tutorials = Vec::new();
     for i in 0..STUDENTS {
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO users (platform_id, lms_sub, name, created_at, updated_at) VALUES ($1, $2, $3, 0, 0) RETURNING id",
@@ -227,8 +239,26 @@ async fn seed(store: &Store) -> (CourseId, cloop::store::UserId, i64, (i64, i64)
         .fetch_one(&mut *tx)
         .await
         .unwrap();
-        sqlx::query("INSERT INTO enrolments (course_id, user_id, roles, is_staff, created_at, updated_at) VALUES ($1, $2, 'Learner', FALSE, 0, 0)")
+        // One student in 25 has left the course: every page then leaves them out.
+        sqlx::query("INSERT INTO enrolments (course_id, user_id, roles, is_staff, active, created_at, updated_at) VALUES ($1, $2, 'Learner', FALSE, $3, 0, 0)")
             .bind(course.id)
+            .bind(id)
+            .bind(i % 25 != 0)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        if i % TUTORIAL_SIZE == 0 {
+            let (group,): (i64,) = sqlx::query_as("INSERT INTO course_groups (course_id, source, lms_id, name, updated_at) VALUES ($1, 'rest', $2, $3, 0) RETURNING id")
+                .bind(course.id)
+                .bind(format!("t{i}"))
+                .bind(format!("Tutorial {}", i / TUTORIAL_SIZE + 1))
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap();
+            tutorials.push(group);
+        }
+        sqlx::query("INSERT INTO course_group_members (group_id, user_id) VALUES ($1, $2)")
+            .bind(*tutorials.last().unwrap())
             .bind(id)
             .execute(&mut *tx)
             .await
@@ -405,7 +435,13 @@ async fn seed(store: &Store) -> (CourseId, cloop::store::UserId, i64, (i64, i64)
     // The seed wrote day rollups directly; the course-wide ones are derived from them.
     store.rebuild_course_rollups(course.id).await.unwrap();
     sqlx::query("ANALYZE").execute(&db.pool).await.unwrap();
-    (course.id, staff.id, most_viewed, (lecture, deadline))
+    (
+        course.id,
+        staff.id,
+        most_viewed,
+        (lecture, deadline),
+        tutorials[0],
+    )
 }
 
 const HOUR_MS: i64 = 3_600_000;

@@ -6,11 +6,12 @@ use serde_json::{Value, json};
 use crate::Config;
 use crate::lti::ToolUrls;
 
-/// Read-only LTI Advantage scopes: roster and gradebook.
-pub const SCOPES: [&str; 3] = [
+/// Read-only LTI Advantage scopes: roster, gradebook and the course's groups.
+pub const SCOPES: [&str; 4] = [
     "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly",
     "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly",
     "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly",
+    crate::lti::services::token::SCOPE_GROUPS,
 ];
 
 const TITLE: &str = "cloop";

@@ -254,7 +254,9 @@ on_both_backends! {
         assert_eq!(metadata["redirect_uris"], json!([app.url("/lti/launch")]));
         assert_eq!(metadata["jwks_uri"], app.url("/.well-known/jwks.json"));
         assert_eq!(metadata["token_endpoint_auth_method"], "private_key_jwt");
-        assert!(metadata["scope"].as_str().unwrap().contains("contextmembership.readonly"));
+        let scope = metadata["scope"].as_str().unwrap();
+        assert!(scope.contains("contextmembership.readonly"));
+        assert!(scope.contains("lti-gs/scope/contextgroup.readonly"), "the course groups, for cohorts: {scope}");
 
         let platforms = app.store.platforms().await.unwrap();
         assert_eq!(platforms.len(), 1);
