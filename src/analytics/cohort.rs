@@ -2,6 +2,7 @@
 //! students who left count), resolved against the roster to whom it counts.
 
 use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 
 use super::discussions::LooseDiscussion;
 use crate::store::reports::{AttemptRow, Person, PostRow, StudentDay, StudentTotals};
@@ -111,6 +112,37 @@ pub struct Cohort {
     /// How many enrolled people left the course.
     pub leavers: usize,
     members: Members,
+    /// The leavers' student-days of the last range asked for, read once per page.
+    pub(super) leavers_share: LeaversShare,
+}
+
+/// Some students' student-days over a range, each with its views per item.
+pub(super) type StudentDaysOf = Vec<(StudentDay, Vec<(ContentItemId, i64)>)>;
+
+/// A page's one read of the leavers' student-days, kept for the range it was read for.
+#[derive(Clone, Debug, Default)]
+pub(super) struct LeaversShare(Arc<Mutex<Option<KeptShare>>>);
+
+/// A range and the share read for it.
+type KeptShare = ((i64, i64), Arc<StudentDaysOf>);
+
+impl LeaversShare {
+    pub(super) async fn get(
+        &self,
+        store: &Store,
+        course: CourseId,
+        out: &[UserId],
+        range: (i64, i64),
+    ) -> StoreResult<Arc<StudentDaysOf>> {
+        if let Some((kept, share)) = self.0.lock().expect("leavers' share").as_ref()
+            && *kept == range
+        {
+            return Ok(share.clone());
+        }
+        let share = Arc::new(store.student_days_of(course, out, range.0, range.1).await?);
+        *self.0.lock().expect("leavers' share") = Some((range, share.clone()));
+        Ok(share)
+    }
 }
 
 impl Cohort {
@@ -156,6 +188,7 @@ impl Cohort {
             groups: groups.into_iter().map(|g| (g.id, g.name)).collect(),
             leavers: leavers.len(),
             members,
+            leavers_share: LeaversShare::default(),
         })
     }
 
@@ -169,6 +202,14 @@ impl Cohort {
     pub(super) fn left_out(&self) -> Option<Vec<UserId>> {
         match &self.members {
             Members::Without(out) => Some(out.iter().copied().collect()),
+            _ => None,
+        }
+    }
+
+    /// The people a group or role filter keeps, when it keeps a list of them.
+    pub(super) fn only(&self) -> Option<Vec<UserId>> {
+        match &self.members {
+            Members::Only(only) => Some(only.iter().copied().collect()),
             _ => None,
         }
     }
@@ -219,6 +260,10 @@ impl Cohort {
         from: i64,
         to: i64,
     ) -> StoreResult<Vec<StudentDay>> {
+        if let Some(only) = self.only() {
+            let days = store.student_days_of(course, &only, from, to).await?;
+            return Ok(days.into_iter().map(|(d, _)| d).collect());
+        }
         let mut days = store.student_days(course, from, to).await?;
         days.retain(|d| self.has(d.user_id));
         Ok(days)

@@ -24,24 +24,22 @@ impl Cohort {
             return store.course_days(course, from, to).await;
         }
         if let Some(out) = self.left_out() {
-            return course_days_without(store, course, &out, (from, to)).await;
+            let share = self
+                .leavers_share
+                .get(store, course, &out, (from, to))
+                .await?;
+            return course_days_without(store, course, &share, (from, to)).await;
         }
         let mut days: HashMap<i64, CourseDay> = HashMap::new();
-        for s in self.student_days(store, course, from, to).await? {
+        let groups = store.item_groups(course).await?;
+        let mut pages: HashMap<i64, HashSet<ContentItemId>> = HashMap::new();
+        for (s, items) in self.own_days(store, course, (from, to)).await? {
             let d = day_entry(&mut days, s.day);
             d.active_students += 1;
             d.views += s.views;
             d.sessions += s.sessions;
             d.active_ms += s.active_ms;
-        }
-        let groups = store.item_groups(course).await?;
-        let mut pages: HashMap<i64, HashSet<ContentItemId>> = HashMap::new();
-        for s in store.student_day_items(course, from, to).await? {
-            if !self.has(s.user_id) {
-                continue;
-            }
-            let d = day_entry(&mut days, s.day);
-            for (item, views) in s.items {
+            for (item, views) in items {
                 *group_views(d, groups.get(&item).map(String::as_str)) += views;
                 if item.0 != 0 && views > 0 {
                     pages.entry(s.day).or_default().insert(item);
@@ -72,15 +70,15 @@ impl Cohort {
         }
         if let Some(out) = self.left_out() {
             let stored = store.item_days(course, from, to).await?;
-            let share = store.student_days_of(course, &out, from, to).await?;
+            let share = self
+                .leavers_share
+                .get(store, course, &out, (from, to))
+                .await?;
             return Ok(item_days_without(stored, &share, None));
         }
         let mut days: HashMap<(i64, ContentItemId), ItemDay> = HashMap::new();
-        for s in store.student_day_items(course, from, to).await? {
-            if !self.has(s.user_id) {
-                continue;
-            }
-            for (item, views) in s.items {
+        for (s, items) in self.own_days(store, course, (from, to)).await? {
+            for (item, views) in items {
                 let d = days.entry((s.day, item)).or_insert(ItemDay {
                     day: s.day,
                     content_item_id: item,
@@ -109,7 +107,10 @@ impl Cohort {
         }
         if let Some(out) = self.left_out() {
             let stored = store.days_of_item(course, item, from, to).await?;
-            let share = store.student_days_of(course, &out, from, to).await?;
+            let share = self
+                .leavers_share
+                .get(store, course, &out, (from, to))
+                .await?;
             return Ok(item_days_without(stored, &share, Some(item)));
         }
         let mut days = self.item_days(store, course, from, to).await?;
@@ -145,17 +146,17 @@ impl Cohort {
                     .collect()
             };
             if let Some(out) = out {
-                let share = store.student_days_of(course, &out, from, to).await?;
+                let share = self
+                    .leavers_share
+                    .get(store, course, &out, (from, to))
+                    .await?;
                 take_out_item_totals(&mut totals, &share);
             }
             return Ok(totals);
         }
         let mut totals: HashMap<ContentItemId, (i64, HashSet<UserId>)> = HashMap::new();
-        for s in store.student_day_items(course, from, to).await? {
-            if !self.has(s.user_id) {
-                continue;
-            }
-            for (item, views) in s.items.into_iter().filter(|(i, _)| i.0 != 0) {
+        for (s, items) in self.own_days(store, course, (from, to)).await? {
+            for (item, views) in items.into_iter().filter(|(i, _)| i.0 != 0) {
                 let t = totals.entry(item).or_default();
                 t.0 += views;
                 t.1.insert(s.user_id);
@@ -165,6 +166,18 @@ impl Cohort {
             .into_iter()
             .map(|(item, (views, students))| (item, views, Some(students.len() as i64)))
             .collect())
+    }
+
+    /// The student-days of the people a group or role filter keeps, with their views per
+    /// item, read by student (only called once the course-wide paths are ruled out).
+    async fn own_days(
+        &self,
+        store: &Store,
+        course: CourseId,
+        (from, to): (i64, i64),
+    ) -> StoreResult<Vec<(StudentDay, Vec<(ContentItemId, i64)>)>> {
+        let only = self.only().unwrap_or_default();
+        store.student_days_of(course, &only, from, to).await
     }
 
     /// Distinct students of each of `items` over a range, for the cohort (the ones
@@ -179,9 +192,13 @@ impl Cohort {
         let mut counted = store.items_unique_students(course, items, from, to).await?;
         if let Some(out) = self.left_out().filter(|_| !items.is_empty()) {
             let mut theirs: HashMap<ContentItemId, HashSet<UserId>> = HashMap::new();
-            for (s, viewed) in store.student_days_of(course, &out, from, to).await? {
+            let share = self
+                .leavers_share
+                .get(store, course, &out, (from, to))
+                .await?;
+            for (s, viewed) in share.iter() {
                 for (item, _) in viewed {
-                    theirs.entry(item).or_default().insert(s.user_id);
+                    theirs.entry(*item).or_default().insert(s.user_id);
                 }
             }
             for (item, n) in &mut counted {
@@ -215,11 +232,10 @@ fn group_views<'a>(d: &'a mut CourseDay, group: Option<&str>) -> &'a mut i64 {
 async fn course_days_without(
     store: &Store,
     course: CourseId,
-    out: &[UserId],
+    share: &Share,
     (from, to): (i64, i64),
 ) -> StoreResult<Vec<CourseDay>> {
     let stored = store.course_days(course, from, to).await?;
-    let share = store.student_days_of(course, out, from, to).await?;
     if share.is_empty() {
         return Ok(stored);
     }
@@ -233,16 +249,18 @@ async fn course_days_without(
         d.sessions -= s.sessions;
         d.active_ms -= s.active_ms;
         for (item, views) in items {
-            *group_views(d, groups.get(&item).map(String::as_str)) -= views;
-            if item.0 != 0 && views > 0 {
-                *viewers.entry((s.day, item)).or_default() += 1;
+            *group_views(d, groups.get(item).map(String::as_str)) -= views;
+            if item.0 != 0 && *views > 0 {
+                *viewers.entry((s.day, *item)).or_default() += 1;
             }
         }
     }
-    let first = viewers.keys().map(|k| k.0).min();
-    let last = viewers.keys().map(|k| k.0).max();
-    if let (Some(first), Some(last)) = (first, last) {
-        for r in store.item_days(course, first, last + 1).await? {
+    // A resource only leavers viewed on a day has no more viewers than leavers who did.
+    if let Some(most) = viewers.values().max() {
+        for r in store
+            .item_days_viewed_by_few(course, from, to, *most)
+            .await?
+        {
             let only_theirs = viewers
                 .get(&(r.day, r.content_item_id))
                 .is_some_and(|n| r.unique_students <= *n);

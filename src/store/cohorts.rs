@@ -1,52 +1,13 @@
-//! The per-student rollup reads a cohort filter needs: each student-day's views per item,
-//! and every item's group (removed items too, as the course-wide rollups count them).
+//! The per-student rollup reads a cohort filter needs: some students' student-days with
+//! their views per item, and every item's group (removed items too, as rollups count them).
 
 use std::collections::HashMap;
 
-use super::reports::StudentDay;
+use super::reports::{ItemDay, StudentDay};
 use super::rollups::parse_item_views;
 use super::{ContentItemId, CourseId, Store, StoreResult, UserId, on_pool};
 
-/// One student's views of each item (0: tied to no item) on one day.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StudentDayItems {
-    pub day: i64,
-    pub user_id: UserId,
-    pub items: Vec<(ContentItemId, i64)>,
-}
-
 impl Store {
-    /// The student-days of a range with any views, each with its views per item.
-    pub async fn student_day_items(
-        &self,
-        course: CourseId,
-        from_day: i64,
-        to_day: i64,
-    ) -> StoreResult<Vec<StudentDayItems>> {
-        let rows: Vec<(i64, UserId, String)> = on_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT day, user_id, item_views FROM rollup_student_day \
-                 WHERE course_id = $1 AND day >= $2 AND day < $3 AND item_views <> ''",
-            )
-            .bind(course)
-            .bind(from_day)
-            .bind(to_day)
-            .fetch_all(pool)
-            .await
-        })?;
-        Ok(rows
-            .into_iter()
-            .map(|(day, user_id, text)| StudentDayItems {
-                day,
-                user_id,
-                items: parse_item_views(&text)
-                    .into_iter()
-                    .map(|(item, views)| (ContentItemId(item), views))
-                    .collect(),
-            })
-            .collect())
-    }
-
     /// Some students' student-days of a range, each with its views per item: what they
     /// add to the course-wide rollups (one indexed read per hundred students).
     pub async fn student_days_of(
@@ -94,6 +55,28 @@ impl Store {
             ));
         }
         Ok(days)
+    }
+
+    /// The item-days of a range viewed by at most `most` students.
+    pub async fn item_days_viewed_by_few(
+        &self,
+        course: CourseId,
+        from_day: i64,
+        to_day: i64,
+        most: i64,
+    ) -> StoreResult<Vec<ItemDay>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT day, content_item_id, views, unique_students FROM rollup_content_day \
+                 WHERE course_id = $1 AND day >= $2 AND day < $3 AND unique_students <= $4",
+            )
+            .bind(course)
+            .bind(from_day)
+            .bind(to_day)
+            .bind(most)
+            .fetch_all(pool)
+            .await
+        })?)
     }
 
     /// Every content item's group (`content`, `communication`, `assessment`), removed ones

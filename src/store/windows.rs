@@ -68,18 +68,23 @@ impl Store {
                     *views.by_item.entry(ContentItemId(item)).or_default() += n;
                 }
             }
-            for user in uncounted {
+            let uncounted: Vec<i64> = uncounted.into_iter().collect();
+            for chunk in uncounted.chunks(100) {
+                let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 4)).collect();
+                let sql = format!(
+                    "SELECT item_views FROM rollup_student_hour WHERE course_id = $1 \
+                     AND hour >= $2 AND hour <= $3 AND user_id IN ({})",
+                    list.join(", ")
+                );
                 let rows: Vec<String> = on_pool!(self, pool => {
-                    sqlx::query_scalar(
-                        "SELECT item_views FROM rollup_student_hour \
-                         WHERE course_id = $1 AND hour >= $2 AND hour <= $3 AND user_id = $4",
-                    )
-                    .bind(course)
-                    .bind(whole.0)
-                    .bind(whole.1)
-                    .bind(user)
-                    .fetch_all(pool)
-                    .await
+                    let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()))
+                        .bind(course)
+                        .bind(whole.0)
+                        .bind(whole.1);
+                    for user in chunk {
+                        query = query.bind(*user);
+                    }
+                    query.fetch_all(pool).await
                 })?;
                 for (item, n) in rows.iter().flat_map(|text| pairs(text)) {
                     if let Some(total) = views.by_item.get_mut(&ContentItemId(item)) {
