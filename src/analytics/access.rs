@@ -350,7 +350,7 @@ async fn grades(store: &Store, cv: &CourseView) -> StoreResult<Table> {
     let id = cv.course.id;
     let assessments = store.course_assessments(id).await?;
     let grades = store.course_grades(id).await?;
-    let people = cv.cohort.people(store.course_people(id).await?);
+    let people = cv.cohort.counted_people();
     let mut cols = vec!["Student".to_string(), IDENTIFIER.to_string()];
     cols.extend(assessments.iter().map(|a| a.name.clone()));
     let mut table = Table::new("grades", "Latest grade per student and assessment", cols);

@@ -112,6 +112,8 @@ pub struct Cohort {
     /// How many enrolled people left the course.
     pub leavers: usize,
     members: Members,
+    /// Everyone the roster has for the course, as read for this page.
+    roster: Arc<Vec<Person>>,
     /// The leavers' student-days of the last range asked for, read once per page.
     pub(super) leavers_share: LeaversShare,
 }
@@ -153,10 +155,11 @@ impl Cohort {
         mut filter: CohortFilter,
     ) -> StoreResult<Self> {
         let people = store.course_people(course).await?;
-        let groups = store.course_groups(course).await?;
-        let chosen = filter
-            .group
-            .and_then(|id| groups.iter().find(|g| g.id == id));
+        let groups = store.course_group_names(course).await?;
+        let chosen = match filter.group.filter(|id| groups.iter().any(|g| g.0 == *id)) {
+            Some(id) => Some(store.group_members(course, id).await?),
+            None => None,
+        };
         if chosen.is_none() {
             filter.group = None;
         }
@@ -176,7 +179,7 @@ impl Cohort {
             _ => Members::Only(
                 people
                     .iter()
-                    .filter(|p| chosen.is_none_or(|g| g.members.contains(&p.user_id)))
+                    .filter(|p| chosen.as_ref().is_none_or(|g| g.contains(&p.user_id)))
                     .filter(|p| filter.role.admits(p))
                     .filter(|p| filter.include_left || p.active)
                     .map(|p| p.user_id)
@@ -185,9 +188,10 @@ impl Cohort {
         };
         Ok(Self {
             filter,
-            groups: groups.into_iter().map(|g| (g.id, g.name)).collect(),
+            groups,
             leavers: leavers.len(),
             members,
+            roster: Arc::new(people),
             leavers_share: LeaversShare::default(),
         })
     }
@@ -224,6 +228,16 @@ impl Cohort {
 
     fn has_some(&self, user: Option<UserId>) -> bool {
         user.map_or(self.everyone(), |u| self.has(u))
+    }
+
+    /// Everyone the roster has for the course, staff and leavers included.
+    pub fn roster(&self) -> &[Person] {
+        &self.roster
+    }
+
+    /// The people of the roster in the cohort.
+    pub fn counted_people(&self) -> Vec<Person> {
+        self.people(self.roster.to_vec())
     }
 
     /// The people of `people` in the cohort.

@@ -189,12 +189,7 @@ pub async fn event_split_by_student(
     cols.insert(1, IDENTIFIER.into());
     let mut table = Table::new("event-split", "Views around the event, per student", cols);
     let (mut tb, mut ta) = (0, 0);
-    for p in cv
-        .cohort
-        .people(store.course_people(cv.course.id).await?)
-        .iter()
-        .filter(|p| !p.is_staff)
-    {
+    for p in cv.cohort.counted_people().iter().filter(|p| !p.is_staff) {
         let (b, a) = sum_windows(&days, w, |day| {
             views.get(&(p.user_id, day)).copied().unwrap_or(0)
         });

@@ -91,7 +91,7 @@ pub async fn outreach(
     let nodes = flatten_all(&store.content_tree(id).await?);
     let students: Vec<Person> = cv
         .cohort
-        .people(store.course_people(id).await?)
+        .counted_people()
         .into_iter()
         .filter(|s| !s.is_staff && (s.active || p.include_left))
         .collect();

@@ -64,7 +64,7 @@ pub async fn students(
     let buckets = cv.buckets(range);
     let (from, to) = cv.days(range);
     let width = buckets[0].to - buckets[0].from;
-    let people = cv.cohort.people(store.course_people(id).await?);
+    let people = cv.cohort.counted_people();
     let mut views: HashMap<UserId, Vec<i64>> = people
         .iter()
         .filter(|p| !p.is_staff)
@@ -128,11 +128,12 @@ pub async fn student_detail(
     user: UserId,
 ) -> StoreResult<StudentDetail> {
     let id = cv.course.id;
-    let person = store
-        .course_people(id)
-        .await?
-        .into_iter()
+    let person = cv
+        .cohort
+        .roster()
+        .iter()
         .find(|p| p.user_id == user)
+        .cloned()
         .ok_or(StoreError::NotFound("student"))?;
     let tree = store.content_tree(id).await?;
     let group: HashMap<ContentItemId, &str> =

@@ -52,7 +52,7 @@ pub async fn resource_detail(
         ));
     }
 
-    let people = cv.cohort.people(store.course_people(id).await?);
+    let people = cv.cohort.counted_people();
     let viewers: HashMap<UserId, i64> =
         store.item_viewers(id, item.id).await?.into_iter().collect();
     let students: Vec<_> = people.iter().filter(|p| !p.is_staff).collect();

@@ -11,7 +11,7 @@ use super::{CourseView, day_label};
 use crate::events::{EventKind, Occurrence};
 use crate::store::hours::HOUR_MS;
 use crate::store::reports::Person;
-use crate::store::windows::WindowViews;
+use crate::store::windows::{UncountedHours, WindowViews};
 use crate::store::{ContentItemId, CourseEventId, EpochMs, Store, StoreResult, UserId};
 
 /// A whole number of hours on one side of an event, 1 h to a week.
@@ -124,17 +124,35 @@ pub async fn hour_windows(
     let id = cv.course.id;
     let students: Vec<Person> = cv
         .cohort
-        .people(store.course_people(id).await?)
+        .counted_people()
         .into_iter()
         .filter(|p| !p.is_staff)
         .collect();
     let is_student: HashSet<UserId> = students.iter().map(|p| p.user_id).collect();
+    let chosen: Vec<&Occurrence> = cv
+        .occurrences
+        .iter()
+        .filter(|o| o.event == w.event)
+        .collect();
+    let spans: Vec<(EpochMs, EpochMs)> = chosen
+        .iter()
+        .flat_map(|o| w.sides(HourWindow::instant(o)))
+        .collect();
+    let mut uncounted = match (
+        spans.iter().map(|s| s.0).min(),
+        spans.iter().map(|s| s.1).max(),
+    ) {
+        (Some(from), Some(to)) => UncountedHours::over(from, to),
+        _ => UncountedHours::default(),
+    };
     let mut occurrences = Vec::new();
-    for occurrence in cv.occurrences.iter().filter(|o| o.event == w.event) {
+    for occurrence in chosen {
         let at = HourWindow::instant(occurrence);
         let mut sides: [WindowViews; 2] = Default::default();
         for (side, (from, to)) in sides.iter_mut().zip(w.sides(at)) {
-            *side = store.window_views(id, from, to, &is_student).await?;
+            *side = store
+                .window_views(id, from, to, &is_student, &mut uncounted)
+                .await?;
         }
         occurrences.push(OccurrenceViews {
             occurrence,

@@ -178,6 +178,40 @@ impl Store {
         })?)
     }
 
+    /// The course's groups of every source, by name: (id, name).
+    pub async fn course_group_names(
+        &self,
+        course: CourseId,
+    ) -> StoreResult<Vec<(CourseGroupId, String)>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT id, name FROM course_groups WHERE course_id = $1 ORDER BY name, id",
+            )
+            .bind(course)
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+
+    /// The members of one of the course's groups.
+    pub async fn group_members(
+        &self,
+        course: CourseId,
+        group: CourseGroupId,
+    ) -> StoreResult<HashSet<UserId>> {
+        let members: Vec<UserId> = on_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT m.user_id FROM course_group_members m \
+                 JOIN course_groups g ON g.id = m.group_id WHERE g.course_id = $1 AND g.id = $2",
+            )
+            .bind(course)
+            .bind(group)
+            .fetch_all(pool)
+            .await
+        })?;
+        Ok(members.into_iter().collect())
+    }
+
     /// The course's groups of every source, by name, with their members.
     pub async fn course_groups(&self, course: CourseId) -> StoreResult<Vec<CourseGroup>> {
         let groups: Vec<(CourseGroupId, String)> = on_pool!(self, pool => {

@@ -22,6 +22,28 @@ impl WindowViews {
     }
 }
 
+/// The student-hour views of the users a page's windows do not count (staff, leavers,
+/// people outside the cohort), read once per user over the span of all its windows.
+#[derive(Debug, Default)]
+pub struct UncountedHours {
+    /// First and last hour read, inclusive.
+    span: (i64, i64),
+    read: HashSet<i64>,
+    /// user → (hour, views per item).
+    rows: HashMap<i64, Vec<(i64, String)>>,
+}
+
+impl UncountedHours {
+    /// For windows inside [from, to).
+    pub fn over(from: EpochMs, to: EpochMs) -> Self {
+        let (span, _) = span_hours(from, to);
+        Self {
+            span,
+            ..Self::default()
+        }
+    }
+}
+
 impl Store {
     /// The views of the users in `counted` in the half-open span [from, to), exactly: the
     /// hours the span covers whole from one course-hour row each (less the item views of
@@ -33,6 +55,7 @@ impl Store {
         from: EpochMs,
         to: EpochMs,
         counted: &HashSet<UserId>,
+        uncounted_hours: &mut UncountedHours,
     ) -> StoreResult<WindowViews> {
         let mut views = WindowViews::default();
         if to.0 <= from.0 {
@@ -68,27 +91,50 @@ impl Store {
                     *views.by_item.entry(ContentItemId(item)).or_default() += n;
                 }
             }
-            let uncounted: Vec<i64> = uncounted.into_iter().collect();
-            for chunk in uncounted.chunks(100) {
+            let cache = uncounted_hours;
+            if whole.0 < cache.span.0 || whole.1 > cache.span.1 {
+                *cache = UncountedHours {
+                    span: whole,
+                    ..UncountedHours::default()
+                };
+            }
+            let unread: Vec<i64> = uncounted
+                .iter()
+                .copied()
+                .filter(|u| !cache.read.contains(u))
+                .collect();
+            for chunk in unread.chunks(100) {
                 let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 4)).collect();
                 let sql = format!(
-                    "SELECT item_views FROM rollup_student_hour WHERE course_id = $1 \
+                    "SELECT user_id, hour, item_views FROM rollup_student_hour WHERE course_id = $1 \
                      AND hour >= $2 AND hour <= $3 AND user_id IN ({})",
                     list.join(", ")
                 );
-                let rows: Vec<String> = on_pool!(self, pool => {
-                    let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()))
+                let rows: Vec<(i64, i64, String)> = on_pool!(self, pool => {
+                    let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
                         .bind(course)
-                        .bind(whole.0)
-                        .bind(whole.1);
+                        .bind(cache.span.0)
+                        .bind(cache.span.1);
                     for user in chunk {
                         query = query.bind(*user);
                     }
                     query.fetch_all(pool).await
                 })?;
-                for (item, n) in rows.iter().flat_map(|text| pairs(text)) {
-                    if let Some(total) = views.by_item.get_mut(&ContentItemId(item)) {
-                        *total -= n;
+                cache.read.extend(chunk);
+                for (user, hour, text) in rows {
+                    cache.rows.entry(user).or_default().push((hour, text));
+                }
+            }
+            for user in &uncounted {
+                let hours = cache.rows.get(user).map(Vec::as_slice).unwrap_or_default();
+                for (_, text) in hours
+                    .iter()
+                    .filter(|(h, _)| (whole.0..=whole.1).contains(h))
+                {
+                    for (item, n) in pairs(text) {
+                        if let Some(total) = views.by_item.get_mut(&ContentItemId(item)) {
+                            *total -= n;
+                        }
                     }
                 }
             }
