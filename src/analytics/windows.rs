@@ -134,17 +134,7 @@ pub async fn hour_windows(
         .iter()
         .filter(|o| o.event == w.event)
         .collect();
-    let spans: Vec<(EpochMs, EpochMs)> = chosen
-        .iter()
-        .flat_map(|o| w.sides(HourWindow::instant(o)))
-        .collect();
-    let mut uncounted = match (
-        spans.iter().map(|s| s.0).min(),
-        spans.iter().map(|s| s.1).max(),
-    ) {
-        (Some(from), Some(to)) => UncountedHours::over(from, to),
-        _ => UncountedHours::default(),
-    };
+    let mut uncounted = UncountedHours::default();
     let mut occurrences = Vec::new();
     for occurrence in chosen {
         let at = HourWindow::instant(occurrence);

@@ -23,25 +23,12 @@ impl WindowViews {
 }
 
 /// The student-hour views of the users a page's windows do not count (staff, leavers,
-/// people outside the cohort), read once per user over the span of all its windows.
+/// people outside the cohort), read once per user for all its windows.
 #[derive(Debug, Default)]
 pub struct UncountedHours {
-    /// First and last hour read, inclusive.
-    span: (i64, i64),
     read: HashSet<i64>,
     /// user → (hour, views per item).
     rows: HashMap<i64, Vec<(i64, String)>>,
-}
-
-impl UncountedHours {
-    /// For windows inside [from, to).
-    pub fn over(from: EpochMs, to: EpochMs) -> Self {
-        let (span, _) = span_hours(from, to);
-        Self {
-            span,
-            ..Self::default()
-        }
-    }
 }
 
 impl Store {
@@ -92,29 +79,22 @@ impl Store {
                 }
             }
             let cache = uncounted_hours;
-            if whole.0 < cache.span.0 || whole.1 > cache.span.1 {
-                *cache = UncountedHours {
-                    span: whole,
-                    ..UncountedHours::default()
-                };
-            }
             let unread: Vec<i64> = uncounted
                 .iter()
                 .copied()
                 .filter(|u| !cache.read.contains(u))
                 .collect();
             for chunk in unread.chunks(100) {
-                let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 4)).collect();
+                let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+                // By student only: a bound on the hours would lead the planner to the
+                // (course, hour) key and a scan of every student's hours.
                 let sql = format!(
-                    "SELECT user_id, hour, item_views FROM rollup_student_hour WHERE course_id = $1 \
-                     AND hour >= $2 AND hour <= $3 AND user_id IN ({})",
+                    "SELECT user_id, hour, item_views FROM rollup_student_hour \
+                     WHERE course_id = $1 AND user_id IN ({})",
                     list.join(", ")
                 );
                 let rows: Vec<(i64, i64, String)> = on_pool!(self, pool => {
-                    let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
-                        .bind(course)
-                        .bind(cache.span.0)
-                        .bind(cache.span.1);
+                    let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(course);
                     for user in chunk {
                         query = query.bind(*user);
                     }
