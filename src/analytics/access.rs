@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::comparison::{EventWindow, event_split_by_item};
-use super::discussions::{BucketedDiscussions, course_staff, loose_discussions};
+use super::discussions::{BucketedDiscussions, loose_discussions};
 use super::table::{Cell, Row, Table, pct};
 use super::tree::{Node, flatten};
 use super::who::{IDENTIFIER, person_cells};
@@ -128,7 +128,7 @@ pub async fn access(
         AccessTab::Views | AccessTab::Posts | AccessTab::Students
             if group == Group::Communication =>
         {
-            let staff = course_staff(store, id).await?;
+            let staff = cv.cohort.staff();
             Some(BucketedDiscussions::new(
                 cv.cohort.discussions(loose_discussions(store, id).await?),
                 buckets.len(),

@@ -235,6 +235,15 @@ impl Cohort {
         &self.roster
     }
 
+    /// The course's staff, whoever the filter counts: their posts are not a student's.
+    pub fn staff(&self) -> HashSet<UserId> {
+        self.roster
+            .iter()
+            .filter(|p| p.is_staff)
+            .map(|p| p.user_id)
+            .collect()
+    }
+
     /// The people of the roster in the cohort.
     pub fn counted_people(&self) -> Vec<Person> {
         self.people(self.roster.to_vec())

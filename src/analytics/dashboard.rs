@@ -38,8 +38,7 @@ pub async fn dashboard(store: &Store, cv: &CourseView, range: Range) -> StoreRes
     let per_student = cohort.student_totals(store, id, (from, to), whole).await?;
     let item_totals = cohort.item_totals(store, id, (from, to), whole).await?;
     let tree = store.content_tree(id).await?;
-    let everyone = cohort.roster().to_vec();
-    let people = cohort.people(everyone.clone());
+    let people = cohort.counted_people();
 
     let span = (to - from) as usize;
     let mut by_day = vec![CourseDay::default(); span];
@@ -186,11 +185,7 @@ pub async fn dashboard(store: &Store, cv: &CourseView, range: Range) -> StoreRes
         ]));
     }
     // Discussions outside the tree follow, by posts; their page views are not known (blank).
-    let staff = everyone
-        .iter()
-        .filter(|p| p.is_staff)
-        .map(|p| p.user_id)
-        .collect();
+    let staff = cohort.staff();
     let mut loose: Vec<(i64, usize, String)> = cohort
         .discussions(loose_discussions(store, id).await?)
         .into_iter()

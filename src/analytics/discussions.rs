@@ -63,17 +63,6 @@ pub async fn loose_discussions(
         .collect())
 }
 
-/// The staff of the course, whose posts are not a student's.
-pub async fn course_staff(store: &Store, course: CourseId) -> StoreResult<HashSet<UserId>> {
-    Ok(store
-        .course_people(course)
-        .await?
-        .into_iter()
-        .filter(|p| p.is_staff)
-        .map(|p| p.user_id)
-        .collect())
-}
-
 /// Per bucket, the posts of each discussion and the students who wrote them.
 #[derive(Debug)]
 pub struct BucketedDiscussions {

@@ -5,11 +5,14 @@ use std::collections::HashMap;
 
 use super::reports::{ItemDay, StudentDay};
 use super::rollups::parse_item_views;
-use super::{ContentItemId, CourseId, Store, StoreResult, UserId, on_pool};
+use super::{
+    ContentItemId, CourseId, STUDENTS_PER_READ, Store, StoreResult, UserId, by_students_sql,
+    on_pool,
+};
 
 impl Store {
     /// Some students' student-days of a range, each with its views per item: what they
-    /// add to the course-wide rollups (one indexed read per hundred students).
+    /// add to the course-wide rollups (read by student, then kept to the range).
     pub async fn student_days_of(
         &self,
         course: CourseId,
@@ -18,25 +21,24 @@ impl Store {
         to_day: i64,
     ) -> StoreResult<Vec<(StudentDay, Vec<(ContentItemId, i64)>)>> {
         let mut days = Vec::new();
-        for chunk in students.chunks(100) {
-            let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 4)).collect();
-            let sql = format!(
-                "SELECT day, user_id, views, sessions, active_ms, item_views FROM rollup_student_day \
-                 WHERE course_id = $1 AND day >= $2 AND day < $3 AND user_id IN ({})",
-                list.join(", ")
+        for chunk in students.chunks(STUDENTS_PER_READ) {
+            let sql = by_students_sql(
+                "day, user_id, views, sessions, active_ms, item_views",
+                "rollup_student_day",
+                chunk.len(),
             );
             let rows: Vec<(i64, UserId, i64, i64, i64, String)> = on_pool!(self, pool => {
-                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
-                    .bind(course)
-                    .bind(from_day)
-                    .bind(to_day);
+                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(course);
                 for user in chunk {
                     query = query.bind(*user);
                 }
                 query.fetch_all(pool).await
             })?;
-            days.extend(rows.into_iter().map(
-                |(day, user_id, views, sessions, active_ms, text)| {
+            let in_range = rows
+                .into_iter()
+                .filter(|r| (from_day..to_day).contains(&r.0));
+            days.extend(
+                in_range.map(|(day, user_id, views, sessions, active_ms, text)| {
                     let items = parse_item_views(&text)
                         .into_iter()
                         .map(|(item, views)| (ContentItemId(item), views))
@@ -51,8 +53,8 @@ impl Store {
                         },
                         items,
                     )
-                },
-            ));
+                }),
+            );
         }
         Ok(days)
     }

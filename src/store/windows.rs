@@ -4,7 +4,10 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::hours::{HOUR_MS, HourRow, ItemViews, count_span, pairs, span_hours};
-use super::{ContentItemId, CourseEventId, CourseId, EpochMs, Store, StoreResult, UserId, on_pool};
+use super::{
+    ContentItemId, CourseEventId, CourseId, EpochMs, STUDENTS_PER_READ, Store, StoreResult, UserId,
+    by_students_sql, on_pool,
+};
 
 /// A window's views by the users it counts, per user and per content item.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -84,14 +87,11 @@ impl Store {
                 .copied()
                 .filter(|u| !cache.read.contains(u))
                 .collect();
-            for chunk in unread.chunks(100) {
-                let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
-                // By student only: a bound on the hours would lead the planner to the
-                // (course, hour) key and a scan of every student's hours.
-                let sql = format!(
-                    "SELECT user_id, hour, item_views FROM rollup_student_hour \
-                     WHERE course_id = $1 AND user_id IN ({})",
-                    list.join(", ")
+            for chunk in unread.chunks(STUDENTS_PER_READ) {
+                let sql = by_students_sql(
+                    "user_id, hour, item_views",
+                    "rollup_student_hour",
+                    chunk.len(),
                 );
                 let rows: Vec<(i64, i64, String)> = on_pool!(self, pool => {
                     let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(course);

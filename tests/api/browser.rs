@@ -4,7 +4,6 @@
 //! events render, links keep working inside the frame and the console stays clean, and
 //! saves screenshots under target/artifacts/.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -249,16 +248,7 @@ impl Lms {
 
 #[tokio::test]
 async fn dashboard_renders_in_an_lms_frame_in_chromium() {
-    if !Path::new(CHROMIUM).exists() || !Path::new(CHROMEDRIVER).exists() {
-        if std::env::var_os("CI").is_some() {
-            panic!(
-                "chromium and chromium-driver are not installed under CI: the browser test cannot run"
-            );
-        }
-        let _ = writeln!(
-            std::io::stderr(),
-            "\n!!! Browser test DID NOT RUN: install chromium and chromium-driver (apt-get install -y chromium chromium-driver) !!!\n"
-        );
+    if crate::browser_demo::chromium_missing("browser test") {
         return;
     }
     let app = spawn_app(Backend::Sqlite, "browser")

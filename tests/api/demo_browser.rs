@@ -3,45 +3,19 @@
 //! student button shows the staff-only page. Saves its screenshots under target/artifacts/,
 //! or over the README's under docs/ when `CLOOP_UPDATE_SCREENSHOTS=1`.
 
-use std::io::Write;
 use std::path::Path;
 
-use cloop::demo::{self, DemoServer};
+use cloop::demo;
 use serde_json::json;
 
-use crate::browser::{Browser, CHROMEDRIVER, CHROMIUM};
+use crate::browser::Browser;
 
 #[tokio::test]
 async fn demo_simulator_opens_the_dashboard_in_chromium() {
-    if !Path::new(CHROMIUM).exists() || !Path::new(CHROMEDRIVER).exists() {
-        if std::env::var_os("CI").is_some() {
-            panic!(
-                "chromium and chromium-driver are not installed under CI: the demo browser test cannot run"
-            );
-        }
-        let _ = writeln!(
-            std::io::stderr(),
-            "\n!!! Demo browser test DID NOT RUN: install chromium and chromium-driver !!!\n"
-        );
+    let Some(running) = crate::browser_demo::running_demo("demo browser test").await else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let server = DemoServer::build(demo::config(
-        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
-        dir.path(),
-    ))
-    .await
-    .expect("build the demo server");
-    assert!(
-        demo::seed::seed_once(&server.state().store, 60)
-            .await
-            .unwrap()
-    );
-    let url = server.url();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(server.run(async {
-        let _ = stopped.await;
-    }));
+    };
+    let url = running.url.clone();
     // Test runs leave the checkout as it was; the README's pictures change only when asked.
     let docs = if std::env::var_os("CLOOP_UPDATE_SCREENSHOTS").is_some_and(|v| v == "1") {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("docs")
@@ -100,5 +74,5 @@ async fn demo_simulator_opens_the_dashboard_in_chromium() {
         .await;
     assert_eq!(charts, json!(0), "a student sees no course data");
     browser.quit().await;
-    let _ = stop.send(());
+    drop(running);
 }

@@ -7,6 +7,7 @@ mod admin_login;
 mod blackboard_3lo;
 mod blackboard_fake;
 mod browser;
+mod browser_demo;
 mod cli;
 mod cohort_fixture;
 mod demo;

@@ -2,45 +2,17 @@
 //! and the comparison with the previous offering, each opened in the simulator's LMS frame,
 //! checked rendered, and saved as screenshots under target/artifacts/.
 
-use std::io::Write;
-use std::path::Path;
-
-use cloop::demo::{self, DemoServer};
+use cloop::demo;
 use serde_json::json;
 
-use crate::browser::{Browser, CHROMEDRIVER, CHROMIUM};
+use crate::browser::Browser;
 
 #[tokio::test]
 async fn outreach_and_the_offering_comparison_render_in_the_lms_frame_in_chromium() {
-    if !Path::new(CHROMIUM).exists() || !Path::new(CHROMEDRIVER).exists() {
-        if std::env::var_os("CI").is_some() {
-            panic!(
-                "chromium and chromium-driver are not installed under CI: the offering browser test cannot run"
-            );
-        }
-        let _ = writeln!(
-            std::io::stderr(),
-            "\n!!! Offering browser test DID NOT RUN: install chromium and chromium-driver !!!\n"
-        );
+    let Some(running) = crate::browser_demo::running_demo("offering browser test").await else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let server = DemoServer::build(demo::config(
-        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
-        dir.path(),
-    ))
-    .await
-    .expect("build the demo server");
-    assert!(
-        demo::seed::seed_once(&server.state().store, 60)
-            .await
-            .unwrap()
-    );
-    let url = server.url();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(server.run(async {
-        let _ = stopped.await;
-    }));
+    };
+    let url = running.url.clone();
     let shots = crate::browser::artifacts();
 
     let browser = Browser::start().await;
@@ -111,6 +83,6 @@ async fn outreach_and_the_offering_comparison_render_in_the_lms_frame_in_chromiu
 
     let errors = browser.console_errors().await;
     browser.quit().await;
-    let _ = stop.send(());
+    drop(running);
     assert!(errors.is_empty(), "console errors: {errors:?}");
 }
