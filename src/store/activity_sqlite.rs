@@ -15,6 +15,7 @@ use sqlx::SqlitePool;
 
 use super::activity::{Bucketing, NewActivity};
 use super::activity_pack::{merge, minute_of, pack};
+use super::bulk_read::on_connection;
 use super::course_hours::{PUT_COURSE_HOURS, course_hour_deltas};
 use super::hours::{ADD_STUDENT_HOURS, student_hour_deltas};
 use super::rollups::{
@@ -59,17 +60,7 @@ async fn on_writer<T>(
     writer: &SqlitePool,
     work: impl FnOnce(&Connection) -> rusqlite::Result<T>,
 ) -> StoreResult<T> {
-    let mut conn = writer.acquire().await?;
-    let mut handle = conn.lock_handle().await?;
-    let raw = handle.as_raw_handle();
-    let work = || in_transaction(raw, work);
-    // The work is synchronous: on a multi-threaded runtime other tasks move off this
-    // thread meanwhile.
-    let outcome = match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
-        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
-        _ => work(),
-    };
-    Ok(outcome?)
+    on_connection(writer, |raw| in_transaction(raw, work)).await
 }
 
 fn in_transaction<T>(

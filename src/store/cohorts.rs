@@ -27,13 +27,10 @@ impl Store {
                 "rollup_student_day",
                 chunk.len(),
             );
-            let rows: Vec<(i64, UserId, i64, i64, i64, String)> = on_pool!(self, pool => {
-                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(course);
-                for user in chunk {
-                    query = query.bind(*user);
-                }
-                query.fetch_all(pool).await
-            })?;
+            let mut args = vec![course.0];
+            args.extend(chunk.iter().map(|user| user.0));
+            let rows: Vec<(i64, UserId, i64, i64, i64, String)> =
+                self.read_built_rows(&sql, &args).await?;
             let in_range = rows
                 .into_iter()
                 .filter(|r| (from_day..to_day).contains(&r.0));

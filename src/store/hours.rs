@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use foldhash::{HashMap, HashMapExt};
 
 use super::activity::{ActivityCursor, ActivityKind, NewActivity};
+use super::bulk_read::sqlite_row;
 use super::course_hours::course_hour_deltas;
 use super::rollups::{item_views_text, parse_item_views};
 use super::{ContentItemId, CourseId, EpochMs, Store, StoreResult, UserId, on_pool};
@@ -26,6 +27,13 @@ pub(crate) struct StudentHourDelta {
     pub item_views: String,
     pub instants: String,
 }
+
+sqlite_row!(HourRow {
+    hour,
+    user_id,
+    item_views,
+    instants
+});
 
 /// The student-hour additions of `events`: their views by a known user, by hour and user.
 pub(crate) fn student_hour_deltas<'a>(

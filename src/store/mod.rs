@@ -6,6 +6,7 @@ mod activity_pack;
 mod activity_sqlite;
 mod admins;
 pub mod ags;
+mod bulk_read;
 pub mod cohorts;
 pub mod content;
 pub mod course_events;
@@ -56,6 +57,12 @@ static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 /// Page cache of SQLite's activity writer (negative: KiB), so the index pages a batch of
 /// events touches stay in memory from one batch to the next.
 const ACTIVITY_WRITER_CACHE: &str = "-65536";
+
+/// How much of the database file SQLite's pooled connections read through a memory map
+/// (bytes) instead of copying each page in with a read call: the pages' reads of thousands
+/// of rollup rows then cost no system call a page, and every connection shares the same
+/// pages, the operating system's.
+const READ_MMAP_SIZE: &str = "1073741824";
 
 /// Errors of the storage layer.
 #[derive(Debug, thiserror::Error)]
@@ -155,7 +162,7 @@ impl Store {
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.clone())
+            .connect_with(options.clone().pragma("mmap_size", READ_MMAP_SIZE))
             .await
             .map_err(connect_error)?;
         let activity_writer = SqlitePoolOptions::new()

@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
+use super::bulk_read::sqlite_row;
 use super::rollups::parse_item_views;
 use super::{
     AssessmentId, ContentItemId, CourseId, EpochMs, ForumId, Store, StoreResult, UserId, on_pool,
@@ -35,6 +36,18 @@ pub struct Person {
     /// False once a roster read says they left the course.
     pub active: bool,
 }
+
+sqlite_row!(Person {
+    user_id,
+    name,
+    roles,
+    is_staff,
+    username,
+    external_id,
+    email,
+    lms_sub,
+    active
+});
 
 /// A discussion post, with the content item of its forum.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
@@ -83,6 +96,14 @@ pub struct StudentDay {
     pub active_ms: i64,
 }
 
+sqlite_row!(StudentDay {
+    day,
+    user_id,
+    views,
+    sessions,
+    active_ms
+});
+
 /// One day of the course-wide rollup: views per group, resources viewed, and the
 /// students' totals.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, sqlx::FromRow)]
@@ -98,6 +119,18 @@ pub struct CourseDay {
     pub active_ms: i64,
 }
 
+sqlite_row!(CourseDay {
+    day,
+    content_views,
+    communication_views,
+    assessment_views,
+    pages_viewed,
+    active_students,
+    views,
+    sessions,
+    active_ms
+});
+
 /// Per-student totals over a range of days.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct StudentTotals {
@@ -107,6 +140,13 @@ pub struct StudentTotals {
     pub active_ms: i64,
 }
 
+sqlite_row!(StudentTotals {
+    user_id,
+    views,
+    sessions,
+    active_ms
+});
+
 /// A slice of `rollup_content_day`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct ItemDay {
@@ -115,6 +155,13 @@ pub struct ItemDay {
     pub views: i64,
     pub unique_students: i64,
 }
+
+sqlite_row!(ItemDay {
+    day,
+    content_item_id,
+    views,
+    unique_students
+});
 
 /// One student's views of one item (0: tied to no item) on one day (student detail).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -168,16 +215,13 @@ impl Store {
 
     /// Everyone enrolled, with a name; students first by name.
     pub async fn course_people(&self, course: CourseId) -> StoreResult<Vec<Person>> {
-        Ok(on_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT u.id AS user_id, u.name, e.roles, e.is_staff, u.username, u.external_id, \
-                 u.email, u.lms_sub, e.active FROM enrolments e JOIN users u ON u.id = e.user_id \
-                 WHERE e.course_id = $1 ORDER BY e.is_staff, u.name, u.id",
-            )
-            .bind(course)
-            .fetch_all(pool)
-            .await
-        })?)
+        self.read_rows(
+            "SELECT u.id AS user_id, u.name, e.roles, e.is_staff, u.username, u.external_id, \
+             u.email, u.lms_sub, e.active FROM enrolments e JOIN users u ON u.id = e.user_id \
+             WHERE e.course_id = $1 ORDER BY e.is_staff, u.name, u.id",
+            &[course.0],
+        )
+        .await
     }
 
     /// The course-wide daily rollup over a range of days (days without activity absent).
@@ -187,18 +231,13 @@ impl Store {
         from_day: i64,
         to_day: i64,
     ) -> StoreResult<Vec<CourseDay>> {
-        Ok(on_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT day, content_views, communication_views, assessment_views, pages_viewed, \
-                 active_students, views, sessions, active_ms FROM rollup_course_day \
-                 WHERE course_id = $1 AND day >= $2 AND day < $3 ORDER BY day",
-            )
-            .bind(course)
-            .bind(from_day)
-            .bind(to_day)
-            .fetch_all(pool)
-            .await
-        })?)
+        self.read_rows(
+            "SELECT day, content_views, communication_views, assessment_views, pages_viewed, \
+             active_students, views, sessions, active_ms FROM rollup_course_day \
+             WHERE course_id = $1 AND day >= $2 AND day < $3 ORDER BY day",
+            &[course.0, from_day, to_day],
+        )
+        .await
     }
 
     /// The first and last day with any recorded activity.
@@ -214,15 +253,12 @@ impl Store {
 
     /// Each student's totals over all days.
     pub async fn student_course_totals(&self, course: CourseId) -> StoreResult<Vec<StudentTotals>> {
-        Ok(on_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT user_id, views, sessions, active_ms FROM rollup_student_total \
-                 WHERE course_id = $1",
-            )
-            .bind(course)
-            .fetch_all(pool)
-            .await
-        })?)
+        self.read_rows(
+            "SELECT user_id, views, sessions, active_ms FROM rollup_student_total \
+             WHERE course_id = $1",
+            &[course.0],
+        )
+        .await
     }
 
     /// Each resource's views and unique students over all days (course-level views
@@ -249,19 +285,14 @@ impl Store {
         from_day: i64,
         to_day: i64,
     ) -> StoreResult<Vec<StudentTotals>> {
-        Ok(on_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT user_id, CAST(SUM(views) AS BIGINT) AS views, \
-                 CAST(SUM(sessions) AS BIGINT) AS sessions, \
-                 CAST(SUM(active_ms) AS BIGINT) AS active_ms FROM rollup_student_day \
-                 WHERE course_id = $1 AND day >= $2 AND day < $3 GROUP BY user_id",
-            )
-            .bind(course)
-            .bind(from_day)
-            .bind(to_day)
-            .fetch_all(pool)
-            .await
-        })?)
+        self.read_rows(
+            "SELECT user_id, CAST(SUM(views) AS BIGINT) AS views, \
+             CAST(SUM(sessions) AS BIGINT) AS sessions, \
+             CAST(SUM(active_ms) AS BIGINT) AS active_ms FROM rollup_student_day \
+             WHERE course_id = $1 AND day >= $2 AND day < $3 GROUP BY user_id",
+            &[course.0, from_day, to_day],
+        )
+        .await
     }
 
     /// Every student-day row in a range (students heat map, event splits).
@@ -271,17 +302,12 @@ impl Store {
         from_day: i64,
         to_day: i64,
     ) -> StoreResult<Vec<StudentDay>> {
-        Ok(on_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT day, user_id, views, sessions, active_ms FROM rollup_student_day \
-                 WHERE course_id = $1 AND day >= $2 AND day < $3",
-            )
-            .bind(course)
-            .bind(from_day)
-            .bind(to_day)
-            .fetch_all(pool)
-            .await
-        })?)
+        self.read_rows(
+            "SELECT day, user_id, views, sessions, active_ms FROM rollup_student_day \
+             WHERE course_id = $1 AND day >= $2 AND day < $3",
+            &[course.0, from_day, to_day],
+        )
+        .await
     }
 
     /// Total views per resource over a range of days.
@@ -312,17 +338,12 @@ impl Store {
         from_day: i64,
         to_day: i64,
     ) -> StoreResult<Vec<ItemDay>> {
-        Ok(on_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT day, content_item_id, views, unique_students FROM rollup_content_day \
-                 WHERE course_id = $1 AND day >= $2 AND day < $3",
-            )
-            .bind(course)
-            .bind(from_day)
-            .bind(to_day)
-            .fetch_all(pool)
-            .await
-        })?)
+        self.read_rows(
+            "SELECT day, content_item_id, views, unique_students FROM rollup_content_day \
+             WHERE course_id = $1 AND day >= $2 AND day < $3",
+            &[course.0, from_day, to_day],
+        )
+        .await
     }
 
     /// One item's rollup rows in a range of days.
@@ -410,17 +431,12 @@ impl Store {
         from_day: i64,
         to_day: i64,
     ) -> StoreResult<Vec<(i64, i64, String)>> {
-        Ok(on_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT day, user_id, item_views FROM rollup_student_day \
-                 WHERE course_id = $1 AND day >= $2 AND day < $3 AND item_views <> ''",
-            )
-            .bind(course)
-            .bind(from_day)
-            .bind(to_day)
-            .fetch_all(pool)
-            .await
-        })?)
+        self.read_rows(
+            "SELECT day, user_id, item_views FROM rollup_student_day \
+             WHERE course_id = $1 AND day >= $2 AND day < $3 AND item_views <> ''",
+            &[course.0, from_day, to_day],
+        )
+        .await
     }
 
     /// Each student's row of `rollup_student_items`: their views per item, as stored.
@@ -428,14 +444,11 @@ impl Store {
         &self,
         course: CourseId,
     ) -> StoreResult<Vec<(UserId, String)>> {
-        Ok(on_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT user_id, item_views FROM rollup_student_items WHERE course_id = $1",
-            )
-            .bind(course)
-            .fetch_all(pool)
-            .await
-        })?)
+        self.read_rows(
+            "SELECT user_id, item_views FROM rollup_student_items WHERE course_id = $1",
+            &[course.0],
+        )
+        .await
     }
 
     /// Each student who opened the resource, with how many times.
@@ -469,16 +482,13 @@ impl Store {
         course: CourseId,
         user: UserId,
     ) -> StoreResult<Vec<StudentItemDay>> {
-        let days: Vec<(i64, String)> = on_pool!(self, pool => {
-            sqlx::query_as(
+        let days: Vec<(i64, String)> = self
+            .read_rows(
                 "SELECT day, item_views FROM rollup_student_day \
                  WHERE course_id = $1 AND user_id = $2 AND item_views <> '' ORDER BY day",
+                &[course.0, user.0],
             )
-            .bind(course)
-            .bind(user)
-            .fetch_all(pool)
-            .await
-        })?;
+            .await?;
         Ok(days
             .into_iter()
             .flat_map(|(day, text)| {

@@ -57,17 +57,13 @@ impl Store {
             last - i64::from(cut[1].is_some()),
         );
         if whole.0 <= whole.1 {
-            let hours: Vec<(String, String)> = on_pool!(self, pool => {
-                sqlx::query_as(
+            let hours: Vec<(String, String)> = self
+                .read_rows(
                     "SELECT user_views, item_views FROM rollup_course_hour \
                      WHERE course_id = $1 AND hour >= $2 AND hour <= $3",
+                    &[course.0, whole.0, whole.1],
                 )
-                .bind(course)
-                .bind(whole.0)
-                .bind(whole.1)
-                .fetch_all(pool)
-                .await
-            })?;
+                .await?;
             let mut uncounted = BTreeSet::new();
             for (users, items) in &hours {
                 for (user, n) in pairs(users) {
@@ -93,13 +89,9 @@ impl Store {
                     "rollup_student_hour",
                     chunk.len(),
                 );
-                let rows: Vec<(i64, i64, String)> = on_pool!(self, pool => {
-                    let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(course);
-                    for user in chunk {
-                        query = query.bind(*user);
-                    }
-                    query.fetch_all(pool).await
-                })?;
+                let mut args = vec![course.0];
+                args.extend(chunk);
+                let rows: Vec<(i64, i64, String)> = self.read_built_rows(&sql, &args).await?;
                 cache.read.extend(chunk);
                 for (user, hour, text) in rows {
                     cache.rows.entry(user).or_default().push((hour, text));
@@ -122,16 +114,13 @@ impl Store {
         }
         let cut_hours: BTreeSet<i64> = cut.into_iter().flatten().collect();
         for hour in cut_hours {
-            let rows: Vec<(i64, String)> = on_pool!(self, pool => {
-                sqlx::query_as(
+            let rows: Vec<(i64, String)> = self
+                .read_rows(
                     "SELECT user_id, instants FROM rollup_student_hour \
                      WHERE course_id = $1 AND hour = $2",
+                    &[course.0, hour],
                 )
-                .bind(course)
-                .bind(hour)
-                .fetch_all(pool)
-                .await
-            })?;
+                .await?;
             let start = hour * HOUR_MS;
             for (user, instants) in rows {
                 let user = UserId(user);
@@ -162,20 +151,20 @@ impl Store {
         }
         let ((first, last), [cut_first, cut_last]) = span_hours(from, to);
         let no_hour = i64::MIN;
-        let rows: Vec<HourRow> = on_pool!(self, pool => {
-            sqlx::query_as(
+        let rows: Vec<HourRow> = self
+            .read_rows(
                 "SELECT hour, user_id, item_views, \
                  CASE WHEN hour = $4 OR hour = $5 THEN instants ELSE '' END AS instants \
                  FROM rollup_student_hour WHERE course_id = $1 AND hour >= $2 AND hour <= $3",
+                &[
+                    course.0,
+                    first,
+                    last,
+                    cut_first.unwrap_or(no_hour),
+                    cut_last.unwrap_or(no_hour),
+                ],
             )
-            .bind(course)
-            .bind(first)
-            .bind(last)
-            .bind(cut_first.unwrap_or(no_hour))
-            .bind(cut_last.unwrap_or(no_hour))
-            .fetch_all(pool)
-            .await
-        })?;
+            .await?;
         Ok(count_span(&rows, from, to))
     }
 
@@ -200,25 +189,27 @@ impl Store {
     }
 
     /// The students who viewed the item on a day before `to_day` (from the student-day
-    /// rollup). `item_views` holds `item:views` pairs joined by commas, so with a comma put
-    /// in front, `,{item}:` is found exactly in the rows that hold the item.
+    /// rollup). `item_views` holds `item:views` pairs joined by commas, so `{item}:` at its
+    /// start or `,{item}:` inside it is found exactly in the rows that hold the item.
     pub async fn item_students_before_day(
         &self,
         course: CourseId,
         item: ContentItemId,
         to_day: i64,
     ) -> StoreResult<HashSet<UserId>> {
-        let rows: Vec<i64> = on_pool!(self, pool => {
-            sqlx::query_scalar(
-                "SELECT DISTINCT user_id FROM rollup_student_day \
-                 WHERE course_id = $1 AND day < $2 AND (',' || item_views) LIKE $3",
+        let rows: Vec<(UserId, String)> = self
+            .read_rows(
+                "SELECT user_id, item_views FROM rollup_student_day \
+                 WHERE course_id = $1 AND day < $2 AND item_views <> ''",
+                &[course.0, to_day],
             )
-            .bind(course)
-            .bind(to_day)
-            .bind(format!("%,{}:%", item.0))
-            .fetch_all(pool)
-            .await
-        })?;
-        Ok(rows.into_iter().map(UserId).collect())
+            .await?;
+        let pair = format!(",{}:", item.0);
+        let prefix = &pair[1..];
+        Ok(rows
+            .into_iter()
+            .filter(|(_, text)| text.starts_with(prefix) || text.contains(&pair))
+            .map(|(user, _)| user)
+            .collect())
     }
 }
