@@ -232,11 +232,12 @@ fn count_tables(
             .zip(subtree_sum(node))
             .for_each(|(a, b)| *a += b);
     }
-    if let (Some(d), AccessTab::Posts) = (discussions, tab) {
-        bucket_totals
-            .iter_mut()
-            .zip(d.post_totals())
-            .for_each(|(a, b)| *a += b);
+    if let Some(d) = discussions {
+        let own = match tab {
+            AccessTab::Posts => d.post_totals(),
+            _ => d.view_totals(counts),
+        };
+        bucket_totals.iter_mut().zip(own).for_each(|(a, b)| *a += b);
     }
     let grand: i64 = bucket_totals.iter().sum();
     let mut table = Table::new("access", tab.label(), columns("Resource", buckets));
@@ -258,7 +259,7 @@ fn count_tables(
         .rows
         .extend(discussions.map_or_else(Vec::new, |d| match tab {
             AccessTab::Posts => d.post_rows(grand),
-            _ => d.unknown_rows(),
+            _ => d.view_rows(counts, grand),
         }));
     let mut totals = vec![Cell::Text("Total".into())];
     totals.extend(bucket_totals.iter().map(|&t| Cell::Int(t)));
@@ -296,9 +297,9 @@ fn student_tables(
     let every: Vec<ContentItemId> = nodes.iter().map(|n| n.item.id).collect();
     let (mut per_all, mut all) = union(&every);
     if let Some(d) = discussions {
-        for (bucket, posters) in per_all.iter_mut().zip(d.poster_sets()) {
-            all.extend(&posters);
-            bucket.extend(posters);
+        for (bucket, students) in per_all.iter_mut().zip(d.student_sets(&sets)) {
+            all.extend(&students);
+            bucket.extend(students);
         }
     }
     let mut table = Table::new("access", tab.label(), columns("Resource", buckets));
@@ -317,7 +318,7 @@ fn student_tables(
     }
     table.rows.extend(
         discussions
-            .map(|d| d.poster_rows(all.len()))
+            .map(|d| d.student_rows(&sets, all.len()))
             .unwrap_or_default(),
     );
     let counts: Vec<i64> = per_all.iter().map(|s| s.len() as i64).collect();

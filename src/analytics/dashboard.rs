@@ -133,14 +133,28 @@ pub async fn dashboard(store: &Store, cv: &CourseView, range: Range) -> StoreRes
             .map(String::from)
             .to_vec(),
     );
+    // Discussions outside the tree rank with the tree's forums: by page views where
+    // activity counted them on their own item, else by posts with views blank.
+    let staff = cohort.staff();
+    let (from_ms, to_ms) = (cv.day_start(from), cv.day_start(to));
+    let loose = cohort.discussions(loose_discussions(store, id).await?);
+    let totals_of: HashMap<ContentItemId, (i64, Option<i64>)> = item_totals
+        .iter()
+        .map(|(item, views, students)| (*item, (*views, *students)))
+        .collect();
     // Unique students over a part of the course are counted from the student-days, in one
     // read for every listed item (the course's totals hold them for the whole course).
     let (content, communication) = (top_items("content"), top_items("communication"));
+    let loose_items = loose
+        .iter()
+        .filter_map(|d| d.forum.views_item)
+        .filter(|item| totals_of.get(item).is_some_and(|(_, s)| s.is_none()));
     let uncounted: Vec<ContentItemId> = content
         .iter()
         .chain(&communication)
         .filter(|(_, _, students)| students.is_none())
         .map(|(item, _, _)| *item)
+        .chain(loose_items)
         .collect();
     let counted = cohort
         .items_unique_students(store, id, &uncounted, (from, to))
@@ -157,7 +171,6 @@ pub async fn dashboard(store: &Store, cv: &CourseView, range: Range) -> StoreRes
         ]));
     }
 
-    let (from_ms, to_ms) = (cv.day_start(from), cv.day_start(to));
     let posts = cohort.posts(store.course_posts(id).await?);
     let mut posts_by_item: HashMap<ContentItemId, i64> = HashMap::new();
     for p in posts
@@ -175,33 +188,38 @@ pub async fn dashboard(store: &Store, cv: &CourseView, range: Range) -> StoreRes
             .map(String::from)
             .to_vec(),
     );
-    for (item, views, students) in communication {
-        let students = students_of(item, students);
-        top_communication.rows.push(Row::new(vec![
-            Cell::Item(item, group_of[&item].1.to_string()),
-            Cell::Int(students),
-            Cell::Int(views),
-            Cell::Int(posts_by_item.get(&item).copied().unwrap_or(0)),
-        ]));
-    }
-    // Discussions outside the tree follow, by posts; their page views are not known (blank).
-    let staff = cohort.staff();
-    let mut loose: Vec<(i64, usize, String)> = cohort
-        .discussions(loose_discussions(store, id).await?)
+    // (title, students, page views if known, posts)
+    let mut forums: Vec<(Cell, i64, Option<i64>, i64)> = communication
         .into_iter()
-        .map(|d| {
-            let posts = d.posts_in(from_ms, to_ms);
-            (posts, d.posters(from_ms, to_ms, &staff), d.forum.title)
+        .map(|(item, views, students)| {
+            (
+                Cell::Item(item, group_of[&item].1.to_string()),
+                students_of(item, students),
+                Some(views),
+                posts_by_item.get(&item).copied().unwrap_or(0),
+            )
         })
-        .filter(|(posts, _, _)| *posts > 0)
         .collect();
-    loose.sort_by_key(|d| std::cmp::Reverse(d.0));
-    let room = TOP.saturating_sub(top_communication.rows.len());
-    for (posts, posters, title) in loose.into_iter().take(room) {
+    for d in loose {
+        let posts = d.posts_in(from_ms, to_ms);
+        let viewed = d.forum.views_item.and_then(|item| {
+            let (views, students) = *totals_of.get(&item)?;
+            Some((views, students_of(item, students)))
+        });
+        let (students, views) = match viewed {
+            Some((views, students)) => (students, Some(views)),
+            None => (d.posters(from_ms, to_ms, &staff) as i64, None),
+        };
+        if posts > 0 || views.is_some_and(|v| v > 0) {
+            forums.push((Cell::Text(d.forum.title), students, views, posts));
+        }
+    }
+    forums.sort_by_key(|(_, _, views, posts)| std::cmp::Reverse((views.unwrap_or(0), *posts)));
+    for (title, students, views, posts) in forums.into_iter().take(TOP) {
         top_communication.rows.push(Row::new(vec![
-            Cell::Text(title),
-            Cell::Int(posters as i64),
-            Cell::Num(None, 0),
+            title,
+            Cell::Int(students),
+            views.map_or(Cell::Num(None, 0), Cell::Int),
             Cell::Int(posts),
         ]));
     }

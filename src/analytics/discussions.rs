@@ -1,11 +1,11 @@
 //! Discussions outside the content tree (Ultra's have no `contentId`): each with its stored
 //! posts, and their rows under a "Discussions" group of the Communication page.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::table::{Cell, Row, TreePos, pct};
 use crate::store::forums::Discussion;
-use crate::store::{CourseId, EpochMs, Store, StoreResult, UserId};
+use crate::store::{ContentItemId, CourseId, EpochMs, Store, StoreResult, UserId};
 
 /// The tree node of the "Discussions" group; a discussion's node is below it (content
 /// items' nodes are their positive ids).
@@ -105,15 +105,6 @@ impl BucketedDiscussions {
         sum
     }
 
-    /// All discussions' posters per bucket.
-    pub fn poster_sets(&self) -> Vec<HashSet<UserId>> {
-        let mut sets = vec![HashSet::new(); self.buckets];
-        for (_, _, posters) in &self.rows {
-            sets.iter_mut().zip(posters).for_each(|(a, b)| a.extend(b));
-        }
-        sets
-    }
-
     /// The group row and one row per discussion, counting posts (shares of `grand`).
     pub fn post_rows(&self, grand: i64) -> Vec<Row> {
         if self.rows.is_empty() {
@@ -126,25 +117,85 @@ impl BucketedDiscussions {
         out
     }
 
-    /// The group row and one row per discussion with blank counts: their page views are
-    /// not known (Learn names no content item for them).
-    pub fn unknown_rows(&self) -> Vec<Row> {
+    /// The group row and one row per discussion, counting the page views of its item in
+    /// `views` (per item, per bucket), as shares of `grand`; blank for a discussion no
+    /// activity has named (its views are not known), and the group's when none is known.
+    pub fn view_rows(&self, views: &HashMap<ContentItemId, Vec<i64>>, grand: i64) -> Vec<Row> {
         if self.rows.is_empty() {
             return Vec::new();
         }
-        let blank = |forum: Option<&Discussion>, title: &str| {
-            let mut r = row(forum, title, vec![0; self.buckets], 0);
-            r.cells[1..].fill(Cell::Num(None, 0));
-            r
-        };
-        let mut out = vec![blank(None, "Discussions")];
-        out.extend(self.rows.iter().map(|(f, _, _)| blank(Some(f), &f.title)));
+        let counted = |known: bool, r: Row| if known { r } else { blank(r) };
+        let any = self.rows.iter().any(|(f, _, _)| f.views_item.is_some());
+        let mut out = vec![counted(
+            any,
+            row(None, "Discussions", self.view_totals(views), grand),
+        )];
+        for (forum, _, _) in &self.rows {
+            let r = row(
+                Some(forum),
+                &forum.title,
+                self.views_of(forum, views),
+                grand,
+            );
+            out.push(counted(forum.views_item.is_some(), r));
+        }
         out
     }
 
-    /// The group row and one row per discussion, counting posters (shares of `all`, the
-    /// students active anywhere on the page).
-    pub fn poster_rows(&self, all: usize) -> Vec<Row> {
+    /// All discussions' page views per bucket, from `views` (per item, per bucket).
+    pub fn view_totals(&self, views: &HashMap<ContentItemId, Vec<i64>>) -> Vec<i64> {
+        let mut sum = vec![0; self.buckets];
+        for (forum, _, _) in &self.rows {
+            sum.iter_mut()
+                .zip(self.views_of(forum, views))
+                .for_each(|(a, b)| *a += b);
+        }
+        sum
+    }
+
+    fn views_of(&self, forum: &Discussion, views: &HashMap<ContentItemId, Vec<i64>>) -> Vec<i64> {
+        forum
+            .views_item
+            .and_then(|item| views.get(&item))
+            .cloned()
+            .unwrap_or_else(|| vec![0; self.buckets])
+    }
+
+    /// Per bucket, the students who posted in the discussion or viewed it (its item's
+    /// viewers in `viewers`, per item, per bucket).
+    fn students_of(
+        &self,
+        forum: &Discussion,
+        posters: &[HashSet<UserId>],
+        viewers: &HashMap<ContentItemId, Vec<HashSet<UserId>>>,
+    ) -> Vec<HashSet<UserId>> {
+        let mut sets = posters.to_vec();
+        if let Some(seen) = forum.views_item.and_then(|item| viewers.get(&item)) {
+            sets.iter_mut().zip(seen).for_each(|(a, b)| a.extend(b));
+        }
+        sets
+    }
+
+    /// All discussions' students (posters and viewers) per bucket.
+    pub fn student_sets(
+        &self,
+        viewers: &HashMap<ContentItemId, Vec<HashSet<UserId>>>,
+    ) -> Vec<HashSet<UserId>> {
+        let mut sets = vec![HashSet::new(); self.buckets];
+        for (forum, _, posters) in &self.rows {
+            let own = self.students_of(forum, posters, viewers);
+            sets.iter_mut().zip(own).for_each(|(a, b)| a.extend(b));
+        }
+        sets
+    }
+
+    /// The group row and one row per discussion, counting the students who posted in it or
+    /// viewed it (shares of `all`, the students active anywhere on the page).
+    pub fn student_rows(
+        &self,
+        viewers: &HashMap<ContentItemId, Vec<HashSet<UserId>>>,
+        all: usize,
+    ) -> Vec<Row> {
         if self.rows.is_empty() {
             return Vec::new();
         }
@@ -155,10 +206,10 @@ impl BucketedDiscussions {
                 sets.iter().flatten().collect::<HashSet<_>>().len() as i64,
             )
         };
-        let (per, total) = counted(&self.poster_sets());
+        let (per, total) = counted(&self.student_sets(viewers));
         let mut out = vec![row_with_total(None, "Discussions", per, total, all as i64)];
         for (forum, _, posters) in &self.rows {
-            let (per, total) = counted(posters);
+            let (per, total) = counted(&self.students_of(forum, posters, viewers));
             out.push(row_with_total(
                 Some(forum),
                 &forum.title,
@@ -169,6 +220,12 @@ impl BucketedDiscussions {
         }
         out
     }
+}
+
+/// `r` with its counts blank: not known.
+fn blank(mut r: Row) -> Row {
+    r.cells[1..].fill(Cell::Num(None, 0));
+    r
 }
 
 fn row(forum: Option<&Discussion>, title: &str, values: Vec<i64>, grand: i64) -> Row {

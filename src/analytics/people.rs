@@ -200,11 +200,16 @@ pub async fn student_detail(
             Cell::Int(posts.get(&t.id).copied().unwrap_or(0)),
         ]));
     }
-    // Discussions outside the tree: their posts; their views are not known (blank).
+    // Discussions outside the tree: their posts, and their views where activity counted
+    // them on their own item (else blank).
     for d in loose_discussions(store, id).await? {
+        let views = d
+            .forum
+            .views_item
+            .map(|item| item_views.get(&item).copied().unwrap_or(0));
         forums.rows.push(Row::new(vec![
             Cell::Text(d.forum.title.clone()),
-            Cell::Num(None, 0),
+            views.map_or(Cell::Num(None, 0), Cell::Int),
             Cell::Int(d.posts_by(user)),
         ]));
     }

@@ -14,7 +14,7 @@ use crate::ingest::synthetic::{CourseShape, Generator, SynthItem};
 use crate::ingest::{self, ActivityKind, ActivitySource, CourseClock, ItemGroup, NewActivity};
 use crate::store::content::{self, ContentRow};
 use crate::store::course_events::CourseEventFields;
-use crate::store::forums::{ForumRow, PostRow};
+use crate::store::forums::{ForumRow, PostRow, discussion_item_lms_id};
 use crate::store::gradebook::{ColumnRow, GradeRow};
 use crate::store::{ContentItemId, CourseId, EpochMs, Store, StoreResult, UserId};
 
@@ -180,7 +180,8 @@ fn instant(shape: &CourseShape, (week, weekday, hour): (u32, u32, u32)) -> Optio
 }
 
 /// The forum seeded as an Ultra discussion: outside the content tree, as Learn's
-/// discussions API reports it (no `contentId`), so its views stay course-level.
+/// discussions API reports it (no `contentId`), its views counted on the item Caliper's
+/// `/discussions/{id}` names.
 const ULTRA_DISCUSSION: &str = "Weekly questions";
 
 /// Writes the offering: content, forums, assessments, events, then its activity, posts
@@ -253,8 +254,20 @@ pub async fn seed(
     store.sync_assessments(course, &columns).await?;
     add_teaching_events(store, course, &shape).await?;
 
+    // The Ultra discussion's views are counted as Caliper names them: on the item cloop
+    // keeps for it.
+    let mut viewed = ids.clone();
+    for ultra in shape.items.iter().filter(|i| i.title == ULTRA_DISCUSSION) {
+        let key = discussion_item_lms_id(&lms_id(ultra.pk1));
+        for (_, id) in store
+            .content_items_by_lms_ids_or_new(course, &[(key.as_str(), "communication")])
+            .await?
+        {
+            viewed.insert(lms_id(ultra.pk1), id);
+        }
+    }
     let (posts_by_forum, worked, events) =
-        record_activity(store, course, &shape, people, &ids, seed).await?;
+        record_activity(store, course, &shape, people, &viewed, seed).await?;
     for (forum_pk1, posts) in posts_by_forum {
         if let Some(forum) = forums.get(&lms_id(forum_pk1)) {
             store.sync_forum_posts(course, *forum, &posts, true).await?;

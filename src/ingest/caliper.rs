@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use super::{ActivityKind, ActivitySource, ContentRef, CourseRef, ItemGroup, LmsEvent, Mapped};
 use crate::store::EpochMs;
+use crate::store::forums::discussion_item_lms_id;
 
 /// The `dataVersion`s accepted (Learn sends 1.1; 1.2 envelopes have the same shape).
 const DATA_VERSIONS: &[&str] = &[
@@ -81,6 +82,18 @@ pub fn content_id_in(object_id: &str) -> Option<&str> {
     (!id.is_empty() && id != "unknown").then_some(id)
 }
 
+/// The discussion id after `/discussions/` or `/forums/` in a Caliper object id, if any:
+/// how an object names an Ultra discussion, which has no content item.
+pub fn discussion_id_in(object_id: &str) -> Option<&str> {
+    ["/discussions/", "/forums/"]
+        .into_iter()
+        .find_map(|segment| {
+            let (_, rest) = object_id.split_once(segment)?;
+            let id = rest.split(['/', '?', '#']).next()?;
+            (!id.is_empty() && id != "unknown").then_some(id)
+        })
+}
+
 /// Maps one Caliper event to an activity, or says why it cannot be stored.
 pub fn map_event(event: &Value) -> Result<LmsEvent, String> {
     let kind_name = text(event, &["type"]).ok_or("the event has no `type`")?;
@@ -142,14 +155,22 @@ pub fn map_event(event: &Value) -> Result<LmsEvent, String> {
         text(event, &["object", "isPartOf", "isPartOf", "id"]),
         text(event, &["target", "id"]),
     ];
-    let content = candidates
-        .into_iter()
-        .flatten()
-        .find_map(content_id_in)
-        .map(|lms_id| ContentRef {
+    // A discussion outside the tree is counted on its own item (see
+    // `forums::discussion_item_lms_id`), in the communication group.
+    let content = match candidates.into_iter().flatten().find_map(content_id_in) {
+        Some(lms_id) => Some(ContentRef {
             lms_id: lms_id.to_string(),
             group,
-        });
+        }),
+        None => candidates
+            .into_iter()
+            .flatten()
+            .find_map(discussion_id_in)
+            .map(|id| ContentRef {
+                lms_id: discussion_item_lms_id(id),
+                group: ItemGroup::Communication,
+            }),
+    };
 
     let session_ref = text(event, &["federatedSession", "name"])
         .or_else(|| text(event, &["session", "id"]))
@@ -180,6 +201,38 @@ mod tests {
         assert_eq!(
             content_id_in("https://x/content/_9_1/files/a.pdf"),
             Some("_9_1")
+        );
+    }
+
+    #[test]
+    fn discussion_ids_are_found_where_no_content_id_is() {
+        let site = "https://x/v1/sites/s";
+        assert_eq!(
+            discussion_id_in(&format!("{site}/discussions/_7_1")),
+            Some("_7_1")
+        );
+        assert_eq!(
+            discussion_id_in(&format!("{site}/forums/_7_1/threads/t")),
+            Some("_7_1")
+        );
+        assert_eq!(discussion_id_in(&format!("{site}/forums/unknown")), None);
+        assert_eq!(discussion_id_in(&format!("{site}/threads/t1")), None);
+        let event = |object: Value| {
+            serde_json::json!({"type": "NavigationEvent", "id": "e", "action": "NavigatedTo",
+                "eventTime": "2026-03-03T01:00:00Z", "object": object,
+                "group": {"extensions": {"bb:course.id": "_1_1"}}})
+        };
+        let thread = serde_json::json!({"id": format!("{site}/threads/t1"), "type": "Thread",
+            "isPartOf": {"id": format!("{site}/discussions/_7_1"), "type": "Forum"}});
+        let mapped = map_event(&event(thread)).unwrap().content.unwrap();
+        assert_eq!(mapped.lms_id, "discussion:_7_1");
+        assert_eq!(mapped.group, ItemGroup::Communication);
+        // A content id anywhere in the chain wins: the forum is then in the tree.
+        let in_tree = serde_json::json!({"id": format!("{site}/forums/_7_1"), "type": "Forum",
+            "isPartOf": {"id": format!("{site}/content/_9_1")}});
+        assert_eq!(
+            map_event(&event(in_tree)).unwrap().content.unwrap().lms_id,
+            "_9_1"
         );
     }
 

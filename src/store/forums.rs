@@ -19,6 +19,17 @@ pub struct ForumRow {
 pub struct Discussion {
     pub id: ForumId,
     pub title: String,
+    /// The item its page views are counted on, once activity has named it.
+    pub views_item: Option<ContentItemId>,
+}
+
+/// What content items' ids begin with when they stand for a discussion outside the tree.
+pub const DISCUSSION_ITEM_PREFIX: &str = "discussion:";
+
+/// The `lms_id` of the content item that the views of the discussion `forum_lms_id`
+/// (outside the tree) are counted on: activity names it, the tree leaves it out.
+pub fn discussion_item_lms_id(forum_lms_id: &str) -> String {
+    format!("{DISCUSSION_ITEM_PREFIX}{forum_lms_id}")
 }
 
 /// One post (message) in a discussion.
@@ -176,8 +187,11 @@ impl Store {
     pub async fn discussions_outside_tree(&self, course: CourseId) -> StoreResult<Vec<Discussion>> {
         Ok(on_pool!(self, pool => {
             sqlx::query_as(
-                "SELECT id, title FROM forums WHERE course_id = $1 AND content_item_id IS NULL \
-                 AND removed_at IS NULL ORDER BY title, id",
+                "SELECT f.id, f.title, i.id AS views_item FROM forums f \
+                 LEFT JOIN content_items i ON i.course_id = f.course_id \
+                 AND i.lms_id = 'discussion:' || f.lms_id \
+                 WHERE f.course_id = $1 AND f.content_item_id IS NULL \
+                 AND f.removed_at IS NULL ORDER BY f.title, f.id",
             )
             .bind(course)
             .fetch_all(pool)

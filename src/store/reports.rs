@@ -200,12 +200,14 @@ impl Store {
         Ok(day)
     }
 
-    /// The live content tree, parents before children is not guaranteed.
+    /// The live content tree, parents before children is not guaranteed; the items that
+    /// stand for discussions outside the tree are not in it.
     pub async fn content_tree(&self, course: CourseId) -> StoreResult<Vec<TreeItem>> {
         Ok(on_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT id, parent_id, title, item_group, position FROM content_items \
-                 WHERE course_id = $1 AND removed_at IS NULL ORDER BY position, id",
+                 WHERE course_id = $1 AND removed_at IS NULL \
+                 AND lms_id NOT LIKE 'discussion:%' ORDER BY position, id",
             )
             .bind(course)
             .fetch_all(pool)

@@ -199,3 +199,98 @@ on_both_backends! {
         }
     }
 }
+
+/// A Caliper envelope of Learn-shaped view events of Ultra discussions (no content item):
+/// (event id, actor's Learn pk, event time, object).
+fn discussion_views(events: &[(&str, &str, &str, serde_json::Value)]) -> String {
+    let site = "https://caliper-mapping.cloudbb.blackboard.com/v1/sites/s1";
+    let data: Vec<serde_json::Value> = events
+        .iter()
+        .map(|(id, user, at, object)| {
+            let kind = if object["type"] == "Forum" { "ViewEvent" } else { "NavigationEvent" };
+            let action = if kind == "ViewEvent" { "Viewed" } else { "NavigatedTo" };
+            serde_json::json!({
+                "@context": "http://purl.imsglobal.org/ctx/caliper/v1p1",
+                "type": kind,
+                "id": format!("urn:uuid:{id}"),
+                "actor": {"id": format!("{site}/users/{user}"), "type": "Person", "extensions": {"bb:user.id": user}},
+                "action": action,
+                "object": object,
+                "eventTime": at,
+                "group": {"id": format!("{site}/courses/c1"), "type": "CourseOffering", "extensions": {"bb:course.id": "_77_1"}},
+            })
+        })
+        .collect();
+    serde_json::json!({"sensor": site, "sendTime": "2026-03-20T00:00:00Z", "dataVersion": "http://purl.imsglobal.org/ctx/caliper/v1p1", "data": data}).to_string()
+}
+
+on_both_backends! {
+    async fn caliper_views_of_discussions_outside_the_tree_count_on_their_rows(backend: Backend) {
+        use cloop::store::ingest::IngestKeyKind;
+        let app = app_on!(backend);
+        let f = seed(&app.store).await;
+        let c = f.course;
+        let posts = seed_discussions(&app.store, &f).await;
+        let expected = recount(&posts, &f);
+        app.store.set_course_lms_refs(c, Some("_77_1"), None).await.unwrap();
+        let key = crate::ingest_support::key(&app.store, f.platform, IngestKeyKind::Caliper).await;
+        let site = "https://caliper-mapping.cloudbb.blackboard.com/v1/sites/s1";
+        let forum = |id: &str| serde_json::json!({"id": format!("{site}/discussions/{id}"), "type": "Forum", "name": "Questions"});
+        // Ann opens Questions twice in week 1; Bob reaches one of its threads in week 2 (the
+        // forum named as what the thread is part of, Learn's `/forums/` form) and opens
+        // Introductions; Cat views the removed discussion.
+        let thread = serde_json::json!({"id": format!("{site}/threads/t9"), "type": "Thread",
+            "isPartOf": {"id": format!("{site}/forums/_u0_1"), "type": "Forum"}});
+        let body = discussion_views(&[
+            ("d-1", "a", "2026-03-03T01:00:00Z", forum("_u0_1")),
+            ("d-2", "a", "2026-03-05T01:00:00Z", forum("_u0_1")),
+            ("d-3", "b", "2026-03-10T02:00:00Z", thread),
+            ("d-4", "b", "2026-03-11T03:00:00Z", forum("_u1_1")),
+            ("d-5", "c", "2026-03-11T04:00:00Z", forum("_u2_1")),
+        ]);
+        let report: serde_json::Value = app.client.post(app.url("/caliper")).bearer_auth(&key)
+            .header("content-type", "application/json").body(body).send().await.unwrap().json().await.unwrap();
+        assert_eq!((report["new"].as_u64(), report["rejected"].as_u64()), (Some(5), Some(0)), "{report}");
+        crate::ingest_support::assert_rollups_match(&app.store, c, "Australia/Melbourne").await;
+        let views: BTreeMap<&str, [i64; 2]> = [("Questions", [2, 1]), ("Introductions", [0, 1])].into();
+
+        let (html, table) = page_and_csv(&app, &f, &format!("/courses/{c}/communication"), "access").await;
+        for (title, weeks) in &views {
+            assert_eq!(row(&table, title)[1..4], cells(&[weeks[0], weeks[1], weeks[0] + weeks[1]])[..], "{title}");
+        }
+        assert_eq!(row(&table, "Discussions")[1..4], cells(&[2, 2, 4])[..]);
+        assert_eq!(row(&table, "Total")[1..4], cells(&[2, 3, 5])[..], "Ann's view of the forum in the tree, and the discussions'");
+        assert!(!html.contains("discussion:"), "the items the views are counted on are not in the tree");
+        assert!(!table.iter().any(|r| r[0] == "Gone"), "a removed discussion stays hidden");
+
+        // Unique students: who posted or viewed, per week.
+        let viewers: BTreeMap<&str, [BTreeSet<i64>; 2]> = [
+            ("Questions", [BTreeSet::from([f.ann.0]), BTreeSet::from([f.bob.0])]),
+            ("Introductions", [BTreeSet::new(), BTreeSet::from([f.bob.0])]),
+        ].into();
+        let (_, students) = page_and_csv(&app, &f, &format!("/courses/{c}/communication?tab=students"), "access").await;
+        for (title, (_, posters)) in &expected {
+            let per: Vec<BTreeSet<i64>> = (0..2).map(|w| posters[w].union(&viewers[title][w]).copied().collect()).collect();
+            let all = per[0].union(&per[1]).count() as i64;
+            assert_eq!(row(&students, title)[1..4], cells(&[per[0].len() as i64, per[1].len() as i64, all])[..], "{title}");
+        }
+
+        // The dashboard ranks them with the tree's forums by views, then posts.
+        let (_, talk) = page_and_csv(&app, &f, &format!("/courses/{c}"), "top-communication").await;
+        for (title, (weeks, _)) in &expected {
+            let seen = viewers[title][0].union(&viewers[title][1]).count().to_string();
+            let total = views[title].iter().sum::<i64>().to_string();
+            assert_eq!(row(&talk, title)[1..], [seen, total, weeks.iter().sum::<i64>().to_string()], "{title}");
+        }
+        let order: Vec<&str> = talk[1..].iter().map(|r| r[0].as_str()).collect();
+        assert_eq!(order, ["Questions", "Introductions", "Discussion"]);
+
+        // Each student's page shows their own views of them.
+        for (user, name, mine) in [(f.ann, "Ann", [2, 0]), (f.bob, "Bob", [1, 1])] {
+            let (_, forums) = page_and_csv(&app, &f, &format!("/courses/{c}/students/{user}"), "forums").await;
+            for (title, seen) in ["Questions", "Introductions"].into_iter().zip(mine) {
+                assert_eq!(row(&forums, title)[1], seen.to_string(), "{name} in {title}");
+            }
+        }
+    }
+}
