@@ -217,6 +217,22 @@ on_both_backends! {
 }
 
 on_both_backends! {
+    async fn choosing_a_cohort_keeps_the_pages_other_choices(backend: Backend) {
+        let app = app_on!(backend);
+        let c = seed(&app.store).await;
+        let page = format!("/courses/{}/communication?tab=posts&week=2&sort=access:-2&q.access=Forum&role=learner", c.course);
+        let (status, html) = get(&app, &with_token(&page, &c.token)).await;
+        assert_eq!(status, 200);
+        let form = &html[html.find("aria-label=\"Whom to count\"").expect("the cohort form")..];
+        let form = &form[..form.find("</form>").unwrap()];
+        for (name, value) in [("tab", "posts"), ("week", "2"), ("sort", "access:-2"), ("q.access", "Forum")] {
+            assert!(form.contains(&format!("type=\"hidden\" name=\"{name}\" value=\"{value}\"")), "{name} kept in {form}");
+        }
+        assert_eq!(form.matches("name=\"role\"").count(), 1, "the form's own choice is not kept hidden too");
+    }
+}
+
+on_both_backends! {
     async fn the_group_choice_shows_only_when_groups_were_synced(backend: Backend) {
         let app = app_on!(backend);
         let c = seed(&app.store).await;

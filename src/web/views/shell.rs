@@ -144,13 +144,18 @@ pub fn course_page_at(
 }
 
 /// The GET form choosing whom the page counts: a group (when the LMS sent any), a role,
-/// and whether students who left count; with the sentence saying whom it counts now.
+/// and whether students who left count; with the sentence saying whom it counts now. The
+/// page's other choices (week, tab, event, sorts and searches) are kept.
 fn cohort_form(cv: &CourseView, links: &Links, path: &str) -> Markup {
     let cohort = &cv.cohort;
     let f = &cohort.filter;
+    let own = ["group", "role", "left"];
     html! {
         form class="picker cohort" method="get" action={"/courses/" (cv.course.id) (path)} aria-label="Whom to count" {
-            (links.hidden_fields(&["group", "role", "left"]))
+            (links.hidden_fields(&own))
+            @for (k, v) in links.page.pairs_except(&own) {
+                input type="hidden" name=(k) value=(v);
+            }
             @if !cohort.groups.is_empty() {
                 label for="cohort-group" { "Group " }
                 select id="cohort-group" name="group" {

@@ -66,6 +66,17 @@ impl TableQuery {
         TableView { sort, search }
     }
 
+    /// The page's parameters but those named `keys`: what a form on the page that sets
+    /// `keys` keeps as hidden fields, so choosing there keeps the page's other choices.
+    pub fn pairs_except<'a>(
+        &'a self,
+        keys: &'a [&str],
+    ) -> impl Iterator<Item = &'a (String, String)> + 'a {
+        self.pairs
+            .iter()
+            .filter(|(k, _)| !keys.contains(&k.as_str()))
+    }
+
     /// The parameters that give the table `id` its sort and search, for its CSV link.
     pub fn own_params(&self, id: &str) -> Vec<(String, String)> {
         let view = self.view(id);
