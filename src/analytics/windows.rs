@@ -1,7 +1,9 @@
 //! Event windows in hours: views in the exact hours before each occurrence of an event
 //! against the hours from it on, for the cohort, per resource and per student.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+
+use foldhash::{HashMap as FastMap, HashSet as FastSet};
 
 use super::comparison::EventWindow;
 use super::table::{Cell, Row, Table};
@@ -128,7 +130,7 @@ pub async fn hour_windows(
         .into_iter()
         .filter(|p| !p.is_staff)
         .collect();
-    let is_student: HashSet<UserId> = students.iter().map(|p| p.user_id).collect();
+    let is_student: FastSet<UserId> = students.iter().map(|p| p.user_id).collect();
     let chosen: Vec<&Occurrence> = cv
         .occurrences
         .iter()
@@ -199,7 +201,7 @@ fn by_occurrence(cv: &CourseView, w: HourWindow, occurrences: &[OccurrenceViews]
 }
 
 fn by_resource(w: HourWindow, occurrences: &[OccurrenceViews], nodes: &[Node]) -> Table {
-    let mut per_item: HashMap<ContentItemId, Split> = HashMap::new();
+    let mut per_item: FastMap<ContentItemId, Split> = FastMap::default();
     for (v, side) in sided(occurrences) {
         for (item, views) in &v.by_item {
             per_item.entry(*item).or_default()[side] += views;
@@ -232,7 +234,7 @@ fn by_resource(w: HourWindow, occurrences: &[OccurrenceViews], nodes: &[Node]) -
 }
 
 fn by_student(w: HourWindow, occurrences: &[OccurrenceViews], students: &[Person]) -> Table {
-    let mut per_student: HashMap<UserId, Split> = HashMap::new();
+    let mut per_student: FastMap<UserId, Split> = FastMap::default();
     for (v, side) in sided(occurrences) {
         for (user, views) in &v.by_user {
             per_student.entry(*user).or_default()[side] += views;

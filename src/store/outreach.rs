@@ -1,6 +1,8 @@
 //! Read queries behind the outreach lists: per-student facts from the rollups (last
 //! active day, item views); who the students are comes from `Store::course_people`.
 
+use foldhash::HashMap as FastMap;
+
 use super::rollups::parse_item_views;
 use super::{CourseId, Store, StoreResult, UserId};
 
@@ -16,7 +18,8 @@ impl Store {
     }
 
     /// Each student's views in `[from, split)` and in `[split, to)`, in one pass over
-    /// their day rollups.
+    /// their day rollups, summed here: SQLite sorts a `GROUP BY` of the course's tens of
+    /// thousands of student-days (about three times the scan), a map per student does not.
     pub async fn student_views_split(
         &self,
         course: CourseId,
@@ -24,15 +27,26 @@ impl Store {
         split: i64,
         to: i64,
     ) -> StoreResult<Vec<(UserId, i64, i64)>> {
-        self.read_rows(
-            "SELECT user_id, \
-             CAST(SUM(CASE WHEN day < $3 THEN views ELSE 0 END) AS BIGINT), \
-             CAST(SUM(CASE WHEN day >= $3 THEN views ELSE 0 END) AS BIGINT) \
-             FROM rollup_student_day WHERE course_id = $1 AND day >= $2 AND day < $4 \
-             GROUP BY user_id",
-            &[course.0, from, split, to],
-        )
-        .await
+        let days: Vec<(UserId, i64, i64)> = self
+            .read_rows(
+                "SELECT user_id, day, views FROM rollup_student_day \
+                 WHERE course_id = $1 AND day >= $2 AND day < $3",
+                &[course.0, from, to],
+            )
+            .await?;
+        let mut split_views: FastMap<UserId, (i64, i64)> = FastMap::default();
+        for (user, day, views) in days {
+            let sums = split_views.entry(user).or_default();
+            if day < split {
+                sums.0 += views;
+            } else {
+                sums.1 += views;
+            }
+        }
+        Ok(split_views
+            .into_iter()
+            .map(|(user, (before, after))| (user, before, after))
+            .collect())
     }
 
     /// Each student's views per item over the whole course (`rollup_student_items`).

@@ -3,6 +3,8 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
+use foldhash::{HashMap as FastMap, HashSet as FastSet};
+
 use super::hours::{HOUR_MS, HourRow, ItemViews, count_span, pairs, span_hours};
 use super::{
     ContentItemId, CourseEventId, CourseId, EpochMs, STUDENTS_PER_READ, Store, StoreResult, UserId,
@@ -12,8 +14,8 @@ use super::{
 /// A window's views by the users it counts, per user and per content item.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct WindowViews {
-    pub by_user: HashMap<UserId, i64>,
-    pub by_item: HashMap<ContentItemId, i64>,
+    pub by_user: FastMap<UserId, i64>,
+    pub by_item: FastMap<ContentItemId, i64>,
 }
 
 impl WindowViews {
@@ -29,9 +31,9 @@ impl WindowViews {
 /// people outside the cohort), read once per user for all its windows.
 #[derive(Debug, Default)]
 pub struct UncountedHours {
-    read: HashSet<i64>,
+    read: FastSet<i64>,
     /// user → (hour, views per item).
-    rows: HashMap<i64, Vec<(i64, String)>>,
+    rows: FastMap<i64, Vec<(i64, String)>>,
 }
 
 impl Store {
@@ -44,7 +46,7 @@ impl Store {
         course: CourseId,
         from: EpochMs,
         to: EpochMs,
-        counted: &HashSet<UserId>,
+        counted: &FastSet<UserId>,
         uncounted_hours: &mut UncountedHours,
     ) -> StoreResult<WindowViews> {
         let mut views = WindowViews::default();
