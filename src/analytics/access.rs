@@ -124,13 +124,22 @@ pub async fn access(
     };
     // Discussions outside the tree count their posts and posters on the Communication page
     // (and are listed, blank, where what is counted is not known for them).
+    let posts = match tab {
+        AccessTab::Views | AccessTab::Posts | AccessTab::Students
+            if group == Group::Communication =>
+        {
+            store.course_posts(id).await?
+        }
+        _ => Vec::new(),
+    };
     let discussions = match tab {
         AccessTab::Views | AccessTab::Posts | AccessTab::Students
             if group == Group::Communication =>
         {
             let staff = cv.cohort.staff();
             Some(BucketedDiscussions::new(
-                cv.cohort.discussions(loose_discussions(store, id).await?),
+                cv.cohort
+                    .discussions(loose_discussions(store, id, &posts).await?),
                 buckets.len(),
                 |at| bucket_of(cv.cal.day_of(at)),
                 &staff,
@@ -174,7 +183,7 @@ pub async fn access(
             }
         }
         AccessTab::Posts => {
-            for p in cv.cohort.posts(store.course_posts(id).await?) {
+            for p in cv.cohort.posts(posts) {
                 if let (Some(item), Some(b)) =
                     (p.content_item_id, bucket_of(cv.cal.day_of(p.posted_at)))
                 {

@@ -137,7 +137,8 @@ pub async fn dashboard(store: &Store, cv: &CourseView, range: Range) -> StoreRes
     // activity counted them on their own item, else by posts with views blank.
     let staff = cohort.staff();
     let (from_ms, to_ms) = (cv.day_start(from), cv.day_start(to));
-    let loose = cohort.discussions(loose_discussions(store, id).await?);
+    let course_posts = store.course_posts(id).await?;
+    let loose = cohort.discussions(loose_discussions(store, id, &course_posts).await?);
     let totals_of: HashMap<ContentItemId, (i64, Option<i64>)> = item_totals
         .iter()
         .map(|(item, views, students)| (*item, (*views, *students)))
@@ -171,7 +172,7 @@ pub async fn dashboard(store: &Store, cv: &CourseView, range: Range) -> StoreRes
         ]));
     }
 
-    let posts = cohort.posts(store.course_posts(id).await?);
+    let posts = cohort.posts(course_posts);
     let mut posts_by_item: HashMap<ContentItemId, i64> = HashMap::new();
     for p in posts
         .iter()

@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::table::{Cell, Row, TreePos, pct};
 use crate::store::forums::Discussion;
+use crate::store::reports::PostRow;
 use crate::store::{ContentItemId, CourseId, EpochMs, Store, StoreResult, UserId};
 
 /// The tree node of the "Discussions" group; a discussion's node is below it (content
@@ -43,13 +44,15 @@ impl LooseDiscussion {
     }
 }
 
-/// The course's discussions outside the tree with their posts, by title.
+/// The course's discussions outside the tree with their posts among `posts` (the course's,
+/// as [`Store::course_posts`] gives them, which the caller has read for its own counts too),
+/// by title.
 pub async fn loose_discussions(
     store: &Store,
     course: CourseId,
+    posts: &[PostRow],
 ) -> StoreResult<Vec<LooseDiscussion>> {
     let forums = store.discussions_outside_tree(course).await?;
-    let posts = store.course_posts(course).await?;
     Ok(forums
         .into_iter()
         .map(|forum| LooseDiscussion {

@@ -177,13 +177,9 @@ pub async fn student_detail(
         ));
     }
 
+    let course_posts = store.course_posts(id).await?;
     let mut posts: HashMap<ContentItemId, i64> = HashMap::new();
-    for p in store
-        .course_posts(id)
-        .await?
-        .iter()
-        .filter(|p| p.user_id == Some(user))
-    {
+    for p in course_posts.iter().filter(|p| p.user_id == Some(user)) {
         if let Some(item) = p.content_item_id {
             *posts.entry(item).or_default() += 1;
         }
@@ -202,7 +198,7 @@ pub async fn student_detail(
     }
     // Discussions outside the tree: their posts, and their views where activity counted
     // them on their own item (else blank).
-    for d in loose_discussions(store, id).await? {
+    for d in loose_discussions(store, id, &course_posts).await? {
         let views = d
             .forum
             .views_item

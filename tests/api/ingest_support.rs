@@ -168,19 +168,7 @@ pub async fn assert_rollups_match(store: &Store, course: CourseId, zone: &str) {
         let last = last_view_days.entry(*user).or_insert(*day);
         *last = (*last).max(*day);
     }
-    let mut stored_last: Vec<(i64, i64)> = store
-        .last_active_days(course)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|(user, day)| (user.0, day))
-        .collect();
-    stored_last.sort();
-    assert_eq!(
-        stored_last,
-        last_view_days.into_iter().collect::<Vec<_>>(),
-        "each student's last day with a page view"
-    );
+    assert_last_view_days(store, course, last_view_days, "from the events").await;
     for ((user, day, item), views) in counted {
         item_days.entry(user).or_default().push(StudentItemDay {
             day,
@@ -303,19 +291,7 @@ pub async fn assert_course_rollups_match(store: &Store, course: CourseId) {
             *last = (*last).max(d.day);
         }
     }
-    let mut stored_last: Vec<(i64, i64)> = store
-        .last_active_days(course)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|(user, day)| (user.0, day))
-        .collect();
-    stored_last.sort();
-    assert_eq!(
-        stored_last,
-        last_view_days.into_iter().collect::<Vec<_>>(),
-        "each student's last day with a page view, from the student-days"
-    );
+    assert_last_view_days(store, course, last_view_days, "from the student-days").await;
     let mut viewers: BTreeMap<i64, BTreeMap<i64, i64>> = BTreeMap::new();
     for e in store.activity_of_course(course).await.unwrap() {
         if let (Some(item), Some(user), "view") = (e.content_item_id, e.user_id, e.kind.as_str()) {
@@ -370,5 +346,28 @@ pub async fn assert_course_rollups_match(store: &Store, course: CourseId) {
         stored_items,
         items.into_iter().collect::<Vec<_>>(),
         "item totals"
+    );
+}
+
+/// The stored last day with a page view of each student (`rollup_student_total`) is
+/// `expected`'s, recounted `how`.
+async fn assert_last_view_days(
+    store: &Store,
+    course: CourseId,
+    expected: BTreeMap<i64, i64>,
+    how: &str,
+) {
+    let mut stored: Vec<(i64, i64)> = store
+        .last_active_days(course)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(user, day)| (user.0, day))
+        .collect();
+    stored.sort();
+    assert_eq!(
+        stored,
+        expected.into_iter().collect::<Vec<_>>(),
+        "each student's last day with a page view, {how}"
     );
 }
