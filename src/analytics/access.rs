@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::comparison::{EventWindow, event_split_by_item};
-use super::discussions::{BucketedDiscussions, loose_discussions};
+use super::discussions::{BucketedDiscussions, discussion_nodes, loose_discussions};
 use super::table::{Cell, Row, Table, pct};
 use super::tree::{Node, flatten};
 use super::who::{IDENTIFIER, person_cells};
@@ -150,6 +150,10 @@ pub async fn access(
     match tab {
         AccessTab::Grades => return Ok(vec![grades(store, cv).await?]),
         AccessTab::Events => {
+            let mut nodes = nodes;
+            if group == Group::Communication {
+                nodes.extend(discussion_nodes(&store.discussions_outside_tree(id).await?));
+            }
             return Ok(match window {
                 Some(w) => vec![event_split_by_item(store, cv, &nodes, w).await?],
                 None => Vec::new(),

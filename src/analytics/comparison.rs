@@ -160,7 +160,7 @@ pub async fn event_split_by_item(
             ta += a;
         }
         table.rows.push(Row {
-            cells: split_cells(Cell::Item(node.item.id, node.item.title.clone()), b, a),
+            cells: split_cells(node.label(), b, a),
             day: None,
             tree: Some(node.pos.clone()),
         });

@@ -4,8 +4,10 @@
 use std::collections::{HashMap, HashSet};
 
 use super::table::{Cell, Row, TreePos, pct};
+use super::tree::{Node, flatten_all};
+use crate::store::content::ItemGroup;
 use crate::store::forums::Discussion;
-use crate::store::reports::PostRow;
+use crate::store::reports::{PostRow, TreeItem};
 use crate::store::{ContentItemId, CourseId, EpochMs, Store, StoreResult, UserId};
 
 /// The tree node of the "Discussions" group; a discussion's node is below it (content
@@ -247,7 +249,16 @@ fn row_with_total(
     cells.extend(values.into_iter().map(Cell::Int));
     cells.push(Cell::Int(total));
     cells.push(pct(total as f64, grand as f64));
-    let pos = match forum {
+    Row {
+        cells,
+        day: None,
+        tree: Some(position(forum)),
+    }
+}
+
+/// The tree position of the group row (`None`) or of a discussion's row.
+fn position(forum: Option<&Discussion>) -> TreePos {
+    match forum {
         None => TreePos {
             id: GROUP_NODE,
             parent: None,
@@ -260,10 +271,50 @@ fn row_with_total(
             depth: 1,
             folder: false,
         },
-    };
-    Row {
-        cells,
-        day: None,
-        tree: Some(pos),
     }
+}
+
+/// Every resource whose views a per-resource table counts: the content tree's items, then
+/// the discussions outside it whose views are known.
+pub async fn resource_nodes(store: &Store, course: CourseId) -> StoreResult<Vec<Node>> {
+    let mut nodes = flatten_all(&store.content_tree(course).await?);
+    nodes.extend(discussion_nodes(
+        &store.discussions_outside_tree(course).await?,
+    ));
+    Ok(nodes)
+}
+
+/// Tree nodes for the discussions among `forums` whose views are known (activity named
+/// their item), under a "Discussions" group, for the tables that count views per resource
+/// from the items' rollups; none when no discussion's views are known. The group's item id
+/// is its (negative) position, which no stored item has.
+pub fn discussion_nodes(forums: &[Discussion]) -> Vec<Node> {
+    let known: Vec<(&Discussion, ContentItemId)> = forums
+        .iter()
+        .filter_map(|f| f.views_item.map(|item| (f, item)))
+        .collect();
+    if known.is_empty() {
+        return Vec::new();
+    }
+    let node = |id: ContentItemId, title: &str, pos: TreePos, subtree| Node {
+        item: TreeItem {
+            id,
+            parent_id: None,
+            title: title.to_string(),
+            item_group: ItemGroup::Communication.as_str().into(),
+            position: 0,
+        },
+        pos,
+        subtree,
+    };
+    let mut out = vec![node(
+        ContentItemId(GROUP_NODE),
+        "Discussions",
+        position(None),
+        known.iter().map(|(_, item)| *item).collect(),
+    )];
+    for (forum, item) in known {
+        out.push(node(item, &forum.title, position(Some(forum)), vec![item]));
+    }
+    out
 }

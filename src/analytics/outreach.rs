@@ -5,8 +5,9 @@ use std::collections::{HashMap, HashSet};
 
 use serde::Deserialize;
 
+use super::discussions::resource_nodes;
 use super::table::{Cell, Row, Table, pct};
-use super::tree::{Node, flatten_all};
+use super::tree::Node;
 use super::who::{IDENTIFIER, person_cells};
 use super::{CourseView, day_label};
 use crate::store::reports::Person;
@@ -31,7 +32,8 @@ pub struct OutreachQuery {
 pub struct OutreachParams {
     /// No activity in the last this many days.
     pub inactive_days: i64,
-    /// The resource or folder not opened.
+    /// The resource or folder not opened (a node's item id: the group of discussions
+    /// outside the tree has a negative one).
     pub item: Option<ContentItemId>,
     /// Assessments due within this many days.
     pub due_days: i64,
@@ -56,7 +58,7 @@ impl OutreachParams {
         let last_complete = (cv.cal.week_of(today) - 1).min(weeks);
         Self {
             inactive_days: number(&q.days, 1, Self::MAX_DAYS).unwrap_or(7),
-            item: number(&q.item, 1, i64::MAX).map(ContentItemId),
+            item: number(&q.item, i64::MIN, i64::MAX).map(ContentItemId),
             due_days: number(&q.due, 1, Self::MAX_DAYS).unwrap_or(7),
             week: number(&q.week, 2, weeks).or((last_complete >= 2).then_some(last_complete)),
             drop_pct: number(&q.drop, 1, 100).unwrap_or(50),
@@ -88,7 +90,7 @@ pub async fn outreach(
     now: EpochMs,
 ) -> StoreResult<Outreach> {
     let id = cv.course.id;
-    let nodes = flatten_all(&store.content_tree(id).await?);
+    let nodes = resource_nodes(store, id).await?;
     let students: Vec<Person> = cv
         .cohort
         .counted_people()

@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::table::TreePos;
+use super::table::{Cell, TreePos};
 use crate::store::ContentItemId;
 use crate::store::reports::TreeItem;
 
@@ -14,6 +14,18 @@ pub struct Node {
     pub pos: TreePos,
     /// Itself and every descendant.
     pub subtree: Vec<ContentItemId>,
+}
+
+impl Node {
+    /// The row's first cell: a content item links to its resource page; a row made for what
+    /// is outside the tree (its position is below zero: discussions) has none.
+    pub fn label(&self) -> Cell {
+        if self.pos.id > 0 {
+            Cell::Item(self.item.id, self.item.title.clone())
+        } else {
+            Cell::Text(self.item.title.clone())
+        }
+    }
 }
 
 /// The items of `group` and the folders above them, parents before children.

@@ -6,8 +6,9 @@ use std::collections::HashMap;
 use foldhash::{HashMap as FastMap, HashSet as FastSet};
 
 use super::comparison::EventWindow;
+use super::discussions::resource_nodes;
 use super::table::{Cell, Row, Table};
-use super::tree::{Node, flatten_all};
+use super::tree::Node;
 use super::who::{IDENTIFIER, person_cells};
 use super::{CourseView, day_label};
 use crate::events::{EventKind, Occurrence};
@@ -152,7 +153,7 @@ pub async fn hour_windows(
             sides,
         });
     }
-    let nodes = flatten_all(&store.content_tree(id).await?);
+    let nodes = resource_nodes(store, id).await?;
     let mut tables = vec![
         by_occurrence(cv, w, &occurrences),
         by_resource(w, &occurrences, &nodes),
@@ -224,7 +225,7 @@ fn by_resource(w: HourWindow, occurrences: &[OccurrenceViews], nodes: &[Node]) -
             total[1] += split[1];
         }
         table.rows.push(Row {
-            cells: split_cells(Cell::Item(node.item.id, node.item.title.clone()), split),
+            cells: split_cells(node.label(), split),
             day: None,
             tree: Some(node.pos.clone()),
         });

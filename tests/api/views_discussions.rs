@@ -285,6 +285,40 @@ on_both_backends! {
         let order: Vec<&str> = talk[1..].iter().map(|r| r[0].as_str()).collect();
         assert_eq!(order, ["Questions", "Introductions", "Discussion"]);
 
+        // The per-resource event tables count them under a "Discussions" group of their own
+        // (the lecture is on Wednesdays at 10:00, 4 and 11 March). Ann's views are on Tuesday
+        // 3rd and Thursday 5th, Bob's on Tuesday 10th and Wednesday 11th, so each lecture has
+        // one of Questions' views before it and one from it, save the second, whose "from" view
+        // is Introductions'.
+        let lecture = exec(&app.store, "SELECT id FROM course_events WHERE course_id = $1 AND title = 'Lecture'", &[V::I(c.0)]).await;
+        let split = [("Questions", [2, 1]), ("Introductions", [0, 1]), ("Discussions", [2, 2])];
+        let hours = format!("/courses/{c}/comparison?event={lecture}&before=48h&after=48h");
+        let days = format!("/courses/{c}/communication?tab=events&event={lecture}&window=2");
+        for (path, table) in [(&hours, "hours-by-resource"), (&days, "event-split")] {
+            let (html, rows) = page_and_csv(&app, &f, path, table).await;
+            for (title, sides) in split {
+                assert_eq!(row(&rows, title)[1..3], cells(&sides)[..], "{title} on {path}");
+            }
+            let top: Vec<&str> = if table == "event-split" { vec!["Discussion"] } else { vec!["Week 1", "Discussion", "Quiz 1"] };
+            for side in 1..3 {
+                let sum: i64 = top.iter().chain(["Discussions"].iter()).map(|t| row(&rows, t)[side].parse::<i64>().unwrap()).sum();
+                assert_eq!(row(&rows, "Total")[side], sum.to_string(), "the total counts the group once, on {path}");
+            }
+            assert!(!html.contains("/resources/-"), "the rows made for discussions link nowhere, on {path}");
+            assert!(!rows.iter().any(|r| r[0] == "Gone"), "a removed discussion stays hidden");
+        }
+
+        // Outreach offers them (and their group) as resources not opened: Cat has opened none,
+        // Ann not Introductions.
+        let questions = exec(&app.store, "SELECT id FROM content_items WHERE course_id = $1 AND lms_id = 'discussion:_u0_1'", &[V::I(c.0)]).await;
+        let introductions = exec(&app.store, "SELECT id FROM content_items WHERE course_id = $1 AND lms_id = 'discussion:_u1_1'", &[V::I(c.0)]).await;
+        for (item, who) in [(questions, vec!["Cat"]), (introductions, vec!["Ann", "Cat"]), (-1, vec!["Cat"])] {
+            let (html, rows) = page_and_csv(&app, &f, &format!("/courses/{c}/outreach?item={item}"), "not-opened").await;
+            let names: Vec<&str> = rows[1..].iter().map(|r| r[0].split(' ').next().unwrap()).collect();
+            assert_eq!(names, who, "item {item}");
+            assert!(html.contains(&format!("value=\"{item}\"")), "the form offers item {item}");
+        }
+
         // Each student's page shows their own views of them.
         for (user, name, mine) in [(f.ann, "Ann", [2, 0]), (f.bob, "Bob", [1, 1])] {
             let (_, forums) = page_and_csv(&app, &f, &format!("/courses/{c}/students/{user}"), "forums").await;
