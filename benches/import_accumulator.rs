@@ -41,6 +41,7 @@ async fn main() {
     let (_, course) = support::platform_and_course(&store, 1358).await;
 
     support::reset_peak_rss();
+    let cpu_before = support::cpu_seconds_of("self");
     let started = Instant::now();
     let report = import_file(
         &store,
@@ -54,6 +55,7 @@ async fn main() {
     .expect("import");
     let secs = started.elapsed().as_secs_f64();
     let peak = support::peak_rss_mb();
+    let cpu = support::cpu_seconds_of("self") - cpu_before;
     assert_eq!(
         report.report.rejected,
         0,
@@ -61,7 +63,7 @@ async fn main() {
         report.report.rejections.first()
     );
     println!(
-        "import_accumulator_sqlite: {} events ({} new) in {secs:.1}s = {:.0} events/s; peak RSS {peak:.0} MB",
+        "import_accumulator_sqlite: {} events ({} new) in {secs:.1}s = {:.0} events/s; CPU {cpu:.1} s; peak RSS {peak:.0} MB",
         report.rows,
         report.report.new,
         report.rows as f64 / secs

@@ -57,6 +57,7 @@ impl Error {
             Self::Conflict(_) | Self::Store(StoreError::Conflict(_)) => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Store(StoreError::Busy(_)) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) | Self::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -79,9 +80,18 @@ struct ErrorReport {
     detail: String,
 }
 
+/// How long a client told cloop is busy should wait before sending again (seconds).
+pub const RETRY_AFTER_SECS: &str = "5";
+
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let mut response = self.status().into_response();
+        if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(RETRY_AFTER_SECS),
+            );
+        }
         response.extensions_mut().insert(Arc::new(ErrorReport {
             message: self.public_message(),
             detail: self.to_string(),

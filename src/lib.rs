@@ -65,7 +65,9 @@ impl App {
     /// A `public_url` with port 0 (as in tests and `listen = "127.0.0.1:0"`) is completed
     /// with the port actually bound.
     pub async fn build(mut config: Config) -> Result<Self, StartError> {
-        let store = Store::connect(&config.database_url).await?;
+        let store =
+            Store::connect_with_queue(&config.database_url, config.limits.activity_queue_events)
+                .await?;
         store.migrate().await?;
         let secret = SecretKey::load_or_create(&store, config.secret_key.as_ref()).await?;
         lti::keys::ensure_signing_key(&store).await?;

@@ -21,6 +21,9 @@ pub struct Limits {
     /// Ingest requests handled at once; more are answered 503 with `Retry-After`
     /// (`ingest_concurrency`).
     pub ingest_concurrency: usize,
+    /// Events waiting to be written (pushed, imported) at most; a pushed batch that does not
+    /// fit is answered 503 with `Retry-After`, an import waits (`activity_queue_events`).
+    pub activity_queue_events: usize,
     /// Longest a client may take to send a request's headers on any route, and longest an
     /// idle connection stays open (`header_read_timeout`).
     pub header_read_timeout: Duration,
@@ -33,6 +36,7 @@ impl Default for Limits {
             pending_events_per_platform: 100_000,
             ingest_timeout: Duration::from_secs(30),
             ingest_concurrency: 64,
+            activity_queue_events: 50_000,
             header_read_timeout: Duration::from_secs(30),
         }
     }
@@ -50,6 +54,8 @@ pub(super) struct RawLimits {
     #[serde(default, deserialize_with = "scalar_text")]
     ingest_concurrency: Option<String>,
     #[serde(default, deserialize_with = "scalar_text")]
+    activity_queue_events: Option<String>,
+    #[serde(default, deserialize_with = "scalar_text")]
     header_read_timeout: Option<String>,
 }
 
@@ -60,6 +66,7 @@ impl Default for RawLimits {
             pending_events_per_platform: Some("100000".into()),
             ingest_timeout: Some("30s".into()),
             ingest_concurrency: Some("64".into()),
+            activity_queue_events: Some("50000".into()),
             header_read_timeout: Some("30s".into()),
         }
     }
@@ -86,6 +93,11 @@ impl Limits {
                 "\"30s\"",
             )?,
             ingest_concurrency: positive("ingest_concurrency", raw.ingest_concurrency, "64")?,
+            activity_queue_events: positive(
+                "activity_queue_events",
+                raw.activity_queue_events,
+                "50000",
+            )?,
             header_read_timeout: duration_at_least(
                 "header_read_timeout",
                 raw.header_read_timeout,

@@ -386,7 +386,7 @@ async fn record_activity(
                 }
             })
             .collect();
-        recorded += recorder.record(store, &events).await?.new;
+        recorded += recorder.record(store, events).await?.new;
     }
     Ok((posts, worked, recorded))
 }

@@ -275,7 +275,7 @@ pub async fn import_file(
     ));
     let mut written = IngestReport::default();
     while let Some(batch) = ready.recv().await {
-        written.absorb(recorder.record(store, &batch).await?);
+        written.absorb(recorder.record(store, batch).await?);
         progress(count.load(Ordering::Relaxed));
     }
     let mut report = reader

@@ -26,6 +26,7 @@ pub use clock::CourseClock;
 pub use resolve::Resolver;
 
 use crate::store::activity::Bucketing;
+use crate::store::activity_queue::CourseBatch;
 use crate::store::{CourseId, EpochMs, PlatformId, Store, StoreResult};
 use pending::{Kept, PendingKeeper};
 
@@ -61,6 +62,16 @@ pub struct Rejection {
 }
 
 impl IngestReport {
+    /// The report of `sent` events recorded, of which those marked in `fresh` were new.
+    pub fn of_fresh(sent: u64, fresh: &[bool]) -> Self {
+        let new = fresh.iter().filter(|f| **f).count() as u64;
+        Self {
+            new,
+            duplicate: sent - new,
+            ..Self::default()
+        }
+    }
+
     pub fn reject(&mut self, at: u64, id: Option<String>, reason: impl Into<String>) {
         self.rejected += 1;
         if self.rejections.len() < MAX_LISTED_REJECTIONS {
@@ -160,23 +171,25 @@ impl Recorder {
         })
     }
 
-    /// Stores the new events and their rollups in one transaction; says which were new.
-    pub async fn record(&self, store: &Store, events: &[NewActivity]) -> StoreResult<IngestReport> {
-        let clock = &self.clock;
-        let day_of = move |at: EpochMs| clock.day_of(at);
-        let bucketing = Bucketing {
-            day_of: &day_of,
+    /// How this course's events are bucketed into days and sessions.
+    pub fn bucketing(&self) -> Bucketing {
+        Bucketing {
+            clock: self.clock.clone(),
             session_gap_ms: i64::try_from(self.session_gap.as_millis()).unwrap_or(i64::MAX / 4),
-        };
+        }
+    }
+
+    /// Stores the new events and their rollups in one transaction; says which were new.
+    pub async fn record(
+        &self,
+        store: &Store,
+        events: Vec<NewActivity>,
+    ) -> StoreResult<IngestReport> {
+        let sent = events.len() as u64;
         let fresh = store
-            .record_activity(self.course, events, &bucketing)
+            .record_activity(self.course, events, self.bucketing())
             .await?;
-        let new = fresh.iter().filter(|f| **f).count() as u64;
-        Ok(IngestReport {
-            new,
-            duplicate: events.len() as u64 - new,
-            ..IngestReport::default()
-        })
+        Ok(IngestReport::of_fresh(sent, &fresh))
     }
 }
 
@@ -185,7 +198,7 @@ impl Recorder {
 pub async fn record(
     store: &Store,
     course: CourseId,
-    events: &[NewActivity],
+    events: Vec<NewActivity>,
     session_gap: Duration,
 ) -> StoreResult<IngestReport> {
     Recorder::for_course(store, course, session_gap)
@@ -208,6 +221,8 @@ pub async fn ingest_pushed(
     pending_cap: u64,
     mapped: Vec<(Option<String>, Mapped)>,
 ) -> StoreResult<IngestReport> {
+    // Room for every event first: a sender told to resend has changed nothing.
+    let room = store.try_reserve_activity(mapped.len())?;
     let mut report = IngestReport::default();
     let mut resolver = Resolver::new(platform);
     let mut keeper = PendingKeeper::new(platform, pending_cap);
@@ -245,6 +260,7 @@ pub async fn ingest_pushed(
             },
         }
     }
+    let mut batches = Vec::with_capacity(by_course.len());
     for (course, events) in by_course {
         resolver.prefetch(store, course, &events).await?;
         let mut resolved = Vec::with_capacity(events.len());
@@ -252,7 +268,16 @@ pub async fn ingest_pushed(
             resolved.push(resolver.activity(store, course, event).await?);
         }
         let recorder = Recorder::for_course(store, course, session_gap).await?;
-        report.absorb(recorder.record(store, &resolved).await?);
+        batches.push(CourseBatch {
+            course,
+            events: resolved,
+            bucketing: Some(recorder.bucketing()),
+        });
+    }
+    let sent: Vec<u64> = batches.iter().map(|b| b.events.len() as u64).collect();
+    let fresh = store.record_activity_batches(room, batches).await?;
+    for (sent, fresh) in sent.into_iter().zip(fresh) {
+        report.absorb(IngestReport::of_fresh(sent, &fresh));
     }
     Ok(report)
 }
@@ -289,7 +314,7 @@ pub async fn attach_pending(
                 Err(reason) => report.reject(kept.id as u64, None, reason),
             }
         }
-        report.absorb(recorder.record(store, &events).await?);
+        report.absorb(recorder.record(store, events).await?);
         let ids: Vec<i64> = pending.iter().map(|p| p.id).collect();
         store.remove_pending_events(&ids).await?;
     }

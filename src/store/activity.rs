@@ -1,21 +1,13 @@
-//! Activity events and the rollups that summarise them, written in one transaction: new
-//! rows are inserted once per idempotency key, then the day rollups and the students'
-//! sessions are brought up to date for exactly the rows that were new.
-
-use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+//! Activity events: the domain types, and the store's one interface to them (record
+//! batches through the group-commit queue, page through a course's events, latest event);
+//! each engine's writer is in its own file (`activity_sqlite`, `activity_postgres`).
 
 use serde::Serialize;
 
-use sqlx::PgConnection;
-
 use super::activity_pack::{last_instant, merge, minute_of, pack, unpack};
-use super::course_hours::{PUT_COURSE_HOURS, course_hour_deltas};
-use super::hours::{ADD_STUDENT_HOURS, student_hour_deltas};
-use super::rollups::{
-    ADD_COURSE_DAYS, ADD_ITEM_TOTALS, ADD_STUDENT_TOTALS, CourseTotals, RollupDeltas,
-    add_item_views,
-};
-use super::{ContentItemId, CourseId, EpochMs, Store, StoreResult, UserId};
+use super::activity_queue::{ActivityQueue, CourseBatch, QueueRoom};
+use super::{ContentItemId, CourseId, EpochMs, PostgresDb, Store, StoreResult, UserId};
+use crate::ingest::CourseClock;
 
 /// What happened, in the vocabulary every source is mapped to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -140,381 +132,34 @@ impl NewActivity {
 }
 
 /// How a course's events are bucketed: its local day, and the gap that ends a session.
-pub struct Bucketing<'a> {
-    /// Days since 1970-01-01 of the instant's local date in the course's time zone.
-    pub day_of: &'a (dyn Fn(EpochMs) -> i64 + Sync),
+#[derive(Clone, Debug)]
+pub struct Bucketing {
+    /// The course's time zone.
+    pub clock: CourseClock,
     pub session_gap_ms: i64,
 }
 
-/// Advisory lock keys of rollup writers: "CLOP" in the high half, the course id below.
-const ROLLUP_LOCK_SPACE: i64 = 0x434C_4F50 << 32;
-
-/// Rows per multi-row rollup statement.
-const CHUNK: usize = 500;
-
-/// Rows per multi-row activity insert.
-const ACTIVITY_CHUNK: usize = 4_000;
-
-/// Batches at least this large go through `COPY` on PostgreSQL.
-const BULK_THRESHOLD: usize = 2_000;
-
-/// `prefix (…),(…) suffix` with `$n` placeholders for `rows` rows of `cols` columns.
-fn values_sql(prefix: &str, cols: usize, rows: usize, suffix: &str) -> sqlx::AssertSqlSafe<String> {
-    let mut sql = String::with_capacity(prefix.len() + suffix.len() + rows * cols * 6);
-    sql.push_str(prefix);
-    let mut n = 1;
-    for row in 0..rows {
-        if row > 0 {
-            sql.push(',');
-        }
-        sql.push('(');
-        for col in 0..cols {
-            if col > 0 {
-                sql.push(',');
-            }
-            sql.push('$');
-            sql.push_str(&n.to_string());
-            n += 1;
-        }
-        sql.push(')');
+impl Bucketing {
+    /// Days since 1970-01-01 of the instant's local date in the course's time zone.
+    pub fn day_of(&self, at: EpochMs) -> i64 {
+        self.clock.day_of(at)
     }
-    sql.push(' ');
-    sql.push_str(suffix);
-    sqlx::AssertSqlSafe(sql)
-}
-
-/// An event's identity within its course: its instant and idempotency key.
-type EventKey = (i64, String);
-
-/// Inserts `rows` (no key twice) with multi-row statements; returns the keys that were new.
-async fn insert_activity_values(
-    tx: &mut PgConnection,
-    course: CourseId,
-    rows: &[&NewActivity],
-) -> StoreResult<Vec<EventKey>> {
-    let mut inserted = Vec::with_capacity(rows.len());
-    for chunk in rows.chunks(ACTIVITY_CHUNK) {
-        let sql = values_sql(
-            "INSERT INTO activity (course_id, user_id, content_item_id, kind, occurred_at, \
-             source, idempotency_key, session_ref) VALUES ",
-            8,
-            chunk.len(),
-            "ON CONFLICT (course_id, occurred_at, idempotency_key) DO NOTHING \
-             RETURNING occurred_at, idempotency_key",
-        );
-        let mut query = sqlx::query_as::<_, EventKey>(sql);
-        for e in chunk {
-            query = query
-                .bind(course)
-                .bind(e.user)
-                .bind(e.content_item)
-                .bind(e.kind.as_str())
-                .bind(e.occurred_at)
-                .bind(e.source.as_str())
-                .bind(e.idempotency_key.as_str())
-                .bind(e.session_ref.as_deref());
-        }
-        inserted.extend(query.fetch_all(&mut *tx).await?);
-    }
-    Ok(inserted)
-}
-
-/// Applies the rollup changes of the new rows inside the open transaction (PostgreSQL;
-/// SQLite's writer does the same through its own API).
-async fn apply_rollups(
-    tx: &mut PgConnection,
-    course: CourseId,
-    new: &[&NewActivity],
-    bucketing: &Bucketing<'_>,
-) -> StoreResult<()> {
-    let mut deltas = RollupDeltas::from_new_events(new, bucketing.day_of);
-    let day_item_views = deltas.student_day_item_views();
-    let mut totals = CourseTotals::default();
-
-    // Each student's views per item over all days, read, added to and written back whole
-    // (the advisory lock keeps other writers of the course out meanwhile): an item a row
-    // did not hold counts the student once towards the item's unique students.
-    let student_items = deltas.student_item_views();
-    let users: Vec<i64> = student_items.iter().map(|(user, _)| *user).collect();
-    let stored: HashMap<i64, String> = sqlx::query_as(
-        "SELECT user_id, item_views FROM rollup_student_items \
-         WHERE course_id = $1 AND user_id = ANY($2)",
-    )
-    .bind(course)
-    .bind(&users)
-    .fetch_all(&mut *tx)
-    .await?
-    .into_iter()
-    .collect();
-    let merged: Vec<(i64, String)> = student_items
-        .iter()
-        .map(|(user, added)| {
-            let stored = stored.get(user).map_or("", String::as_str);
-            let text = add_item_views(stored, added, |item| totals.new_item_student(item));
-            (*user, text)
-        })
-        .collect();
-    for chunk in merged.chunks(CHUNK) {
-        let sql = values_sql(
-            "INSERT INTO rollup_student_items (course_id, user_id, item_views) VALUES ",
-            3,
-            chunk.len(),
-            "ON CONFLICT (course_id, user_id) DO UPDATE SET item_views = excluded.item_views",
-        );
-        let mut query = sqlx::query(sql);
-        for (user, text) in chunk {
-            query = query.bind(course).bind(*user).bind(text.as_str());
-        }
-        query.execute(&mut *tx).await?;
-    }
-    // Each student-day's views per item: the stored ones with these events' added, written
-    // back whole with the student-day below (the advisory lock keeps other writers of the
-    // course out meanwhile). An item a row did not hold is that student's first view of it
-    // that day.
-    let viewed: Vec<(i64, i64)> = day_item_views.keys().copied().collect();
-    let mut item_views: HashMap<(i64, i64), String> = HashMap::new();
-    for chunk in viewed.chunks(CHUNK) {
-        let sql = values_sql(
-            "SELECT day, user_id, item_views FROM rollup_student_day \
-             WHERE (course_id, day, user_id) IN (VALUES ",
-            3,
-            chunk.len(),
-            ")",
-        );
-        let mut query = sqlx::query_as::<_, (i64, i64, String)>(sql);
-        for (day, user) in chunk {
-            query = query.bind(course).bind(*day).bind(*user);
-        }
-        for (day, user, stored) in query.fetch_all(&mut *tx).await? {
-            item_views.insert((day, user), stored);
-        }
-    }
-    for (key, added) in &day_item_views {
-        let stored = item_views.get(key).map_or("", String::as_str);
-        let merged = add_item_views(stored, added, |item| {
-            deltas.content.entry((key.0, item)).or_default().1 += 1;
-        });
-        item_views.insert(*key, merged);
-    }
-    let batch_items: Vec<i64> = deltas.content.keys().map(|(_, item)| *item).collect();
-    let groups: HashMap<i64, String> =
-        sqlx::query_as("SELECT id, item_group FROM content_items WHERE id = ANY($1)")
-            .bind(&batch_items)
-            .fetch_all(&mut *tx)
-            .await?
-            .into_iter()
-            .collect();
-    let content: HashMap<(i64, i64), (i64, i64)> = deltas.content.drain().collect();
-    let keys: Vec<(i64, i64)> = content.keys().copied().collect();
-    for chunk in keys.chunks(CHUNK) {
-        let sql = values_sql(
-            "INSERT INTO rollup_content_day (course_id, day, content_item_id, views, \
-             unique_students) VALUES ",
-            5,
-            chunk.len(),
-            "ON CONFLICT (course_id, day, content_item_id) DO UPDATE SET \
-             views = rollup_content_day.views + excluded.views, \
-             unique_students = rollup_content_day.unique_students + excluded.unique_students \
-             RETURNING day, content_item_id, (xmax = 0)",
-        );
-        let mut query = sqlx::query_as::<_, (i64, i64, bool)>(sql);
-        for key in chunk {
-            let (views, uniques) = content[key];
-            query = query
-                .bind(course)
-                .bind(key.0)
-                .bind(key.1)
-                .bind(views)
-                .bind(uniques);
-        }
-        for (day, item, created) in query.fetch_all(&mut *tx).await? {
-            let views = content[&(day, item)].0;
-            totals.item_day(
-                day,
-                item,
-                views,
-                created,
-                groups.get(&item).map(String::as_str),
-            );
-        }
-    }
-
-    // Sessions: merge the stored sessions near the new events with those events.
-    if let Some((low, high)) = deltas.time_window() {
-        let gap = bucketing.session_gap_ms;
-        let stored: Vec<(i64, i64, i64)> = sqlx::query_as(
-            "SELECT user_id, started_at, last_event_at FROM student_sessions \
-             WHERE course_id = $1 AND last_event_at >= $2 AND started_at <= $3",
-        )
-        .bind(course)
-        .bind(low - gap)
-        .bind(high + gap)
-        .fetch_all(&mut *tx)
-        .await?;
-        let edits = deltas.settle_sessions(stored, gap, bucketing.day_of);
-        for chunk in edits.removed.chunks(CHUNK) {
-            let sql = values_sql(
-                "DELETE FROM student_sessions WHERE (course_id, user_id, started_at) IN (VALUES ",
-                3,
-                chunk.len(),
-                ")",
-            );
-            let mut query = sqlx::query(sql);
-            for (user, start) in chunk {
-                query = query.bind(course).bind(*user).bind(*start);
-            }
-            query.execute(&mut *tx).await?;
-        }
-        for chunk in edits.added.chunks(CHUNK) {
-            let sql = values_sql(
-                "INSERT INTO student_sessions (course_id, user_id, started_at, last_event_at) \
-                 VALUES ",
-                4,
-                chunk.len(),
-                "",
-            );
-            let mut query = sqlx::query(sql);
-            for (user, start, last) in chunk {
-                query = query.bind(course).bind(*user).bind(*start).bind(*last);
-            }
-            query.execute(&mut *tx).await?;
-        }
-    }
-    let student: HashMap<(i64, i64), (i64, i64, i64)> =
-        deltas.student_changes().into_iter().collect();
-    let keys: Vec<(i64, i64)> = student.keys().copied().collect();
-    for chunk in keys.chunks(CHUNK) {
-        let sql = values_sql(
-            "INSERT INTO rollup_student_day (course_id, day, user_id, views, sessions, \
-             active_ms, item_views) VALUES ",
-            7,
-            chunk.len(),
-            "ON CONFLICT (course_id, day, user_id) DO UPDATE SET \
-             views = rollup_student_day.views + excluded.views, \
-             sessions = rollup_student_day.sessions + excluded.sessions, \
-             active_ms = rollup_student_day.active_ms + excluded.active_ms, \
-             item_views = CASE WHEN excluded.item_views = '' THEN rollup_student_day.item_views \
-             ELSE excluded.item_views END \
-             RETURNING day, user_id, (xmax = 0)",
-        );
-        let mut query = sqlx::query_as::<_, (i64, i64, bool)>(sql);
-        for key in chunk {
-            let (views, sessions, active) = student[key];
-            query = query
-                .bind(course)
-                .bind(key.0)
-                .bind(key.1)
-                .bind(views)
-                .bind(sessions)
-                .bind(active)
-                .bind(item_views.get(key).map_or("", String::as_str));
-        }
-        for (day, user, created) in query.fetch_all(&mut *tx).await? {
-            totals.student_day(day, user, student[&(day, user)], created);
-        }
-    }
-
-    // The course-wide rollups.
-    let days: Vec<(i64, [i64; 8])> = totals.days.into_iter().collect();
-    let (prefix, columns, conflict) = ADD_COURSE_DAYS;
-    for chunk in days.chunks(CHUNK) {
-        let mut query = sqlx::query(values_sql(prefix, columns, chunk.len(), conflict));
-        for (day, c) in chunk {
-            query = query.bind(course).bind(*day);
-            for value in c {
-                query = query.bind(*value);
-            }
-        }
-        query.execute(&mut *tx).await?;
-    }
-    let students: Vec<_> = totals.students.into_iter().collect();
-    let (prefix, columns, conflict) = ADD_STUDENT_TOTALS;
-    for chunk in students.chunks(CHUNK) {
-        let mut query = sqlx::query(values_sql(prefix, columns, chunk.len(), conflict));
-        for (user, t) in chunk {
-            query = query
-                .bind(course)
-                .bind(*user)
-                .bind(t.views)
-                .bind(t.sessions)
-                .bind(t.active_ms)
-                .bind(t.last_view_day);
-        }
-        query.execute(&mut *tx).await?;
-    }
-    let items: Vec<(i64, (i64, i64))> = totals.items.into_iter().collect();
-    let (prefix, columns, conflict) = ADD_ITEM_TOTALS;
-    for chunk in items.chunks(CHUNK) {
-        let mut query = sqlx::query(values_sql(prefix, columns, chunk.len(), conflict));
-        for (item, (views, uniques)) in chunk {
-            query = query.bind(course).bind(*item).bind(*views).bind(*uniques);
-        }
-        query.execute(&mut *tx).await?;
-    }
-    let hours = student_hour_deltas(new.iter().copied());
-    let (prefix, columns, conflict) = ADD_STUDENT_HOURS;
-    for chunk in hours.chunks(CHUNK) {
-        let mut query = sqlx::query(values_sql(prefix, columns, chunk.len(), conflict));
-        for row in chunk {
-            query = query
-                .bind(course)
-                .bind(row.hour)
-                .bind(row.user)
-                .bind(row.item_views.as_str())
-                .bind(row.instants.as_str());
-        }
-        query.execute(&mut *tx).await?;
-    }
-    // Each hour's views per user and item: read, merged and written back whole (the
-    // advisory lock keeps other writers of the course out meanwhile).
-    let deltas = course_hour_deltas(new.iter().copied());
-    let hours: Vec<i64> = deltas.iter().map(|d| d.hour).collect();
-    let stored: HashMap<i64, (String, String)> = sqlx::query_as::<_, (i64, String, String)>(
-        "SELECT hour, user_views, item_views FROM rollup_course_hour \
-         WHERE course_id = $1 AND hour = ANY($2)",
-    )
-    .bind(course)
-    .bind(&hours)
-    .fetch_all(&mut *tx)
-    .await?
-    .into_iter()
-    .map(|(hour, users, items)| (hour, (users, items)))
-    .collect();
-    let merged: Vec<(i64, (String, String))> = deltas
-        .iter()
-        .map(|d| {
-            let row = stored.get(&d.hour).map(|(u, i)| (u.as_str(), i.as_str()));
-            (d.hour, d.merged(row))
-        })
-        .collect();
-    let (prefix, columns, conflict) = PUT_COURSE_HOURS;
-    for chunk in merged.chunks(CHUNK) {
-        let mut query = sqlx::query(values_sql(prefix, columns, chunk.len(), conflict));
-        for (hour, (users, items)) in chunk {
-            query = query
-                .bind(course)
-                .bind(*hour)
-                .bind(users.as_str())
-                .bind(items.as_str());
-        }
-        query.execute(&mut *tx).await?;
-    }
-    Ok(())
 }
 
 impl Store {
     /// Stores the events of one course that are not stored yet and folds exactly those into
-    /// the rollups, all in one transaction. Returns, per input event, whether it was new (an
+    /// the rollups, in one transaction (shared with other batches recorded meanwhile),
+    /// waiting for room in the queue. Returns, per input event, whether it was new (an
     /// event whose instant and key are already stored, or repeated earlier in `events`, is
     /// not).
     #[tracing::instrument(skip_all, fields(course = %course, events = events.len()))]
     pub async fn record_activity(
         &self,
         course: CourseId,
-        events: &[NewActivity],
-        bucketing: &Bucketing<'_>,
+        events: Vec<NewActivity>,
+        bucketing: Bucketing,
     ) -> StoreResult<Vec<bool>> {
-        self.record_events(course, events, Some(bucketing)).await
+        self.record_one(course, events, Some(bucketing)).await
     }
 
     /// Stores the events of one course that are not stored yet, leaving the rollups and
@@ -525,72 +170,56 @@ impl Store {
         course: CourseId,
         events: &[NewActivity],
     ) -> StoreResult<Vec<bool>> {
-        self.record_events(course, events, None).await
+        self.record_one(course, events.to_vec(), None).await
     }
 
-    async fn record_events(
+    async fn record_one(
         &self,
         course: CourseId,
-        events: &[NewActivity],
-        bucketing: Option<&Bucketing<'_>>,
+        events: Vec<NewActivity>,
+        bucketing: Option<Bucketing>,
     ) -> StoreResult<Vec<bool>> {
-        let mut seen = HashSet::with_capacity(events.len());
-        let unique: Vec<&NewActivity> = events.iter().filter(|e| seen.insert(e.key())).collect();
-        if unique.is_empty() {
-            return Ok(vec![false; events.len()]);
+        if events.is_empty() {
+            return Ok(Vec::new());
         }
-        let fresh: Vec<bool> = match (self, bucketing) {
-            (Store::Sqlite(db), Some(bucketing)) => {
-                super::activity_sqlite::record(&db.activity_writer, course, &unique, bucketing)
-                    .await?
-            }
-            (Store::Sqlite(db), None) => {
-                super::activity_sqlite::record_without_rollups(&db.activity_writer, course, &unique)
-                    .await?
-            }
-            (Store::Postgres(pool), bucketing) => {
-                let mut tx = pool.begin().await?;
-                if bucketing.is_some() {
-                    // One writer per course at a time: session merging reads, then writes.
-                    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                        .bind(ROLLUP_LOCK_SPACE ^ course.0)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                let inserted: Vec<EventKey> = if unique.len() >= BULK_THRESHOLD {
-                    copy_activity(&mut tx, course, &unique).await?
-                } else {
-                    insert_activity_values(&mut tx, course, &unique).await?
-                };
-                let inserted: HashSet<(i64, &str)> = inserted
-                    .iter()
-                    .map(|(at, key)| (*at, key.as_str()))
-                    .collect();
-                let is_new = |e: &NewActivity| inserted.contains(&e.key());
-                if let Some(bucketing) = bucketing {
-                    let new: Vec<&NewActivity> =
-                        unique.iter().copied().filter(|e| is_new(e)).collect();
-                    apply_rollups(&mut tx, course, &new, bucketing).await?;
-                }
-                tx.commit().await?;
-                unique.iter().map(|e| is_new(e)).collect()
-            }
+        let room = self.reserve_activity(events.len()).await;
+        let batch = CourseBatch {
+            course,
+            events,
+            bucketing,
         };
-        if unique.len() == events.len() {
-            // No key repeated within the batch: `unique` is `events`, in order.
-            return Ok(fresh);
+        let mut fresh = self.record_activity_batches(room, vec![batch]).await?;
+        Ok(fresh.pop().unwrap_or_default())
+    }
+
+    fn activity_queue(&self) -> &ActivityQueue {
+        match self {
+            Store::Sqlite(db) => &db.activity,
+            Store::Postgres(db) => &db.activity,
         }
-        let inserted: HashSet<(i64, &str)> = unique
-            .iter()
-            .zip(fresh)
-            .filter(|(_, new)| *new)
-            .map(|(e, _)| e.key())
-            .collect();
-        let mut claimed = HashSet::with_capacity(inserted.len());
-        Ok(events
-            .iter()
-            .map(|e| inserted.contains(&e.key()) && claimed.insert(e.key()))
-            .collect())
+    }
+
+    /// Room in the activity queue for `events`, or [`super::StoreError::Busy`] at once if
+    /// the queue lacks it (for pushed events: the sender is told to resend).
+    pub fn try_reserve_activity(&self, events: usize) -> StoreResult<QueueRoom> {
+        self.activity_queue().try_reserve(events)
+    }
+
+    /// Room in the activity queue for `events`, waiting for it (for imports).
+    pub async fn reserve_activity(&self, events: usize) -> QueueRoom {
+        self.activity_queue().reserve(events).await
+    }
+
+    /// Records `batches` (each one course's, with or without rollups) in one transaction,
+    /// shared with other batches recorded meanwhile, in the queue room `room` holds.
+    /// Returns, per batch, per event, whether it was new: an event already stored, or
+    /// repeated earlier in the batches, is not.
+    pub async fn record_activity_batches(
+        &self,
+        room: QueueRoom,
+        batches: Vec<CourseBatch>,
+    ) -> StoreResult<Vec<Vec<bool>>> {
+        self.activity_queue().record(room, batches).await
     }
 
     /// The course's stored events after `cursor`, in time order, a page at a time: an
@@ -624,7 +253,7 @@ impl Store {
                     }
                     page
                 }
-                Store::Postgres(pool) => sqlx::query_as(
+                Store::Postgres(PostgresDb { pool, .. }) => sqlx::query_as(
                     "SELECT user_id, content_item_id, kind, occurred_at, source, idempotency_key \
                      FROM activity WHERE course_id = $1 \
                      AND (occurred_at, idempotency_key) > ($2, $3) \
@@ -675,7 +304,7 @@ impl Store {
                     None => None,
                 }
             }
-            Store::Postgres(pool) => {
+            Store::Postgres(PostgresDb { pool, .. }) => {
                 sqlx::query_scalar(
                     "SELECT MAX(occurred_at) FROM activity WHERE course_id = $1 \
                      AND occurred_at <= $2",
@@ -831,77 +460,5 @@ impl StoredActivity {
     /// The event's identity within its course: its instant and idempotency key.
     pub fn key(&self) -> (i64, &str) {
         (self.occurred_at.0, &self.idempotency_key)
-    }
-}
-
-/// PostgreSQL's bulk path: `COPY` into a per-connection staging table, then one
-/// `INSERT … SELECT … ON CONFLICT DO NOTHING`.
-async fn copy_activity(
-    tx: &mut sqlx::PgConnection,
-    course: CourseId,
-    rows: &[&NewActivity],
-) -> StoreResult<Vec<EventKey>> {
-    sqlx::query(
-        "CREATE TEMP TABLE IF NOT EXISTS activity_staging (user_id BIGINT, content_item_id BIGINT, \
-         kind TEXT, occurred_at BIGINT, source TEXT, idempotency_key TEXT, session_ref TEXT) \
-         ON COMMIT DELETE ROWS",
-    )
-    .execute(&mut *tx)
-    .await?;
-    let mut data = String::with_capacity(rows.len() * 64);
-    for e in rows {
-        push_copy_field(&mut data, e.user.map(|u| u.0.to_string()).as_deref());
-        data.push('\t');
-        push_copy_field(
-            &mut data,
-            e.content_item.map(|c| c.0.to_string()).as_deref(),
-        );
-        data.push('\t');
-        push_copy_field(&mut data, Some(e.kind.as_str()));
-        data.push('\t');
-        push_copy_field(&mut data, Some(&e.occurred_at.0.to_string()));
-        data.push('\t');
-        push_copy_field(&mut data, Some(e.source.as_str()));
-        data.push('\t');
-        push_copy_field(&mut data, Some(&e.idempotency_key));
-        data.push('\t');
-        push_copy_field(&mut data, e.session_ref.as_deref());
-        data.push('\n');
-    }
-    let mut copy = tx
-        .copy_in_raw("COPY activity_staging FROM STDIN (FORMAT text)")
-        .await?;
-    copy.send(data.into_bytes()).await?;
-    copy.finish().await?;
-    let inserted = sqlx::query_as(
-        "INSERT INTO activity (course_id, user_id, content_item_id, kind, occurred_at, source, \
-         idempotency_key, session_ref) SELECT $1, user_id, content_item_id, kind, occurred_at, \
-         source, idempotency_key, session_ref FROM activity_staging \
-         ON CONFLICT (course_id, occurred_at, idempotency_key) DO NOTHING \
-         RETURNING occurred_at, idempotency_key",
-    )
-    .bind(course)
-    .fetch_all(&mut *tx)
-    .await?;
-    sqlx::query("DELETE FROM activity_staging")
-        .execute(&mut *tx)
-        .await?;
-    Ok(inserted)
-}
-
-/// One field of PostgreSQL's text `COPY` format: `\N` for null, backslash escapes.
-fn push_copy_field(out: &mut String, value: Option<&str>) {
-    let Some(value) = value else {
-        out.push_str("\\N");
-        return;
-    };
-    for c in value.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            c => out.push(c),
-        }
     }
 }

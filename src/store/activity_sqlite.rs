@@ -13,8 +13,10 @@ use foldhash::{HashMap, HashMapExt};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sqlx::SqlitePool;
 
+use super::StoreResult;
 use super::activity::{Bucketing, NewActivity};
 use super::activity_pack::{merge, minute_of, pack};
+use super::activity_queue::CourseWrite;
 use super::bulk_read::on_connection;
 use super::course_hours::{PUT_COURSE_HOURS, course_hour_deltas};
 use super::hours::{ADD_STUDENT_HOURS, student_hour_deltas};
@@ -22,37 +24,32 @@ use super::rollups::{
     ADD_COURSE_DAYS, ADD_ITEM_TOTALS, ADD_STUDENT_TOTALS, CourseTotals, RollupDeltas,
     add_item_views,
 };
-use super::{CourseId, StoreResult};
 
-/// Stores the new events among `events` (no key twice) and their rollups in one
-/// `BEGIN IMMEDIATE` transaction; returns, per event, whether it was new.
-pub(super) async fn record(
+/// Stores each course's new events among its distinct `events` (and their rollups when it
+/// has a bucketing) in one `BEGIN IMMEDIATE` transaction; per course, per event, whether it
+/// was new.
+pub(super) async fn record_courses(
     writer: &SqlitePool,
-    course: CourseId,
-    events: &[&NewActivity],
-    bucketing: &Bucketing<'_>,
-) -> StoreResult<Vec<bool>> {
+    courses: &[CourseWrite<'_>],
+) -> StoreResult<Vec<Vec<bool>>> {
     on_writer(writer, |db| {
-        let fresh = store_events(db, course.0, events)?;
-        let new: Vec<&NewActivity> = events
-            .iter()
-            .zip(&fresh)
-            .filter_map(|(e, new)| new.then_some(*e))
-            .collect();
-        roll_up(db, course.0, &new, bucketing)?;
-        Ok(fresh)
+        let mut fresh_of = Vec::with_capacity(courses.len());
+        for write in courses {
+            let fresh = store_events(db, write.course.0, &write.events)?;
+            if let Some(bucketing) = write.bucketing {
+                let new: Vec<&NewActivity> = write
+                    .events
+                    .iter()
+                    .zip(&fresh)
+                    .filter_map(|(e, new)| new.then_some(*e))
+                    .collect();
+                roll_up(db, write.course.0, &new, bucketing)?;
+            }
+            fresh_of.push(fresh);
+        }
+        Ok(fresh_of)
     })
     .await
-}
-
-/// Stores the new events among `events` (no key twice) without touching the rollups, for
-/// events that no rollup counts; returns, per event, whether it was new.
-pub(super) async fn record_without_rollups(
-    writer: &SqlitePool,
-    course: CourseId,
-    events: &[&NewActivity],
-) -> StoreResult<Vec<bool>> {
-    on_writer(writer, |db| store_events(db, course.0, events)).await
 }
 
 /// Runs `work` in one `BEGIN IMMEDIATE` transaction on the activity writer's connection.
@@ -126,9 +123,9 @@ fn roll_up(
     db: &Connection,
     course: i64,
     new: &[&NewActivity],
-    bucketing: &Bucketing<'_>,
+    bucketing: &Bucketing,
 ) -> rusqlite::Result<()> {
-    let mut deltas = RollupDeltas::from_new_events(new, bucketing.day_of);
+    let mut deltas = RollupDeltas::from_new_events(new, &|at| bucketing.day_of(at));
     let day_item_views = deltas.student_day_item_views();
     let mut totals = CourseTotals::default();
 
@@ -170,7 +167,7 @@ fn roll_up(
                 Ok((row.get(0)?, row.get(1)?, row.get(2)?))
             })?
             .collect::<rusqlite::Result<Vec<(i64, i64, i64)>>>()?;
-        let edits = deltas.settle_sessions(stored, gap, bucketing.day_of);
+        let edits = deltas.settle_sessions(stored, gap, &|at| bucketing.day_of(at));
         let mut delete = db.prepare(
             "DELETE FROM student_sessions WHERE course_id = ?1 AND user_id = ?2 AND started_at = ?3",
         )?;

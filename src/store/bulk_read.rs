@@ -12,7 +12,7 @@ use rusqlite::types::FromSql;
 use sqlx::postgres::PgRow;
 use sqlx::{AssertSqlSafe, SqlitePool};
 
-use super::{Store, StoreResult};
+use super::{PostgresDb, Store, StoreResult};
 
 /// A row decoded from SQLite's API, column by column in the order the query selects them.
 pub(crate) trait SqliteRow: Sized {
@@ -85,7 +85,7 @@ impl Store {
                 })
                 .await
             }
-            Store::Postgres(pool) => {
+            Store::Postgres(PostgresDb { pool, .. }) => {
                 let mut query = sqlx::query_as::<_, T>(AssertSqlSafe(sql));
                 for arg in args {
                     query = query.bind(*arg);

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::{EpochMs, JobId, Store, StoreResult, on_pool};
+use super::{EpochMs, JobId, PostgresDb, Store, StoreResult, on_pool};
 
 /// A job as a worker sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
@@ -55,7 +55,7 @@ impl Store {
     pub async fn claim_job(&self, worker: &str) -> StoreResult<Option<Job>> {
         let now = EpochMs::now();
         let job = match self {
-            Store::Postgres(pool) => {
+            Store::Postgres(PostgresDb { pool, .. }) => {
                 let sql = concat!(
                     "UPDATE jobs SET status = 'running', locked_by = $1, locked_at = $2, \
                      attempts = attempts + 1, updated_at = $2 WHERE id = \

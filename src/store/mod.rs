@@ -3,6 +3,8 @@
 
 pub mod activity;
 mod activity_pack;
+mod activity_postgres;
+pub mod activity_queue;
 mod activity_sqlite;
 mod admins;
 pub mod ags;
@@ -49,6 +51,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+use activity_queue::{ActivityQueue, DEFAULT_QUEUE_EVENTS};
 pub use ids::*;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
@@ -92,6 +95,9 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("database error: {0}")]
     Pack(#[from] activity_pack::PackError),
+    /// Too much is waiting to be written; the caller should try again shortly.
+    #[error("{0}")]
+    Busy(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -107,7 +113,7 @@ pub enum Backend {
 #[derive(Clone, Debug)]
 pub enum Store {
     Sqlite(SqliteDb),
-    Postgres(PgPool),
+    Postgres(PostgresDb),
 }
 
 /// SQLite's connections: a pool for everything, and one connection that activity is
@@ -117,6 +123,14 @@ pub enum Store {
 pub struct SqliteDb {
     pub pool: SqlitePool,
     pub(crate) activity_writer: SqlitePool,
+    pub(crate) activity: ActivityQueue,
+}
+
+/// PostgreSQL's pool, and the writers that activity is recorded through.
+#[derive(Clone, Debug)]
+pub struct PostgresDb {
+    pub pool: PgPool,
+    pub(crate) activity: ActivityQueue,
 }
 
 /// Runs one body against whichever pool the store holds; the body is type-checked for
@@ -128,25 +142,35 @@ macro_rules! on_pool {
                 let $pool = &db.pool;
                 $body
             }
-            $crate::store::Store::Postgres($pool) => $body,
+            $crate::store::Store::Postgres(db) => {
+                let $pool = &db.pool;
+                $body
+            }
         }
     };
 }
 pub(crate) use on_pool;
 
 impl Store {
-    /// Opens the database named by `url` (`sqlite://…` is created if missing).
+    /// Opens the database named by `url` (`sqlite://…` is created if missing), with the
+    /// default room for activity waiting to be written.
     pub async fn connect(url: &str) -> StoreResult<Self> {
+        Self::connect_with_queue(url, DEFAULT_QUEUE_EVENTS).await
+    }
+
+    /// Opens the database named by `url`; at most `queue_events` events wait to be written
+    /// (pushes past that are refused, imports wait).
+    pub async fn connect_with_queue(url: &str, queue_events: usize) -> StoreResult<Self> {
         if url.starts_with("sqlite:") {
-            Self::connect_sqlite(url).await
+            Self::connect_sqlite(url, queue_events).await
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Self::connect_postgres(url).await
+            Self::connect_postgres(url, queue_events).await
         } else {
             Err(StoreError::UnsupportedUrl(redact_url(url)))
         }
     }
 
-    async fn connect_sqlite(url: &str) -> StoreResult<Self> {
+    async fn connect_sqlite(url: &str, queue_events: usize) -> StoreResult<Self> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|e| StoreError::InvalidUrl(e.to_string()))?
             .create_if_missing(true)
@@ -173,11 +197,12 @@ impl Store {
             .map_err(connect_error)?;
         Ok(Self::Sqlite(SqliteDb {
             pool,
+            activity: ActivityQueue::sqlite(activity_writer.clone(), queue_events),
             activity_writer,
         }))
     }
 
-    async fn connect_postgres(url: &str) -> StoreResult<Self> {
+    async fn connect_postgres(url: &str, queue_events: usize) -> StoreResult<Self> {
         let options =
             PgConnectOptions::from_str(url).map_err(|e| StoreError::InvalidUrl(e.to_string()))?;
         let target = format!(
@@ -208,7 +233,10 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(|source| StoreError::Connect { target, source })?;
-        Ok(Self::Postgres(pool))
+        Ok(Self::Postgres(PostgresDb {
+            activity: ActivityQueue::postgres(pool.clone(), queue_events),
+            pool,
+        }))
     }
 
     pub fn backend(&self) -> Backend {
@@ -223,7 +251,7 @@ impl Store {
     pub async fn migrate(&self) -> StoreResult<()> {
         match self {
             Self::Sqlite(db) => SQLITE_MIGRATIONS.run(&db.pool).await?,
-            Self::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+            Self::Postgres(db) => POSTGRES_MIGRATIONS.run(&db.pool).await?,
         }
         self.pack_unpacked_activity().await?;
         self.backfill_student_item_views().await?;

@@ -18,7 +18,7 @@ use tower::{BoxError, ServiceBuilder};
 
 use crate::AppState;
 use crate::config::Limits;
-use crate::error::{Error, Result};
+use crate::error::{Error, RETRY_AFTER_SECS, Result};
 use crate::ingest::{self, IngestReport, caliper, xapi};
 use crate::secret::SecretKey;
 use crate::store::PlatformId;
@@ -30,9 +30,6 @@ pub const MAX_EVENT_BODY_BYTES: usize = 4 * 1024 * 1024;
 
 /// The xAPI version this endpoint speaks.
 const XAPI_VERSION: &str = "1.0.3";
-
-/// How long a client told "busy" should wait before resending.
-const RETRY_AFTER_SECS: &str = "5";
 
 /// The ingest routes, each request bounded in time (body included) and in number (both
 /// routes together): one past `ingest_concurrency` is answered 503 at once, not queued.

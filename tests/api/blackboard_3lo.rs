@@ -145,7 +145,7 @@ async fn grants_containing(store: &Store, text: &str) -> i64 {
             .fetch_one(&db.pool)
             .await
             .unwrap(),
-        Store::Postgres(pool) => sqlx::query_scalar(sql)
+        Store::Postgres(cloop::store::PostgresDb { pool, .. }) => sqlx::query_scalar(sql)
             .bind(pattern)
             .fetch_one(pool)
             .await
@@ -161,7 +161,7 @@ async fn expire_states(store: &Store) {
             .await
             .unwrap()
             .rows_affected(),
-        Store::Postgres(pool) => sqlx::query(sql)
+        Store::Postgres(cloop::store::PostgresDb { pool, .. }) => sqlx::query(sql)
             .execute(pool)
             .await
             .unwrap()

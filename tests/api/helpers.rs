@@ -76,7 +76,7 @@ async fn create_postgres_database(admin_url: &str) -> String {
     let admin = Store::connect(admin_url)
         .await
         .expect("connect to the PostgreSQL test server");
-    let Store::Postgres(pool) = &admin else {
+    let Store::Postgres(cloop::store::PostgresDb { pool, .. }) = &admin else {
         panic!("{POSTGRES_ENV} must be a postgres:// URL");
     };
     SWEPT.get_or_init(|| drop_ended_runs_databases(pool)).await;
@@ -276,7 +276,9 @@ pub async fn count_activity(store: &Store) -> usize {
     let sql = "SELECT id FROM courses";
     let courses: Vec<i64> = match store {
         Store::Sqlite(db) => sqlx::query_scalar(sql).fetch_all(&db.pool).await.unwrap(),
-        Store::Postgres(pool) => sqlx::query_scalar(sql).fetch_all(pool).await.unwrap(),
+        Store::Postgres(cloop::store::PostgresDb { pool, .. }) => {
+            sqlx::query_scalar(sql).fetch_all(pool).await.unwrap()
+        }
     };
     let mut events = 0;
     for course in courses {
@@ -294,7 +296,9 @@ pub async fn count_rows(store: &Store, table: &str) -> i64 {
     let sql = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"));
     match store {
         Store::Sqlite(db) => sqlx::query_scalar(sql).fetch_one(&db.pool).await.unwrap(),
-        Store::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+        Store::Postgres(cloop::store::PostgresDb { pool, .. }) => {
+            sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
+        }
     }
 }
 

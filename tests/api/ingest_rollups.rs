@@ -68,12 +68,12 @@ on_both_backends! {
             let mut stored = 0;
             while !rest.is_empty() {
                 let take = sizes.next().unwrap().min(rest.len());
-                let report = record(&store, course, &rest[..take], DEFAULT_SESSION_GAP).await.unwrap();
+                let report = record(&store, course, rest[..take].to_vec(), DEFAULT_SESSION_GAP).await.unwrap();
                 stored += report.new;
                 rest = &rest[take..];
             }
             // Everything again, in one batch: nothing new, nothing changes.
-            let again = record(&store, course, &events, DEFAULT_SESSION_GAP).await.unwrap();
+            let again = record(&store, course, events.to_vec(), DEFAULT_SESSION_GAP).await.unwrap();
             assert_eq!(again.new, 0);
             assert_eq!(store.activity_of_course(course).await.unwrap().len() as u64, stored);
             assert_rollups_match(&store, course, zone).await;
@@ -103,7 +103,7 @@ on_both_backends! {
         };
         let events = [at(1_709_555_400_000, "a"), at(1_709_557_800_000, "b")];
         for course in [melbourne, utc] {
-            record(&store, course, &events, DEFAULT_SESSION_GAP).await.unwrap();
+            record(&store, course, events.to_vec(), DEFAULT_SESSION_GAP).await.unwrap();
         }
         let day = |y, m, d| {
             i64::from(jiff::civil::date(y, m, d).since(jiff::civil::date(1970, 1, 1)).unwrap().get_days())
@@ -138,7 +138,7 @@ on_both_backends! {
                 session_ref: None,
             })
             .collect();
-        record(&store, course, &events, DEFAULT_SESSION_GAP).await.unwrap();
+        record(&store, course, events.to_vec(), DEFAULT_SESSION_GAP).await.unwrap();
         let day = store.course_days(course, 0, i64::MAX / 2).await.unwrap()[0];
         assert_eq!((day.content_views, day.communication_views), (3, 0));
 

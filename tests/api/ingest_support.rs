@@ -13,6 +13,7 @@ use cloop::store::platforms::Platform;
 use cloop::store::reports::{CourseDay, StudentItemDay};
 use cloop::store::rollups::{ContentDay, StudentDay};
 use cloop::store::{ContentItemId, CourseId, PlatformId, UserId};
+use serde_json::{Value, json};
 
 use crate::store_platforms::blackboard;
 
@@ -370,4 +371,42 @@ async fn assert_last_view_days(
         expected.into_iter().collect::<Vec<_>>(),
         "each student's last day with a page view, {how}"
     );
+}
+
+/// A Caliper envelope of view events, one per `(course pk, event number)`, shaped like Learn's.
+pub fn envelope(events: &[(u64, u64)]) -> String {
+    let mut batch: Value =
+        serde_json::from_str(&fixture("caliper/unknown-course-v1p2.json")).unwrap();
+    let template = batch["data"][0].clone();
+    let when = (time::OffsetDateTime::now_utc() - time::Duration::hours(1))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let data: Vec<Value> = events
+        .iter()
+        .map(|(pk, n)| {
+            let mut event = template.clone();
+            event["id"] = json!(format!("urn:uuid:6b1c2f7e-0003-4a53-9d1e-{n:012}"));
+            event["eventTime"] = json!(when);
+            event["group"]["extensions"]["bb:course.id"] = json!(format!("_{pk}_1"));
+            event["membership"]["extensions"]["bb:course.id"] = json!(format!("_{pk}_1"));
+            event
+        })
+        .collect();
+    batch["data"] = Value::Array(data);
+    batch.to_string()
+}
+
+pub async fn post_caliper(
+    app: &crate::helpers::TestApp,
+    key: &str,
+    body: String,
+) -> reqwest::Response {
+    app.client
+        .post(app.url("/caliper"))
+        .header("content-type", "application/json")
+        .bearer_auth(key)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
 }

@@ -42,7 +42,9 @@ async fn only_course(store: &Store) -> CourseId {
     let sql = "SELECT id FROM courses";
     CourseId(match store {
         Store::Sqlite(db) => sqlx::query_scalar(sql).fetch_one(&db.pool).await.unwrap(),
-        Store::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+        Store::Postgres(cloop::store::PostgresDb { pool, .. }) => {
+            sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
+        }
     })
 }
 

@@ -14,6 +14,7 @@ mod demo;
 mod demo_browser;
 mod health;
 mod ingest_caliper;
+mod ingest_group_commit;
 mod ingest_import;
 mod ingest_rollups;
 mod ingest_support;

@@ -29,7 +29,7 @@ on_both_backends! {
         let store = Store::connect(&db.url).await.unwrap();
         match (&store, backend) {
             (Store::Sqlite(db), Backend::Sqlite) => SQLITE.run_to(9, &db.pool).await.unwrap(),
-            (Store::Postgres(pool), Backend::Postgres) => POSTGRES.run_to(9, pool).await.unwrap(),
+            (Store::Postgres(cloop::store::PostgresDb { pool, .. }), Backend::Postgres) => POSTGRES.run_to(9, pool).await.unwrap(),
             _ => unreachable!("the store is on the test's backend"),
         }
         let platform = platform(&store).await;
@@ -190,7 +190,7 @@ on_both_backends! {
             idempotency_key: "a".into(),
             ..later.clone()
         };
-        let report = record(&store, course, &[later, again], DEFAULT_SESSION_GAP)
+        let report = record(&store, course, vec![later, again], DEFAULT_SESSION_GAP)
             .await
             .unwrap();
         assert_eq!(

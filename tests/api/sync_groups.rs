@@ -20,7 +20,7 @@ async fn age_runs(store: &Store) {
         Store::Sqlite(db) => {
             sqlx::query(sql).execute(&db.pool).await.unwrap();
         }
-        Store::Postgres(pool) => {
+        Store::Postgres(cloop::store::PostgresDb { pool, .. }) => {
             sqlx::query(sql).execute(pool).await.unwrap();
         }
     }

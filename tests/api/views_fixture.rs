@@ -44,7 +44,7 @@ pub async fn exec(store: &Store, sql: &'static str, args: &[V]) -> i64 {
     }
     match store {
         Store::Sqlite(db) => run!(&db.pool),
-        Store::Postgres(p) => run!(p),
+        Store::Postgres(cloop::store::PostgresDb { pool: p, .. }) => run!(p),
     }
 }
 

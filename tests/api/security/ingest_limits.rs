@@ -14,12 +14,12 @@ use std::time::Duration;
 
 use cloop::store::EpochMs;
 use cloop::store::ingest::IngestKeyKind;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::helpers::{TestApp, TestDatabase, spawn_app_over, spawn_app_with};
-use crate::ingest_support::{course, fixture, key, platform};
+use crate::ingest_support::{course, envelope, key, platform, post_caliper};
 use crate::on_both_backends;
 
 const ZONE: &str = "Australia/Melbourne";
@@ -46,40 +46,6 @@ async fn status_within(stream: &mut TcpStream, within: Duration) -> Option<Strin
         .ok()?;
     let text = String::from_utf8_lossy(&buffer[..read.ok()?]).to_string();
     text.lines().next().map(str::to_string)
-}
-
-/// A Caliper envelope of view events, one per `(course pk, event number)`, shaped like Learn's.
-fn envelope(events: &[(u64, u64)]) -> String {
-    let mut batch: Value =
-        serde_json::from_str(&fixture("caliper/unknown-course-v1p2.json")).unwrap();
-    let template = batch["data"][0].clone();
-    let when = (time::OffsetDateTime::now_utc() - time::Duration::hours(1))
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap();
-    let data: Vec<Value> = events
-        .iter()
-        .map(|(pk, n)| {
-            let mut event = template.clone();
-            event["id"] = json!(format!("urn:uuid:6b1c2f7e-0003-4a53-9d1e-{n:012}"));
-            event["eventTime"] = json!(when);
-            event["group"]["extensions"]["bb:course.id"] = json!(format!("_{pk}_1"));
-            event["membership"]["extensions"]["bb:course.id"] = json!(format!("_{pk}_1"));
-            event
-        })
-        .collect();
-    batch["data"] = Value::Array(data);
-    batch.to_string()
-}
-
-async fn post_caliper(app: &TestApp, key: &str, body: String) -> reqwest::Response {
-    app.client
-        .post(app.url("/caliper"))
-        .header("content-type", "application/json")
-        .bearer_auth(key)
-        .body(body)
-        .send()
-        .await
-        .unwrap()
 }
 
 on_both_backends! {
@@ -188,7 +154,7 @@ on_both_backends! {
         let sql = "UPDATE pending_activity SET received_at = $1 WHERE idempotency_key = 'caliper:old'";
         match &store {
             cloop::Store::Sqlite(db) => sqlx::query(sql).bind(long_ago).execute(&db.pool).await.unwrap().rows_affected(),
-            cloop::Store::Postgres(pool) => sqlx::query(sql).bind(long_ago).execute(pool).await.unwrap().rows_affected(),
+            cloop::Store::Postgres(cloop::store::PostgresDb { pool, .. }) => sqlx::query(sql).bind(long_ago).execute(pool).await.unwrap().rows_affected(),
         };
         store.close().await;
 

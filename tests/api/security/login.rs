@@ -138,7 +138,7 @@ async fn rows_per_table(app: &TestApp) -> HashMap<String, i64> {
         .fetch_all(&db.pool)
         .await
         .unwrap(),
-        cloop::Store::Postgres(pool) => sqlx::query_scalar(
+        cloop::Store::Postgres(cloop::store::PostgresDb { pool, .. }) => sqlx::query_scalar(
             "SELECT tablename::TEXT FROM pg_tables WHERE schemaname = current_schema()",
         )
         .fetch_all(pool)

@@ -121,7 +121,7 @@ on_both_backends! {
         assert!(matches!(course, cloop::ingest::CourseLookup::Found(_)), "the numeric context id names the course");
         let names: Vec<String> = match &app.store {
             cloop::Store::Sqlite(db) => sqlx::query_scalar("SELECT name FROM users").fetch_all(&db.pool).await.unwrap(),
-            cloop::Store::Postgres(pool) => sqlx::query_scalar("SELECT name FROM users").fetch_all(pool).await.unwrap(),
+            cloop::Store::Postgres(cloop::store::PostgresDb { pool, .. }) => sqlx::query_scalar("SELECT name FROM users").fetch_all(pool).await.unwrap(),
         };
         assert_eq!(names, ["Ada Lovelace"], "a NUL in a name is dropped, not a failed launch");
 

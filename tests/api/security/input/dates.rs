@@ -82,7 +82,7 @@ on_both_backends! {
             idempotency_key: "caliper:far-future".into(),
             session_ref: None,
         };
-        cloop::ingest::record(&app.store, f.course, &[far], cloop::ingest::DEFAULT_SESSION_GAP).await.unwrap();
+        cloop::ingest::record(&app.store, f.course, vec![far], cloop::ingest::DEFAULT_SESSION_GAP).await.unwrap();
         let latest = app.store.latest_activity(f.course).await.unwrap();
         assert!(latest.is_some_and(|t| t.0 < 1_800_000_000_000), "{latest:?}");
         let token = f.staff_token();

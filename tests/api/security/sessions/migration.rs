@@ -43,7 +43,7 @@ on_both_backends! {
         let store = Store::connect(&db.url).await.unwrap();
         match (&store, backend) {
             (Store::Sqlite(db), Backend::Sqlite) => SQLITE.run_to(16, &db.pool).await.unwrap(),
-            (Store::Postgres(pool), Backend::Postgres) => POSTGRES.run_to(16, pool).await.unwrap(),
+            (Store::Postgres(cloop::store::PostgresDb { pool, .. }), Backend::Postgres) => POSTGRES.run_to(16, pool).await.unwrap(),
             _ => unreachable!("the store is on the test's backend"),
         }
         let lms = platform(&store, "lms").await;

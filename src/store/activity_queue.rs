@@ -1,0 +1,264 @@
+//! Group commit for activity: batches recorded at the same time, by any caller, are folded
+//! into shared write transactions by one writer per database (SQLite) or per course shard
+//! (PostgreSQL), and each caller is answered once its events are committed.
+//!
+//! A commit then serves many requests, and the rollup rows they share are written once.
+//! The queue is bounded in events: a pushed batch that does not fit is refused at once
+//! ([`StoreError::Busy`], which the endpoints answer 503 with `Retry-After`); an import
+//! waits for room instead.
+
+use std::sync::Arc;
+
+use foldhash::{HashMap, HashMapExt};
+use sqlx::{PgPool, SqlitePool};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
+
+use super::activity::{Bucketing, NewActivity};
+use super::{CourseId, StoreError, StoreResult};
+
+/// Events queued (waiting or being written) by default, before pushes are refused (the
+/// `activity_queue_events` setting's default).
+pub const DEFAULT_QUEUE_EVENTS: usize = 50_000;
+
+/// A writer stops adding waiting batches to a transaction once it holds this many events.
+const GROUP_EVENTS: usize = 20_000;
+
+/// PostgreSQL writers: a course's batches always go to the same one (by course id).
+const POSTGRES_SHARDS: usize = 4;
+
+/// One course's events in a recorded batch: with their rollups (`bucketing`), or alone.
+#[derive(Debug)]
+pub struct CourseBatch {
+    pub course: CourseId,
+    pub events: Vec<NewActivity>,
+    pub bucketing: Option<Bucketing>,
+}
+
+/// Room held in the queue for a number of events, from before a batch is resolved until
+/// it is committed.
+#[derive(Debug)]
+pub struct QueueRoom {
+    _held: OwnedSemaphorePermit,
+}
+
+/// One caller's batches and where its answer goes: per batch, per event, whether it was new.
+struct Job {
+    batches: Vec<CourseBatch>,
+    reply: oneshot::Sender<StoreResult<Vec<Vec<bool>>>>,
+    _room: QueueRoom,
+}
+
+/// The writers' inboxes and the room left in them.
+#[derive(Clone, Debug)]
+pub(crate) struct ActivityQueue {
+    writers: Arc<[mpsc::UnboundedSender<Job>]>,
+    room: Arc<Semaphore>,
+    capacity: usize,
+}
+
+/// Where a writer commits.
+#[derive(Clone)]
+enum Engine {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+impl ActivityQueue {
+    /// One writer on SQLite's activity connection.
+    pub(crate) fn sqlite(writer: SqlitePool, capacity: usize) -> Self {
+        Self::start(Engine::Sqlite(writer), 1, capacity)
+    }
+
+    /// [`POSTGRES_SHARDS`] writers sharing the pool.
+    pub(crate) fn postgres(pool: PgPool, capacity: usize) -> Self {
+        Self::start(Engine::Postgres(pool), POSTGRES_SHARDS, capacity)
+    }
+
+    fn start(engine: Engine, writers: usize, capacity: usize) -> Self {
+        let capacity = capacity.clamp(1, Semaphore::MAX_PERMITS);
+        let writers = (0..writers)
+            .map(|_| {
+                let (inbox, jobs) = mpsc::unbounded_channel();
+                tokio::spawn(write_jobs(engine.clone(), jobs));
+                inbox
+            })
+            .collect();
+        Self {
+            writers,
+            room: Arc::new(Semaphore::new(capacity)),
+            capacity,
+        }
+    }
+
+    /// Room for `events`, or [`StoreError::Busy`] at once when the queue lacks it.
+    pub(crate) fn try_reserve(&self, events: usize) -> StoreResult<QueueRoom> {
+        Arc::clone(&self.room)
+            .try_acquire_many_owned(self.permits(events))
+            .map(|held| QueueRoom { _held: held })
+            .map_err(|_| {
+                StoreError::Busy(format!(
+                    "cloop is still writing {} events received before these: send this batch \
+                     again shortly",
+                    self.capacity - self.room.available_permits()
+                ))
+            })
+    }
+
+    /// Room for `events`, waiting for it (a batch larger than the queue waits for all of it).
+    pub(crate) async fn reserve(&self, events: usize) -> QueueRoom {
+        let permit = Arc::clone(&self.room)
+            .acquire_many_owned(self.permits(events))
+            .await
+            .expect("the queue's semaphore is never closed");
+        QueueRoom { _held: permit }
+    }
+
+    fn permits(&self, events: usize) -> u32 {
+        u32::try_from(events.clamp(1, self.capacity)).unwrap_or(u32::MAX)
+    }
+
+    /// Hands `batches` to their writer and waits until they are committed; per batch, per
+    /// event, whether it was new.
+    pub(crate) async fn record(
+        &self,
+        room: QueueRoom,
+        batches: Vec<CourseBatch>,
+    ) -> StoreResult<Vec<Vec<bool>>> {
+        let Some(first) = batches.iter().map(|b| b.course.0).min() else {
+            return Ok(Vec::new());
+        };
+        let writer = &self.writers[first.rem_euclid(self.writers.len() as i64) as usize];
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            batches,
+            reply,
+            _room: room,
+        };
+        let stopped =
+            || StoreError::Busy("cloop is shutting down: send this batch again shortly".into());
+        writer.send(job).map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+/// A writer: takes the first waiting job and every job waiting behind it (up to
+/// [`GROUP_EVENTS`]), commits them in one transaction, and answers each. If that fails,
+/// each job is written alone, so one bad batch fails only its own caller.
+async fn write_jobs(engine: Engine, mut inbox: mpsc::UnboundedReceiver<Job>) {
+    while let Some(first) = inbox.recv().await {
+        let mut events = job_events(&first);
+        let mut group = vec![first];
+        while events < GROUP_EVENTS {
+            let Ok(next) = inbox.try_recv() else { break };
+            events += job_events(&next);
+            group.push(next);
+        }
+        match write_group(&engine, &group).await {
+            Ok(answers) => {
+                for (job, answer) in group.into_iter().zip(answers) {
+                    let _ = job.reply.send(Ok(answer));
+                }
+            }
+            Err(e) if group.len() == 1 => {
+                let job = group.pop().expect("one job");
+                let _ = job.reply.send(Err(e));
+            }
+            Err(e) => {
+                tracing::warn!(jobs = group.len(), error = %e, "a grouped activity write failed; writing each batch alone");
+                for job in group {
+                    let answer = write_group(&engine, std::slice::from_ref(&job)).await;
+                    let _ = job
+                        .reply
+                        .send(answer.map(|mut a| a.pop().unwrap_or_default()));
+                }
+            }
+        }
+    }
+}
+
+fn job_events(job: &Job) -> usize {
+    job.batches.iter().map(|b| b.events.len()).sum()
+}
+
+/// What one transaction writes for one course: its distinct events (first sightings, in
+/// order) with or without rollups.
+pub(super) struct CourseWrite<'a> {
+    pub course: CourseId,
+    pub events: Vec<&'a NewActivity>,
+    pub bucketing: Option<&'a Bucketing>,
+}
+
+/// Writes `jobs` in one transaction: each course's events of all jobs together, so an
+/// event sent twice is new only for the first batch holding it. Per job, per batch, per
+/// event, whether it was new.
+async fn write_group(engine: &Engine, jobs: &[Job]) -> StoreResult<Vec<Vec<Vec<bool>>>> {
+    // Per (course, with rollups): the write, and where each event landed in it (its
+    // position among the distinct events, or none for a repeat).
+    let mut writes: Vec<CourseWrite<'_>> = Vec::new();
+    let mut write_of: HashMap<(CourseId, bool), usize> = HashMap::new();
+    let mut seen: Vec<HashMap<(i64, &str), usize>> = Vec::new();
+    let mut placed: Vec<Vec<(usize, Vec<Option<usize>>)>> = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let mut batches = Vec::with_capacity(job.batches.len());
+        for batch in &job.batches {
+            let w = *write_of
+                .entry((batch.course, batch.bucketing.is_some()))
+                .or_insert_with(|| {
+                    writes.push(CourseWrite {
+                        course: batch.course,
+                        events: Vec::new(),
+                        bucketing: batch.bucketing.as_ref(),
+                    });
+                    seen.push(HashMap::new());
+                    writes.len() - 1
+                });
+            let write = &mut writes[w];
+            let at = batch
+                .events
+                .iter()
+                .map(|e| match seen[w].entry(e.key()) {
+                    std::collections::hash_map::Entry::Occupied(_) => None,
+                    std::collections::hash_map::Entry::Vacant(slot) => {
+                        slot.insert(write.events.len());
+                        write.events.push(e);
+                        Some(write.events.len() - 1)
+                    }
+                })
+                .collect();
+            batches.push((w, at));
+        }
+        placed.push(batches);
+    }
+    drop(seen);
+    // Courses in id order: PostgreSQL writers then take courses' locks in one order.
+    let mut order: Vec<usize> = (0..writes.len()).collect();
+    order.sort_by_key(|&w| (writes[w].course, writes[w].bucketing.is_some()));
+    let ordered: Vec<CourseWrite<'_>> = {
+        let mut slots: Vec<Option<CourseWrite<'_>>> = writes.into_iter().map(Some).collect();
+        order
+            .iter()
+            .map(|&w| slots[w].take().expect("each write once"))
+            .collect()
+    };
+    let fresh_ordered = match engine {
+        Engine::Sqlite(writer) => super::activity_sqlite::record_courses(writer, &ordered).await?,
+        Engine::Postgres(pool) => super::activity_postgres::record_courses(pool, &ordered).await?,
+    };
+    let mut fresh: Vec<Vec<bool>> = vec![Vec::new(); order.len()];
+    for (&w, f) in order.iter().zip(fresh_ordered) {
+        fresh[w] = f;
+    }
+    Ok(placed
+        .into_iter()
+        .map(|batches| {
+            batches
+                .into_iter()
+                .map(|(w, at)| {
+                    at.into_iter()
+                        .map(|u| u.is_some_and(|u| fresh[w][u]))
+                        .collect()
+                })
+                .collect()
+        })
+        .collect())
+}
