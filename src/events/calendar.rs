@@ -7,6 +7,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::date::CourseDate;
 use crate::store::EpochMs;
+use crate::store::clock::CourseClock;
 
 const SECS_PER_DAY: i64 = 86_400;
 const EPOCH: Date = jiff::civil::date(1970, 1, 1);
@@ -30,6 +31,8 @@ pub struct Calendar {
     pub weeks: i64,
     pub tz: TimeZone,
     pub tz_name: String,
+    /// The zone's local days, as the rollups count them.
+    clock: CourseClock,
 }
 
 impl Calendar {
@@ -38,7 +41,10 @@ impl Calendar {
             return Err(CalendarError::Weeks(weeks));
         }
         let tz = TimeZone::get(tz_name).map_err(|_| CalendarError::TimeZone(tz_name.into()))?;
+        let clock =
+            CourseClock::new(tz_name).ok_or_else(|| CalendarError::TimeZone(tz_name.into()))?;
         Ok(Self {
+            clock,
             start: start.get(),
             weeks,
             tz,
@@ -62,11 +68,9 @@ impl Calendar {
             .unwrap_or(if day < 0 { Date::MIN } else { Date::MAX })
     }
 
-    /// The local day an instant falls on.
+    /// The local day an instant falls on (the course clock's, which the rollups use).
     pub fn day_of(&self, t: EpochMs) -> i64 {
-        Timestamp::from_millisecond(t.0)
-            .map(|ts| Self::day_number(ts.to_zoned_datetime(self.tz.clone()).date()))
-            .unwrap_or(0)
+        self.clock.day_of(t)
     }
 
     /// The fraction of its local day an instant has reached (0 at midnight).

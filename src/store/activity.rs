@@ -6,8 +6,8 @@ use serde::Serialize;
 
 use super::activity_pack::{last_instant, merge, minute_of, pack, unpack};
 use super::activity_queue::{ActivityQueue, CourseBatch, QueueRoom};
+use super::clock::CourseClock;
 use super::{ContentItemId, CourseId, EpochMs, PostgresDb, Store, StoreResult, UserId};
-use crate::ingest::CourseClock;
 
 /// What happened, in the vocabulary every source is mapped to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]

@@ -9,6 +9,7 @@ mod activity_sqlite;
 mod admins;
 pub mod ags;
 mod bulk_read;
+pub mod clock;
 pub mod cohorts;
 pub mod content;
 pub mod course_events;
@@ -44,12 +45,12 @@ pub mod windows;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::Connection;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use sqlx::{ConnectOptions, Connection};
 
 use activity_queue::{ActivityQueue, DEFAULT_QUEUE_EVENTS};
 pub use ids::*;
@@ -66,6 +67,12 @@ const ACTIVITY_WRITER_CACHE: &str = "-65536";
 /// of rollup rows then cost no system call a page, and every connection shares the same
 /// pages, the operating system's.
 const READ_MMAP_SIZE: &str = "1073741824";
+
+/// Statements slower than this are logged at [`SLOW_STATEMENT_LOG`]: a bulk write of
+/// thousands of events is slow by design, so sqlx's warning would only interrupt an
+/// import's progress output; `RUST_LOG=sqlx=debug` shows them.
+const SLOW_STATEMENT: Duration = Duration::from_secs(1);
+const SLOW_STATEMENT_LOG: log::LevelFilter = log::LevelFilter::Debug;
 
 /// Errors of the storage layer.
 #[derive(Debug, thiserror::Error)]
@@ -177,7 +184,8 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(Duration::from_secs(10))
+            .log_slow_statements(SLOW_STATEMENT_LOG, SLOW_STATEMENT);
         let target = options.get_filename().display().to_string();
         let connect_error = |source| StoreError::Connect {
             target: target.clone(),
@@ -203,8 +211,9 @@ impl Store {
     }
 
     async fn connect_postgres(url: &str, queue_events: usize) -> StoreResult<Self> {
-        let options =
-            PgConnectOptions::from_str(url).map_err(|e| StoreError::InvalidUrl(e.to_string()))?;
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::InvalidUrl(e.to_string()))?
+            .log_slow_statements(SLOW_STATEMENT_LOG, SLOW_STATEMENT);
         let target = format!(
             "PostgreSQL {}:{}/{}",
             options.get_host(),

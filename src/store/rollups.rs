@@ -463,7 +463,7 @@ impl Store {
                 .await
         })?;
         for course in courses {
-            let clock = crate::ingest::CourseClock::or_utc(&self.course(course).await?.time_zone);
+            let clock = super::clock::CourseClock::or_utc(&self.course(course).await?.time_zone);
             // (day, user, item) → views: one entry per student-item-day, not per event.
             let mut views: HashMap<(i64, i64, i64), i64> = HashMap::new();
             let mut cursor = ActivityCursor::default();
