@@ -54,8 +54,11 @@ fn run() {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let scratch = postgres.as_deref().map(|admin| {
         let name = format!("cloop_bench_{}", std::process::id());
-        runtime.block_on(postgres_database(admin, &format!("CREATE DATABASE {name}")));
-        databases.push(("postgres", with_database(admin, &name)));
+        runtime.block_on(support::postgres_statement(
+            admin,
+            &format!("CREATE DATABASE {name}"),
+        ));
+        databases.push(("postgres", support::with_database(admin, &name)));
         (admin.to_string(), name)
     });
     for (engine, url) in &databases {
@@ -81,7 +84,7 @@ fn run() {
         );
     }
     if let Some((admin, name)) = scratch {
-        runtime.block_on(postgres_database(
+        runtime.block_on(support::postgres_statement(
             &admin,
             &format!("DROP DATABASE {name} WITH (FORCE)"),
         ));
@@ -120,23 +123,6 @@ fn write_envelopes(path: &std::path::Path, target: u64) -> (usize, usize) {
     }
     out.flush().expect("flush");
     (written, events)
-}
-
-fn with_database(url: &str, name: &str) -> String {
-    let mut url = url::Url::parse(url).expect("PostgreSQL URL");
-    url.set_path(name);
-    url.to_string()
-}
-
-async fn postgres_database(admin: &str, sql: &str) {
-    use sqlx::Connection;
-    let mut conn = sqlx::PgConnection::connect(admin)
-        .await
-        .expect("PostgreSQL");
-    sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
-        .execute(&mut conn)
-        .await
-        .expect("database");
 }
 
 /// The server process, and what it said when ready.

@@ -43,6 +43,25 @@ pub fn cpu_seconds_of(pid: &str) -> f64 {
     ticks / 100.0
 }
 
+/// `url` (a PostgreSQL server's) naming database `name` instead.
+pub fn with_database(url: &str, name: &str) -> String {
+    let mut url = url::Url::parse(url).expect("PostgreSQL URL");
+    url.set_path(name);
+    url.to_string()
+}
+
+/// Runs one statement (`CREATE DATABASE …`, `DROP DATABASE …`) on the server at `admin`.
+pub async fn postgres_statement(admin: &str, sql: &str) {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(admin)
+        .await
+        .expect("PostgreSQL");
+    sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+        .execute(&mut conn)
+        .await
+        .expect("database");
+}
+
 pub async fn platform_and_course(store: &Store, pk1: u64) -> (Platform, CourseId) {
     let platform = store
         .create_platform(&NewPlatform {

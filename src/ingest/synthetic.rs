@@ -355,7 +355,8 @@ pub fn local_text(local_ms: i64) -> String {
     format!("{date} {:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }
 
-fn accumulator_event_type(e: &SynthEvent) -> &'static str {
+/// The accumulator's `event_type` of a generated event.
+pub fn accumulator_event_type(e: &SynthEvent) -> &'static str {
     match e.kind {
         ActivityKind::Attempt => "ASSESSMENT_ATTEMPT",
         ActivityKind::Submission => "ASSESSMENT_SUBMIT",
