@@ -173,23 +173,27 @@ async fn import(engine: &str, url: &str, file: &Path) -> f64 {
     secs
 }
 
-/// `sqlite3 .import` of `file` into a bare table of text columns; seconds.
-fn bare_sqlite(db: &Path, file: &Path) -> f64 {
+/// The bare table both loads fill: the file's columns, all text.
+fn bare_table() -> String {
     let columns: Vec<String> = COLUMNS.split(',').map(|c| format!("{c} TEXT")).collect();
+    format!("CREATE TABLE bare ({});", columns.join(", "))
+}
+
+/// `sqlite3 .import` of `file` into the bare table; seconds.
+fn bare_sqlite(db: &Path, file: &Path) -> f64 {
     let script = format!(
-        "CREATE TABLE bare ({});\n.mode csv\n.import --skip 1 {} bare\n",
-        columns.join(", "),
+        "{}\n.mode csv\n.import --skip 1 {} bare\n",
+        bare_table(),
         file.display()
     );
     timed(Command::new("sqlite3").arg(db), &script, "sqlite3 .import")
 }
 
-/// `psql \copy` of `file` into a bare table of text columns at `url`; seconds.
+/// `psql \copy` of `file` into the bare table at `url`; seconds.
 fn bare_postgres(url: &str, file: &Path) -> f64 {
-    let columns: Vec<String> = COLUMNS.split(',').map(|c| format!("{c} TEXT")).collect();
     let script = format!(
-        "CREATE TABLE bare ({});\n\\copy bare FROM '{}' WITH (FORMAT csv, HEADER true)\n",
-        columns.join(", "),
+        "{}\n\\copy bare FROM '{}' WITH (FORMAT csv, HEADER true)\n",
+        bare_table(),
         file.display()
     );
     timed(

@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::{ConfigError, scalar_text};
+use crate::store::activity_queue::DEFAULT_QUEUE_EVENTS;
 
 /// Bounds on what strangers and ingest keys can create or occupy.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,7 +37,7 @@ impl Default for Limits {
             pending_events_per_platform: 100_000,
             ingest_timeout: Duration::from_secs(30),
             ingest_concurrency: 64,
-            activity_queue_events: 50_000,
+            activity_queue_events: DEFAULT_QUEUE_EVENTS,
             header_read_timeout: Duration::from_secs(30),
         }
     }
@@ -66,7 +67,7 @@ impl Default for RawLimits {
             pending_events_per_platform: Some("100000".into()),
             ingest_timeout: Some("30s".into()),
             ingest_concurrency: Some("64".into()),
-            activity_queue_events: Some("50000".into()),
+            activity_queue_events: Some(DEFAULT_QUEUE_EVENTS.to_string()),
             header_read_timeout: Some("30s".into()),
         }
     }

@@ -7,6 +7,8 @@
 //! ([`StoreError::Busy`], which the endpoints answer 503 with `Retry-After`); an import
 //! waits for room instead.
 
+use std::collections::BTreeSet;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
 use foldhash::{HashMap, HashMapExt};
@@ -23,7 +25,9 @@ pub const DEFAULT_QUEUE_EVENTS: usize = 50_000;
 /// A writer stops adding waiting batches to a transaction once it holds this many events.
 const GROUP_EVENTS: usize = 20_000;
 
-/// PostgreSQL writers: a course's batches always go to the same one (by course id).
+/// PostgreSQL writers. A job goes to the one its lowest course id names, so a course's
+/// single-course batches always meet in one writer (a job spanning courses may share a
+/// course with another writer; both take the course's lock, in course order).
 const POSTGRES_SHARDS: usize = 4;
 
 /// One course's events in a recorded batch: with their rollups (`bucketing`), or alone.
@@ -192,33 +196,39 @@ pub(super) struct CourseWrite<'a> {
 /// event sent twice is new only for the first batch holding it. Per job, per batch, per
 /// event, whether it was new.
 async fn write_group(engine: &Engine, jobs: &[Job]) -> StoreResult<Vec<Vec<Vec<bool>>>> {
-    // Per (course, with rollups): the write, and where each event landed in it (its
-    // position among the distinct events, or none for a repeat).
-    let mut writes: Vec<CourseWrite<'_>> = Vec::new();
-    let mut write_of: HashMap<(CourseId, bool), usize> = HashMap::new();
-    let mut seen: Vec<HashMap<(i64, &str), usize>> = Vec::new();
+    // One write per (course, with rollups), in that order: PostgreSQL writers then take
+    // courses' locks in one order.
+    let keys: BTreeSet<(CourseId, bool)> = jobs
+        .iter()
+        .flat_map(|job| &job.batches)
+        .map(|b| (b.course, b.bucketing.is_some()))
+        .collect();
+    let write_of: HashMap<(CourseId, bool), usize> =
+        keys.iter().enumerate().map(|(w, key)| (*key, w)).collect();
+    let mut writes: Vec<CourseWrite<'_>> = keys
+        .iter()
+        .map(|&(course, _)| CourseWrite {
+            course,
+            events: Vec::new(),
+            bucketing: None,
+        })
+        .collect();
+    let mut seen: Vec<HashMap<(i64, &str), usize>> = vec![HashMap::new(); writes.len()];
+    // Per job, per batch: its write, and where each event landed in it (its position among
+    // the distinct events, or none for a repeat).
     let mut placed: Vec<Vec<(usize, Vec<Option<usize>>)>> = Vec::with_capacity(jobs.len());
     for job in jobs {
         let mut batches = Vec::with_capacity(job.batches.len());
         for batch in &job.batches {
-            let w = *write_of
-                .entry((batch.course, batch.bucketing.is_some()))
-                .or_insert_with(|| {
-                    writes.push(CourseWrite {
-                        course: batch.course,
-                        events: Vec::new(),
-                        bucketing: batch.bucketing.as_ref(),
-                    });
-                    seen.push(HashMap::new());
-                    writes.len() - 1
-                });
+            let w = write_of[&(batch.course, batch.bucketing.is_some())];
             let write = &mut writes[w];
+            write.bucketing = write.bucketing.or(batch.bucketing.as_ref());
             let at = batch
                 .events
                 .iter()
                 .map(|e| match seen[w].entry(e.key()) {
-                    std::collections::hash_map::Entry::Occupied(_) => None,
-                    std::collections::hash_map::Entry::Vacant(slot) => {
+                    Entry::Occupied(_) => None,
+                    Entry::Vacant(slot) => {
                         slot.insert(write.events.len());
                         write.events.push(e);
                         Some(write.events.len() - 1)
@@ -230,24 +240,10 @@ async fn write_group(engine: &Engine, jobs: &[Job]) -> StoreResult<Vec<Vec<Vec<b
         placed.push(batches);
     }
     drop(seen);
-    // Courses in id order: PostgreSQL writers then take courses' locks in one order.
-    let mut order: Vec<usize> = (0..writes.len()).collect();
-    order.sort_by_key(|&w| (writes[w].course, writes[w].bucketing.is_some()));
-    let ordered: Vec<CourseWrite<'_>> = {
-        let mut slots: Vec<Option<CourseWrite<'_>>> = writes.into_iter().map(Some).collect();
-        order
-            .iter()
-            .map(|&w| slots[w].take().expect("each write once"))
-            .collect()
+    let fresh = match engine {
+        Engine::Sqlite(writer) => super::activity_sqlite::record_courses(writer, &writes).await?,
+        Engine::Postgres(pool) => super::activity_postgres::record_courses(pool, &writes).await?,
     };
-    let fresh_ordered = match engine {
-        Engine::Sqlite(writer) => super::activity_sqlite::record_courses(writer, &ordered).await?,
-        Engine::Postgres(pool) => super::activity_postgres::record_courses(pool, &ordered).await?,
-    };
-    let mut fresh: Vec<Vec<bool>> = vec![Vec::new(); order.len()];
-    for (&w, f) in order.iter().zip(fresh_ordered) {
-        fresh[w] = f;
-    }
     Ok(placed
         .into_iter()
         .map(|batches| {

@@ -124,6 +124,8 @@ mod a_full_queue_refuses_a_push_with_503_and_takes_it_once_there_is_room {
         let platform = platform(&app.store).await;
         let course = course(&app.store, platform.id, 1358, ZONE).await;
         let key = key(&app.store, platform.id, IngestKeyKind::Caliper).await;
+        let xapi_key =
+            crate::ingest_support::key(&app.store, platform.id, IngestKeyKind::Xapi).await;
         // The user and item the events name exist once this is in.
         let first = post_caliper(&app, &key, envelope(&numbered(1, 1))).await;
         assert_eq!(first.status(), 200);
@@ -164,6 +166,19 @@ mod a_full_queue_refuses_a_push_with_503_and_takes_it_once_there_is_room {
             !waiting.is_finished(),
             "the waiting batch is answered only once committed"
         );
+        // The xAPI route meets the same queue: 60 statements do not fit in the 50 left.
+        let post_xapi = || {
+            app.client
+                .post(app.url("/xapi/statements"))
+                .basic_auth("lms", Some(&xapi_key))
+                .header("X-Experience-API-Version", "1.0.3")
+                .header("content-type", "application/json")
+                .body(xapi_statements(60))
+                .send()
+        };
+        let refused_xapi = post_xapi().await.unwrap();
+        assert_eq!(refused_xapi.status(), 503);
+        assert!(refused_xapi.headers().contains_key("retry-after"));
 
         block.release().await;
         let waited = waiting.await.unwrap();
@@ -188,8 +203,30 @@ mod a_full_queue_refuses_a_push_with_503_and_takes_it_once_there_is_room {
             app.store.activity_of_course(course).await.unwrap().len(),
             201
         );
+        let taken = post_xapi().await.unwrap();
+        assert_eq!(
+            taken.status(),
+            200,
+            "the refused statements are taken once there is room"
+        );
         assert_rollups_match(&app.store, course, ZONE).await;
     }
+}
+
+/// `n` statements of Moodle's logstore_xapi plugin (its fixture's, with ids of their own).
+fn xapi_statements(n: usize) -> String {
+    let fixture: Vec<Value> = serde_json::from_str(&crate::ingest_support::fixture(
+        "xapi/moodle-statements.json",
+    ))
+    .unwrap();
+    let statements: Vec<Value> = (0..n)
+        .map(|i| {
+            let mut statement = fixture[i % fixture.len()].clone();
+            statement["id"] = json!(format!("0f5b0d4e-2222-4c1b-8a55-{i:012}"));
+            statement
+        })
+        .collect();
+    Value::Array(statements).to_string()
 }
 
 /// Generated Learn-shaped events of course 1358: many students and items over a semester.
