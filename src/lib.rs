@@ -1,6 +1,7 @@
 //! cloop: learning analytics for instructors, an LTI 1.3 tool fed by the Blackboard Learn
 //! REST API, Caliper and xAPI. `App::build` wires the store and the HTTP server together.
 
+pub mod activity;
 pub mod analytics;
 pub mod config;
 pub mod demo;

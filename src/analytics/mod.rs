@@ -153,7 +153,7 @@ async fn course_calendar(store: &Store, course: &Course) -> StoreResult<(Calenda
 /// today, when nothing is recorded or the first day is outside the accepted dates).
 async fn guess_start(store: &Store, id: CourseId, tz: &str) -> StoreResult<CourseDate> {
     let clock = crate::ingest::CourseClock::or_utc(tz);
-    let today = clock.day_of(EpochMs::now());
+    let today = clock.day_of(EpochMs::now()).0;
     let monday = |day: i64| {
         let date = Calendar::date_of(day);
         let back = i64::from(date.weekday().to_monday_zero_offset());

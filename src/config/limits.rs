@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::{ConfigError, scalar_text};
-use crate::store::activity_queue::DEFAULT_QUEUE_EVENTS;
+use crate::activity::DEFAULT_QUEUE_EVENTS;
 
 /// Bounds on what strangers and ingest keys can create or occupy.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,16 +1,15 @@
 //! A course's teaching calendar: start date, number of weeks and time zone. Days are
 //! numbered from 1970-01-01 by the local date in the course time zone (the rollups' `day`).
 
+use jiff::Timestamp;
 use jiff::civil::{Date, Time};
 use jiff::tz::TimeZone;
-use jiff::{SignedDuration, Timestamp};
 
 use super::date::CourseDate;
+use crate::activity::{CourseClock, Day};
 use crate::store::EpochMs;
-use crate::store::clock::CourseClock;
 
 const SECS_PER_DAY: i64 = 86_400;
-const EPOCH: Date = jiff::civil::date(1970, 1, 1);
 /// The most weeks a course can have.
 pub const MAX_WEEKS: i64 = 104;
 
@@ -54,23 +53,17 @@ impl Calendar {
 
     /// The day number of a calendar date.
     pub fn day_number(date: Date) -> i64 {
-        date.duration_since(EPOCH)
-            .as_secs()
-            .div_euclid(SECS_PER_DAY)
+        Day::of_date(date).0
     }
 
     /// The calendar date of a day number (clamped to the dates jiff can hold).
     pub fn date_of(day: i64) -> Date {
-        let (min, max) = (Self::day_number(Date::MIN), Self::day_number(Date::MAX));
-        let secs = day.clamp(min, max) * SECS_PER_DAY;
-        EPOCH
-            .checked_add(SignedDuration::from_secs(secs))
-            .unwrap_or(if day < 0 { Date::MIN } else { Date::MAX })
+        Day(day).date()
     }
 
     /// The local day an instant falls on (the course clock's, which the rollups use).
     pub fn day_of(&self, t: EpochMs) -> i64 {
-        self.clock.day_of(t)
+        self.clock.day_of(t).0
     }
 
     /// The fraction of its local day an instant has reached (0 at midnight).

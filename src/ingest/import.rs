@@ -18,7 +18,7 @@ use super::{
     CourseClock, CourseLookup, EventWindow, IngestReport, LmsEvent, Recorder, Resolver, caliper,
     xapi,
 };
-use crate::store::activity::NewActivity;
+use crate::activity::NewActivity;
 use crate::store::{CourseId, Store, StoreError};
 
 /// Events recorded per transaction.

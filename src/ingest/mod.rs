@@ -19,14 +19,13 @@ use std::time::Duration;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-pub use crate::store::activity::{ActivityKind, ActivitySource, NewActivity};
+pub use crate::activity::{ActivityKind, ActivitySource, NewActivity};
 pub use crate::store::ingest::{CourseLookup, CourseRef};
 pub use checks::EventWindow;
 pub use clock::CourseClock;
 pub use resolve::Resolver;
 
-use crate::store::activity::Bucketing;
-use crate::store::activity_queue::CourseBatch;
+use crate::activity::{Bucketing, CourseBatch};
 use crate::store::{CourseId, EpochMs, PlatformId, Store, StoreResult};
 use pending::{Kept, PendingKeeper};
 

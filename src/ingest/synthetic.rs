@@ -10,6 +10,7 @@ use rand::{Rng, SeedableRng};
 
 use super::clock::{CourseClock, TimestampReader};
 use super::{ActivityKind, ItemGroup};
+use crate::activity::Day;
 use crate::store::EpochMs;
 
 /// A content item of the synthetic course; `pk1` is its Learn pk1 (lms id `_pk1_1`).
@@ -350,7 +351,7 @@ impl Generator {
 /// `YYYY-MM-DD HH:MM:SS` of a wall-clock time in milliseconds since 1970-01-01T00:00.
 pub fn local_text(local_ms: i64) -> String {
     let secs = local_ms.div_euclid(1000);
-    let date = CourseClock::date_of_day(secs.div_euclid(86_400)).unwrap_or_default();
+    let date = Day(secs.div_euclid(86_400)).date();
     let s = secs.rem_euclid(86_400);
     format!("{date} {:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }

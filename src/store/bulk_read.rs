@@ -115,7 +115,7 @@ fn read<T: SqliteRow>(db: &Connection, sql: &str, args: &[i64]) -> rusqlite::Res
 
 /// Runs `work` with the raw handle of one of `pool`'s connections, locked meanwhile. The
 /// work is synchronous: on a multi-threaded runtime other tasks move off this thread.
-pub(super) async fn on_connection<T>(
+pub(crate) async fn on_connection<T>(
     pool: &SqlitePool,
     work: impl FnOnce(NonNull<rusqlite::ffi::sqlite3>) -> rusqlite::Result<T>,
 ) -> StoreResult<T> {

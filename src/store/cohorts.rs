@@ -4,11 +4,11 @@
 use std::collections::HashMap;
 
 use super::reports::{ItemDay, StudentDay};
-use super::rollups::parse_item_views;
 use super::{
     ContentItemId, CourseId, STUDENTS_PER_READ, Store, StoreResult, UserId, by_students_sql,
     on_pool,
 };
+use crate::activity::item_views::parse_item_views;
 
 impl Store {
     /// Some students' student-days of a range, each with its views per item: what they

@@ -5,9 +5,9 @@ use std::collections::HashSet;
 
 use serde::Serialize;
 
-use super::activity::{ActivityCursor, ActivityKind, ActivitySource, NewActivity};
 use super::sync_runs::SyncCounts;
 use super::{AssessmentId, ContentItemId, CourseId, EpochMs, Store, StoreResult, UserId, on_pool};
+use crate::activity::{ActivityCursor, ActivityKind, ActivitySource, NewActivity};
 
 /// One grade column as fetched from the LMS.
 #[derive(Clone, Debug)]
@@ -327,8 +327,8 @@ impl Store {
     pub async fn activity_count(
         &self,
         course: CourseId,
-        kind: &str,
-        source: &str,
+        kind: ActivityKind,
+        source: ActivitySource,
     ) -> StoreResult<i64> {
         let mut cursor = ActivityCursor::default();
         let mut count = 0;

@@ -1,15 +1,9 @@
 //! The database: one `Store` that is SQLite or PostgreSQL, chosen by the URL, with the
 //! migrations of both embedded; one file per aggregate holds that aggregate's queries.
 
-pub mod activity;
-mod activity_pack;
-mod activity_postgres;
-pub mod activity_queue;
-mod activity_sqlite;
 mod admins;
 pub mod ags;
-mod bulk_read;
-pub mod clock;
+pub(crate) mod bulk_read;
 pub mod cohorts;
 pub mod content;
 pub mod course_events;
@@ -27,6 +21,7 @@ pub mod launches;
 pub mod lms_courses;
 pub mod lti_services;
 pub mod memberships;
+mod migrate;
 pub mod outreach;
 pub mod pending_activity;
 pub mod platforms;
@@ -45,18 +40,17 @@ pub mod windows;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{ConnectOptions, Connection};
 
-use activity_queue::{ActivityQueue, DEFAULT_QUEUE_EVENTS};
+use crate::activity::postgres::{self, PostgresActivity};
+use crate::activity::sqlite::SqliteActivity;
+use crate::activity::store::Activity;
+use crate::activity::{DEFAULT_QUEUE_EVENTS, PackError};
 pub use ids::*;
-
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
-static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 
 /// Page cache of SQLite's activity writer (negative: KiB), so the index pages a batch of
 /// events touches stay in memory from one batch to the next.
@@ -101,7 +95,7 @@ pub enum StoreError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("database error: {0}")]
-    Pack(#[from] activity_pack::PackError),
+    Pack(#[from] PackError),
     /// Too much is waiting to be written; the caller should try again shortly.
     #[error("{0}")]
     Busy(String),
@@ -123,21 +117,21 @@ pub enum Store {
     Postgres(PostgresDb),
 }
 
-/// SQLite's connections: a pool for everything, and one connection that activity is
-/// written through. SQLite has one writer at a time, so writers queue here instead of
-/// polling the file lock, and that connection's page cache stays warm between batches.
+/// SQLite's connections: a pool for everything, and (in its activity) one connection that
+/// activity is written through. SQLite has one writer at a time, so writers queue there
+/// instead of polling the file lock, and that connection's page cache stays warm between
+/// batches.
 #[derive(Clone, Debug)]
 pub struct SqliteDb {
     pub pool: SqlitePool,
-    pub(crate) activity_writer: SqlitePool,
-    pub(crate) activity: ActivityQueue,
+    pub(crate) activity: Activity<SqliteActivity>,
 }
 
 /// PostgreSQL's pool, and the writers that activity is recorded through.
 #[derive(Clone, Debug)]
 pub struct PostgresDb {
     pub pool: PgPool,
-    pub(crate) activity: ActivityQueue,
+    pub(crate) activity: Activity<PostgresActivity>,
 }
 
 /// Runs one body against whichever pool the store holds; the body is type-checked for
@@ -203,10 +197,13 @@ impl Store {
             .connect_with(options.pragma("cache_size", ACTIVITY_WRITER_CACHE))
             .await
             .map_err(connect_error)?;
+        let activity = SqliteActivity {
+            pool: pool.clone(),
+            writer: activity_writer,
+        };
         Ok(Self::Sqlite(SqliteDb {
             pool,
-            activity: ActivityQueue::sqlite(activity_writer.clone(), queue_events),
-            activity_writer,
+            activity: Activity::new(activity, 1, queue_events),
         }))
     }
 
@@ -242,8 +239,9 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(|source| StoreError::Connect { target, source })?;
+        let activity = PostgresActivity { pool: pool.clone() };
         Ok(Self::Postgres(PostgresDb {
-            activity: ActivityQueue::postgres(pool.clone(), queue_events),
+            activity: Activity::new(activity, postgres::WRITERS, queue_events),
             pool,
         }))
     }
@@ -255,18 +253,6 @@ impl Store {
         }
     }
 
-    /// Applies every embedded migration not yet applied, then the data changes that need
-    /// more than SQL (rollups counted in each course's time zone).
-    pub async fn migrate(&self) -> StoreResult<()> {
-        match self {
-            Self::Sqlite(db) => SQLITE_MIGRATIONS.run(&db.pool).await?,
-            Self::Postgres(db) => POSTGRES_MIGRATIONS.run(&db.pool).await?,
-        }
-        self.pack_unpacked_activity().await?;
-        self.backfill_student_item_views().await?;
-        self.backfill_student_hours().await
-    }
-
     /// A cheap round trip, for health checks.
     pub async fn ping(&self) -> StoreResult<()> {
         on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))?;
@@ -275,7 +261,7 @@ impl Store {
 
     pub async fn close(&self) {
         if let Store::Sqlite(db) = self {
-            db.activity_writer.close().await;
+            db.activity.store.writer.close().await;
         }
         on_pool!(self, pool => pool.close().await)
     }

@@ -3,8 +3,8 @@
 
 use foldhash::HashMap as FastMap;
 
-use super::rollups::parse_item_views;
 use super::{CourseId, Store, StoreResult, UserId};
+use crate::activity::item_views::parse_item_views;
 
 impl Store {
     /// Each student's last local day with a page view (kept in `rollup_student_total`).

@@ -7,10 +7,10 @@ use std::collections::{HashMap, HashSet};
 use serde::Serialize;
 
 use super::bulk_read::sqlite_row;
-use super::rollups::parse_item_views;
 use super::{
     AssessmentId, ContentItemId, CourseId, EpochMs, ForumId, Store, StoreResult, UserId, on_pool,
 };
+use crate::activity::item_views::parse_item_views;
 
 /// A node of the course content tree.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]

@@ -5,11 +5,13 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use foldhash::{HashMap as FastMap, HashSet as FastSet};
 
-use super::hours::{HOUR_MS, HourRow, ItemViews, count_span, pairs, span_hours};
+use super::hours::{HourRow, ItemViews, count_span, span_hours};
 use super::{
     ContentItemId, CourseEventId, CourseId, EpochMs, STUDENTS_PER_READ, Store, StoreResult, UserId,
     by_students_sql, on_pool,
 };
+use crate::activity::hours::HOUR_MS;
+use crate::activity::item_views::pairs;
 
 /// A window's views by the users it counts, per user and per content item.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -40,7 +40,7 @@ on_both_backends! {
         // The /unknown/unknown view is course-level; the others name their content item.
         assert_eq!(stored[0].content_item_id, None);
         assert!(stored[1..].iter().all(|a| a.content_item_id.is_some()));
-        assert!(stored.iter().all(|a| a.source == "caliper" && a.user_id.is_some()));
+        assert!(stored.iter().all(|a| a.source == cloop::activity::ActivitySource::Caliper && a.user_id.is_some()));
         assert_rollups_match(&app.store, course, ZONE).await;
 
         // The same batch again: all duplicates, nothing changes.

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use cloop::Store;
+use cloop::activity::ActivityKind;
 use cloop::ingest::CourseClock;
 use cloop::store::course_hours::CourseHour;
 use cloop::store::courses::{CourseCalendar, CourseUpsert};
@@ -90,8 +91,8 @@ pub async fn recount(
         if let Some(user) = user {
             times.entry(user).or_default().push(e.occurred_at.0);
         }
-        if e.kind == "view" {
-            let day = clock.day_of(e.occurred_at);
+        if e.kind == ActivityKind::View {
+            let day = clock.day_of(e.occurred_at).0;
             let entry = content
                 .entry((day, e.content_item_id.map_or(0, |c| c.0)))
                 .or_default();
@@ -109,7 +110,7 @@ pub async fn recount(
         for t in ts.into_iter().skip(1).chain(std::iter::once(i64::MAX)) {
             if t == i64::MAX || t - last > GAP_MS {
                 let entry = student
-                    .entry((clock.day_of(cloop::store::EpochMs(start)), user))
+                    .entry((clock.day_of(cloop::store::EpochMs(start)).0, user))
                     .or_default();
                 entry.1 += 1;
                 entry.2 += last - start;
@@ -157,10 +158,10 @@ pub async fn assert_rollups_match(store: &Store, course: CourseId, zone: &str) {
     let mut item_days: BTreeMap<i64, Vec<StudentItemDay>> = BTreeMap::new();
     let mut counted: BTreeMap<(i64, i64, i64), i64> = BTreeMap::new();
     for e in store.activity_of_course(course).await.unwrap() {
-        if let (Some(user), "view") = (e.user_id, e.kind.as_str()) {
+        if let (Some(user), ActivityKind::View) = (e.user_id, e.kind) {
             let item = e.content_item_id.map_or(0, |c| c.0);
             *counted
-                .entry((user.0, clock.day_of(e.occurred_at), item))
+                .entry((user.0, clock.day_of(e.occurred_at).0, item))
                 .or_default() += 1;
         }
     }
@@ -195,7 +196,7 @@ pub async fn assert_hour_rollups_match(store: &Store, course: CourseId) {
     const HOUR_MS: i64 = 3_600_000;
     let mut hours: BTreeMap<(i64, i64), StudentHour> = BTreeMap::new();
     for e in store.activity_of_course(course).await.unwrap() {
-        if let (Some(user), "view") = (e.user_id, e.kind.as_str()) {
+        if let (Some(user), ActivityKind::View) = (e.user_id, e.kind) {
             let hour = e.occurred_at.0.div_euclid(HOUR_MS);
             let row = hours.entry((hour, user.0)).or_insert(StudentHour {
                 hour,
@@ -295,7 +296,8 @@ pub async fn assert_course_rollups_match(store: &Store, course: CourseId) {
     assert_last_view_days(store, course, last_view_days, "from the student-days").await;
     let mut viewers: BTreeMap<i64, BTreeMap<i64, i64>> = BTreeMap::new();
     for e in store.activity_of_course(course).await.unwrap() {
-        if let (Some(item), Some(user), "view") = (e.content_item_id, e.user_id, e.kind.as_str()) {
+        if let (Some(item), Some(user), ActivityKind::View) = (e.content_item_id, e.user_id, e.kind)
+        {
             *viewers
                 .entry(item.0)
                 .or_default()

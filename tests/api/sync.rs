@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use cloop::SecretKey;
+use cloop::activity::{ActivityKind, ActivitySource};
 use cloop::lms::blackboard::{ClientOptions, LearnClient, set_rest_credentials, sync_course};
 use cloop::store::courses::CourseUpsert;
 use cloop::store::platforms::NewPlatform;
@@ -139,7 +140,7 @@ async fn assert_course_fully_synced(store: &Store, course: CourseId) {
     assert_eq!(store.attempt_count(course).await.unwrap(), 2400);
     assert_eq!(
         store
-            .activity_count(course, "attempt", "gradebook")
+            .activity_count(course, ActivityKind::Attempt, ActivitySource::Gradebook)
             .await
             .unwrap(),
         2400
@@ -238,7 +239,7 @@ on_both_backends! {
         assert!(removed.removed_at.is_some(), "deleted content is marked removed, not dropped");
         assert_eq!(items.len(), 200);
         assert_eq!(store.attempt_count(course).await.unwrap(), 2401);
-        assert_eq!(store.activity_count(course, "attempt", "gradebook").await.unwrap(), 2401);
+        assert_eq!(store.activity_count(course, ActivityKind::Attempt, ActivitySource::Gradebook).await.unwrap(), 2401);
         assert_eq!(store.forum_post_count(course).await.unwrap(), 61);
         assert_eq!(again.removed, 1);
         assert!(again.inserted >= 3 && again.updated >= 2, "{again:?}");

@@ -12,11 +12,12 @@ use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
 use foldhash::{HashMap, HashMapExt};
-use sqlx::{PgPool, SqlitePool};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
-use super::activity::{Bucketing, NewActivity};
-use super::{CourseId, StoreError, StoreResult};
+use super::clock::Bucketing;
+use super::event::NewActivity;
+use super::store::ActivityStore;
+use crate::store::{CourseId, StoreError, StoreResult};
 
 /// Events queued (waiting or being written) by default, before pushes are refused (the
 /// `activity_queue_events` setting's default).
@@ -24,11 +25,6 @@ pub const DEFAULT_QUEUE_EVENTS: usize = 50_000;
 
 /// A writer stops adding waiting batches to a transaction once it holds this many events.
 const GROUP_EVENTS: usize = 20_000;
-
-/// PostgreSQL writers. A job goes to the one its lowest course id names, so a course's
-/// single-course batches always meet in one writer (a job spanning courses may share a
-/// course with another writer; both take the course's lock, in course order).
-const POSTGRES_SHARDS: usize = 4;
 
 /// One course's events in a recorded batch: with their rollups (`bucketing`), or alone.
 #[derive(Debug)]
@@ -60,30 +56,16 @@ pub(crate) struct ActivityQueue {
     capacity: usize,
 }
 
-/// Where a writer commits.
-#[derive(Clone)]
-enum Engine {
-    Sqlite(SqlitePool),
-    Postgres(PgPool),
-}
-
 impl ActivityQueue {
-    /// One writer on SQLite's activity connection.
-    pub(crate) fn sqlite(writer: SqlitePool, capacity: usize) -> Self {
-        Self::start(Engine::Sqlite(writer), 1, capacity)
-    }
-
-    /// [`POSTGRES_SHARDS`] writers sharing the pool.
-    pub(crate) fn postgres(pool: PgPool, capacity: usize) -> Self {
-        Self::start(Engine::Postgres(pool), POSTGRES_SHARDS, capacity)
-    }
-
-    fn start(engine: Engine, writers: usize, capacity: usize) -> Self {
+    /// `writers` writers in front of `store` (a job goes to the one its lowest course id
+    /// names, so a course's single-course batches always meet in one writer), with room for
+    /// `capacity` events.
+    pub(crate) fn start<S: ActivityStore>(store: S, writers: usize, capacity: usize) -> Self {
         let capacity = capacity.clamp(1, Semaphore::MAX_PERMITS);
-        let writers = (0..writers)
+        let writers = (0..writers.max(1))
             .map(|_| {
                 let (inbox, jobs) = mpsc::unbounded_channel();
-                tokio::spawn(write_jobs(engine.clone(), jobs));
+                tokio::spawn(write_jobs(store.clone(), jobs));
                 inbox
             })
             .collect();
@@ -148,7 +130,7 @@ impl ActivityQueue {
 /// A writer: takes the first waiting job and every job waiting behind it (up to
 /// [`GROUP_EVENTS`]), commits them in one transaction, and answers each. If that fails,
 /// each job is written alone, so one bad batch fails only its own caller.
-async fn write_jobs(engine: Engine, mut inbox: mpsc::UnboundedReceiver<Job>) {
+async fn write_jobs<S: ActivityStore>(store: S, mut inbox: mpsc::UnboundedReceiver<Job>) {
     while let Some(first) = inbox.recv().await {
         let mut events = job_events(&first);
         let mut group = vec![first];
@@ -157,7 +139,7 @@ async fn write_jobs(engine: Engine, mut inbox: mpsc::UnboundedReceiver<Job>) {
             events += job_events(&next);
             group.push(next);
         }
-        match write_group(&engine, &group).await {
+        match write_group(&store, &group).await {
             Ok(answers) => {
                 for (job, answer) in group.into_iter().zip(answers) {
                     let _ = job.reply.send(Ok(answer));
@@ -170,7 +152,7 @@ async fn write_jobs(engine: Engine, mut inbox: mpsc::UnboundedReceiver<Job>) {
             Err(e) => {
                 tracing::warn!(jobs = group.len(), error = %e, "a grouped activity write failed; writing each batch alone");
                 for job in group {
-                    let answer = write_group(&engine, std::slice::from_ref(&job)).await;
+                    let answer = write_group(&store, std::slice::from_ref(&job)).await;
                     let _ = job
                         .reply
                         .send(answer.map(|mut a| a.pop().unwrap_or_default()));
@@ -186,7 +168,7 @@ fn job_events(job: &Job) -> usize {
 
 /// What one transaction writes for one course: its distinct events (first sightings, in
 /// order) with or without rollups.
-pub(super) struct CourseWrite<'a> {
+pub(crate) struct CourseWrite<'a> {
     pub course: CourseId,
     pub events: Vec<&'a NewActivity>,
     pub bucketing: Option<&'a Bucketing>,
@@ -195,9 +177,12 @@ pub(super) struct CourseWrite<'a> {
 /// Writes `jobs` in one transaction: each course's events of all jobs together, so an
 /// event sent twice is new only for the first batch holding it. Per job, per batch, per
 /// event, whether it was new.
-async fn write_group(engine: &Engine, jobs: &[Job]) -> StoreResult<Vec<Vec<Vec<bool>>>> {
-    // One write per (course, with rollups), in that order: PostgreSQL writers then take
-    // courses' locks in one order.
+async fn write_group<S: ActivityStore>(
+    store: &S,
+    jobs: &[Job],
+) -> StoreResult<Vec<Vec<Vec<bool>>>> {
+    // One write per (course, with rollups), in that order: writers then take courses'
+    // locks in one order.
     let keys: BTreeSet<(CourseId, bool)> = jobs
         .iter()
         .flat_map(|job| &job.batches)
@@ -240,10 +225,7 @@ async fn write_group(engine: &Engine, jobs: &[Job]) -> StoreResult<Vec<Vec<Vec<b
         placed.push(batches);
     }
     drop(seen);
-    let fresh = match engine {
-        Engine::Sqlite(writer) => super::activity_sqlite::record_courses(writer, &writes).await?,
-        Engine::Postgres(pool) => super::activity_postgres::record_courses(pool, &writes).await?,
-    };
+    let fresh = store.record(&writes).await?;
     Ok(placed
         .into_iter()
         .map(|batches| {

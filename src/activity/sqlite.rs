@@ -1,6 +1,6 @@
-//! SQLite's activity writer: events (packed per minute) and their rollups go through
-//! SQLite's own API on the store's one activity-writer connection, one prepared statement
-//! per table reused for every row, in one write transaction.
+//! SQLite's activity store: events packed per course and minute (`pack`), written with
+//! their rollups through SQLite's own API on the store's one activity-writer connection,
+//! one prepared statement per table reused for every row, in one write transaction.
 //!
 //! sqlx hands every row of a statement between threads and binds multi-row statements by
 //! looking each parameter up by name; for batches of thousands of events that costs more
@@ -13,43 +13,142 @@ use foldhash::{HashMap, HashMapExt};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sqlx::SqlitePool;
 
-use super::StoreResult;
-use super::activity::{Bucketing, NewActivity};
-use super::activity_pack::{merge, minute_of, pack};
-use super::activity_queue::CourseWrite;
-use super::bulk_read::on_connection;
-use super::course_hours::{PUT_COURSE_HOURS, course_hour_deltas};
-use super::hours::{ADD_STUDENT_HOURS, student_hour_deltas};
-use super::rollups::{
-    ADD_COURSE_DAYS, ADD_ITEM_TOTALS, ADD_STUDENT_TOTALS, CourseTotals, RollupDeltas,
-    add_item_views,
+use super::clock::Bucketing;
+use super::event::{ActivityCursor, NewActivity, StoredActivity};
+use super::hours::{course_hour_deltas, student_hour_deltas};
+use super::item_views::add_item_views;
+use super::pack::{PackError, last_instant, merge, minute_of, pack, unpack};
+use super::queue::CourseWrite;
+use super::rollup::{CourseTotals, RollupDeltas};
+use super::store::{ActivityStore, ROLLUP_TABLES, counts_in_rollups};
+use super::upserts::{
+    ADD_COURSE_DAYS, ADD_ITEM_TOTALS, ADD_STUDENT_HOURS, ADD_STUDENT_TOTALS, PUT_COURSE_HOURS,
 };
+use crate::store::bulk_read::on_connection;
+use crate::store::{CourseId, EpochMs, StoreResult};
 
-/// Stores each course's new events among its distinct `events` (and their rollups when it
-/// has a bucketing) in one `BEGIN IMMEDIATE` transaction; per course, per event, whether it
-/// was new.
-pub(super) async fn record_courses(
-    writer: &SqlitePool,
-    courses: &[CourseWrite<'_>],
-) -> StoreResult<Vec<Vec<bool>>> {
-    on_writer(writer, |db| {
-        let mut fresh_of = Vec::with_capacity(courses.len());
-        for write in courses {
-            let fresh = store_events(db, write.course.0, &write.events)?;
-            if let Some(bucketing) = write.bucketing {
-                let new: Vec<&NewActivity> = write
-                    .events
-                    .iter()
-                    .zip(&fresh)
-                    .filter_map(|(e, new)| new.then_some(*e))
-                    .collect();
-                roll_up(db, write.course.0, &new, bucketing)?;
+/// Packs read per page of a course's events (about 60 events each when busy).
+const PACKS_PER_PAGE: i64 = 1_000;
+
+/// Events a recount folds into the rollups at a time.
+const RECOUNT_CHUNK: usize = 50_000;
+
+/// SQLite's activity: the pool pages are read through, and the one connection every
+/// write goes through.
+#[derive(Clone, Debug)]
+pub struct SqliteActivity {
+    pub(crate) pool: SqlitePool,
+    pub(crate) writer: SqlitePool,
+}
+
+impl ActivityStore for SqliteActivity {
+    /// One `BEGIN IMMEDIATE` transaction on the writer connection.
+    async fn record(&self, writes: &[CourseWrite<'_>]) -> StoreResult<Vec<Vec<bool>>> {
+        on_writer(&self.writer, |db| {
+            let mut fresh_of = Vec::with_capacity(writes.len());
+            for write in writes {
+                let fresh = store_events(db, write.course.0, &write.events)?;
+                if let Some(bucketing) = write.bucketing {
+                    let new: Vec<&NewActivity> = write
+                        .events
+                        .iter()
+                        .zip(&fresh)
+                        .filter_map(|(e, new)| new.then_some(*e))
+                        .collect();
+                    roll_up(db, write.course.0, &new, bucketing)?;
+                }
+                fresh_of.push(fresh);
             }
-            fresh_of.push(fresh);
+            Ok(fresh_of)
+        })
+        .await
+    }
+
+    async fn page(
+        &self,
+        course: CourseId,
+        cursor: &ActivityCursor,
+    ) -> StoreResult<Vec<StoredActivity>> {
+        let first_minute = cursor.0.as_ref().map_or(i64::MIN, |(at, _)| minute_of(*at));
+        let packs: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+            "SELECT minute, events FROM activity_packs WHERE course_id = $1 \
+             AND minute >= $2 ORDER BY minute LIMIT $3",
+        )
+        .bind(course)
+        .bind(first_minute)
+        .bind(PACKS_PER_PAGE)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut page = Vec::new();
+        for (minute, bytes) in &packs {
+            page.extend(
+                unpack(*minute, bytes)?
+                    .into_iter()
+                    .filter(|e| cursor.is_before(e.key())),
+            );
         }
-        Ok(fresh_of)
-    })
-    .await
+        Ok(page)
+    }
+
+    async fn latest(&self, course: CourseId, not_after: EpochMs) -> StoreResult<Option<EpochMs>> {
+        let last: Option<(i64, Vec<u8>)> = sqlx::query_as(
+            "SELECT minute, events FROM activity_packs WHERE course_id = $1 \
+             AND minute <= $2 ORDER BY minute DESC LIMIT 1",
+        )
+        .bind(course)
+        .bind(minute_of(not_after.0))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(match last {
+            Some((minute, bytes)) => last_instant(minute, &bytes)?,
+            None => None,
+        })
+    }
+
+    /// On the writer connection, so no batch is recorded meanwhile; the packs are read in
+    /// time order and folded in a chunk at a time.
+    async fn recount_rollups(&self, course: CourseId, bucketing: &Bucketing) -> StoreResult<()> {
+        on_writer(&self.writer, |db| {
+            for table in ROLLUP_TABLES {
+                db.execute(
+                    &format!("DELETE FROM {table} WHERE course_id = ?1"),
+                    [course.0],
+                )?;
+            }
+            let mut packs = db.prepare(
+                "SELECT minute, events FROM activity_packs WHERE course_id = ?1 ORDER BY minute",
+            )?;
+            let mut rows = packs.query([course.0])?;
+            let mut chunk: Vec<NewActivity> = Vec::with_capacity(RECOUNT_CHUNK);
+            let fold = |chunk: &mut Vec<NewActivity>| {
+                let events: Vec<&NewActivity> = chunk.iter().collect();
+                roll_up(db, course.0, &events, bucketing)?;
+                chunk.clear();
+                Ok::<_, rusqlite::Error>(())
+            };
+            while let Some(row) = rows.next()? {
+                let minute: i64 = row.get(0)?;
+                let bytes: Vec<u8> = row.get(1)?;
+                let events = unpack(minute, &bytes).map_err(unreadable)?;
+                chunk.extend(
+                    events
+                        .into_iter()
+                        .filter(counts_in_rollups)
+                        .map(StoredActivity::into_new),
+                );
+                if chunk.len() >= RECOUNT_CHUNK {
+                    fold(&mut chunk)?;
+                }
+            }
+            fold(&mut chunk)
+        })
+        .await
+    }
+}
+
+/// A stored pack that does not decode, as the driver's error.
+fn unreadable(e: PackError) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Blob, Box::new(e))
 }
 
 /// Runs `work` in one `BEGIN IMMEDIATE` transaction on the activity writer's connection.
@@ -105,9 +204,7 @@ fn store_events(
             }
             continue;
         };
-        let (added, grown) = merge(at, &stored, &incoming).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Blob, Box::new(e))
-        })?;
+        let (added, grown) = merge(at, &stored, &incoming).map_err(unreadable)?;
         if let Some(grown) = grown {
             grown_pack.execute(params![course, at, grown])?;
         }
@@ -125,7 +222,7 @@ fn roll_up(
     new: &[&NewActivity],
     bucketing: &Bucketing,
 ) -> rusqlite::Result<()> {
-    let mut deltas = RollupDeltas::from_new_events(new, &|at| bucketing.day_of(at));
+    let mut deltas = RollupDeltas::from_new_events(new, &bucketing.clock);
     let day_item_views = deltas.student_day_item_views();
     let mut totals = CourseTotals::default();
 
@@ -167,7 +264,7 @@ fn roll_up(
                 Ok((row.get(0)?, row.get(1)?, row.get(2)?))
             })?
             .collect::<rusqlite::Result<Vec<(i64, i64, i64)>>>()?;
-        let edits = deltas.settle_sessions(stored, gap, &|at| bucketing.day_of(at));
+        let edits = deltas.settle_sessions(stored, gap, &bucketing.clock);
         let mut delete = db.prepare(
             "DELETE FROM student_sessions WHERE course_id = ?1 AND user_id = ?2 AND started_at = ?3",
         )?;

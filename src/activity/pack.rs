@@ -1,11 +1,11 @@
-//! SQLite's packed activity: a course's events of one minute live in one row, encoded
+//! SQLite's packed events: a course's events of one minute live in one row, encoded
 //! compactly and sorted by instant and key, so a bulk import writes one B-tree entry per
 //! busy minute rather than one per event, and an event is new only if its pack lacks it.
 
 use serde::{Deserialize, Serialize};
 
-use super::activity::{ActivityKind, ActivitySource, NewActivity, StoredActivity};
-use super::{ContentItemId, EpochMs, UserId};
+use super::event::{ActivityKind, ActivitySource, NewActivity, StoredActivity};
+use crate::store::{ContentItemId, EpochMs, UserId};
 
 /// The span of one pack.
 pub(crate) const MINUTE_MS: i64 = 60_000;
@@ -116,15 +116,10 @@ pub(crate) fn unpack(minute: i64, bytes: &[u8]) -> Result<Vec<StoredActivity>, P
             Ok(StoredActivity {
                 user_id: e.user.map(UserId),
                 content_item_id: e.item.map(ContentItemId),
-                kind: ActivityKind::from_code(e.kind)
-                    .ok_or_else(|| bad("kind", e.kind))?
-                    .as_str()
-                    .to_string(),
+                kind: ActivityKind::from_code(e.kind).ok_or_else(|| bad("kind", e.kind))?,
                 occurred_at: EpochMs(e.at(minute)),
                 source: ActivitySource::from_code(e.source)
-                    .ok_or_else(|| bad("source", e.source))?
-                    .as_str()
-                    .to_string(),
+                    .ok_or_else(|| bad("source", e.source))?,
                 idempotency_key: e.key.to_string(),
             })
         })
@@ -182,11 +177,11 @@ mod tests {
         let rows = unpack(minute, &pack(&[&a, &b])).unwrap();
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].occurred_at, EpochMs(base + 5));
-        assert_eq!(rows[0].kind, "view");
+        assert_eq!(rows[0].kind, ActivityKind::View);
         assert_eq!(rows[0].content_item_id, Some(ContentItemId(3)));
         assert_eq!(rows[1].occurred_at, EpochMs(base + 59_999));
-        assert_eq!(rows[1].kind, "grade");
-        assert_eq!(rows[1].source, "caliper");
+        assert_eq!(rows[1].kind, ActivityKind::Grade);
+        assert_eq!(rows[1].source, ActivitySource::Caliper);
         assert_eq!(rows[1].idempotency_key, "b");
         assert_eq!(rows[1].content_item_id, None);
         assert_eq!(

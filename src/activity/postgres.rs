@@ -1,4 +1,4 @@
-//! PostgreSQL's activity writer: a row per event, and the rollups brought up to date for
+//! PostgreSQL's activity store: a row per event, and the rollups brought up to date for
 //! exactly the new rows, in one transaction per group of batches.
 //!
 //! Every statement binds whole columns as arrays (`UNNEST`), so its text is the same
@@ -7,21 +7,146 @@
 use foldhash::{HashMap, HashSet};
 use sqlx::{AssertSqlSafe, PgConnection, PgPool};
 
-use super::activity::{Bucketing, NewActivity};
-use super::activity_queue::CourseWrite;
-use super::course_hours::{PUT_COURSE_HOURS, course_hour_deltas};
-use super::hours::{ADD_STUDENT_HOURS, student_hour_deltas};
-use super::rollups::{
-    ADD_COURSE_DAYS, ADD_ITEM_TOTALS, ADD_STUDENT_TOTALS, CourseTotals, RollupDeltas,
-    add_item_views,
+use super::clock::Bucketing;
+use super::event::{ActivityCursor, ActivityKind, ActivitySource, NewActivity, StoredActivity};
+use super::hours::{course_hour_deltas, student_hour_deltas};
+use super::item_views::add_item_views;
+use super::queue::CourseWrite;
+use super::rollup::{CourseTotals, RollupDeltas};
+use super::store::{ActivityStore, ROLLUP_TABLES, counts_in_rollups};
+use super::upserts::{
+    ADD_COURSE_DAYS, ADD_ITEM_TOTALS, ADD_STUDENT_HOURS, ADD_STUDENT_TOTALS, PUT_COURSE_HOURS,
 };
-use super::{CourseId, StoreResult};
+use crate::store::{ContentItemId, CourseId, EpochMs, StoreError, StoreResult, UserId};
 
 /// Advisory lock keys of rollup writers: "CLOP" in the high half, the course id below.
 pub const ROLLUP_LOCK_SPACE: i64 = 0x434C_4F50 << 32;
 
 /// Batches at least this large go through `COPY`.
 const BULK_THRESHOLD: usize = 2_000;
+
+/// Events read per page of a course's events (and folded in at a time by a recount).
+const ROWS_PER_PAGE: i64 = 50_000;
+
+/// Writers in front of PostgreSQL: several courses' batches are written at once.
+pub(crate) const WRITERS: usize = 4;
+
+/// PostgreSQL's activity: the pool every read and write goes through.
+#[derive(Clone, Debug)]
+pub struct PostgresActivity {
+    pub(crate) pool: PgPool,
+}
+
+impl ActivityStore for PostgresActivity {
+    async fn record(&self, writes: &[CourseWrite<'_>]) -> StoreResult<Vec<Vec<bool>>> {
+        record_courses(&self.pool, writes).await
+    }
+
+    async fn page(
+        &self,
+        course: CourseId,
+        cursor: &ActivityCursor,
+    ) -> StoreResult<Vec<StoredActivity>> {
+        let mut tx = self.pool.acquire().await?;
+        read_page(&mut tx, course, cursor).await
+    }
+
+    async fn latest(&self, course: CourseId, not_after: EpochMs) -> StoreResult<Option<EpochMs>> {
+        Ok(sqlx::query_scalar(
+            "SELECT MAX(occurred_at) FROM activity WHERE course_id = $1 AND occurred_at <= $2",
+        )
+        .bind(course)
+        .bind(not_after)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// Under the course's advisory lock, so no batch of the course is recorded meanwhile.
+    async fn recount_rollups(&self, course: CourseId, bucketing: &Bucketing) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(ROLLUP_LOCK_SPACE ^ course.0)
+            .execute(&mut *tx)
+            .await?;
+        for table in ROLLUP_TABLES {
+            sqlx::query(AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE course_id = $1"
+            )))
+            .bind(course)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let mut cursor = ActivityCursor::default();
+        loop {
+            let page = read_page(&mut tx, course, &cursor).await?;
+            if page.is_empty() {
+                break;
+            }
+            cursor.advance(&page);
+            let events: Vec<NewActivity> = page
+                .into_iter()
+                .filter(counts_in_rollups)
+                .map(StoredActivity::into_new)
+                .collect();
+            let events: Vec<&NewActivity> = events.iter().collect();
+            apply_rollups(&mut tx, course, &events, bucketing).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// A stored event row.
+#[derive(sqlx::FromRow)]
+struct ActivityRow {
+    user_id: Option<i64>,
+    content_item_id: Option<i64>,
+    kind: String,
+    occurred_at: i64,
+    source: String,
+    idempotency_key: String,
+}
+
+impl TryFrom<ActivityRow> for StoredActivity {
+    type Error = StoreError;
+
+    fn try_from(row: ActivityRow) -> StoreResult<Self> {
+        let unknown = |what: &str, text: &str| {
+            StoreError::Conflict(format!("a stored event has an unknown {what} {text:?}"))
+        };
+        Ok(Self {
+            user_id: row.user_id.map(UserId),
+            content_item_id: row.content_item_id.map(ContentItemId),
+            kind: ActivityKind::parse(&row.kind).ok_or_else(|| unknown("kind", &row.kind))?,
+            occurred_at: EpochMs(row.occurred_at),
+            source: ActivitySource::parse(&row.source)
+                .ok_or_else(|| unknown("source", &row.source))?,
+            idempotency_key: row.idempotency_key,
+        })
+    }
+}
+
+/// The course's events after `cursor`, a page of them.
+async fn read_page(
+    db: &mut PgConnection,
+    course: CourseId,
+    cursor: &ActivityCursor,
+) -> StoreResult<Vec<StoredActivity>> {
+    let (after_at, after_key) = cursor.0.clone().unwrap_or((i64::MIN, String::new()));
+    let rows: Vec<ActivityRow> = sqlx::query_as(
+        "SELECT user_id, content_item_id, kind, occurred_at, source, idempotency_key \
+         FROM activity WHERE course_id = $1 \
+         AND (occurred_at, idempotency_key) > ($2, $3) \
+         ORDER BY occurred_at, idempotency_key LIMIT $4",
+    )
+    .bind(course)
+    .bind(after_at)
+    .bind(&after_key)
+    .bind(ROWS_PER_PAGE)
+    .fetch_all(&mut *db)
+    .await?;
+    rows.into_iter().map(StoredActivity::try_from).collect()
+}
 
 /// An event's identity within its course: its instant and idempotency key.
 type EventKey = (i64, String);
@@ -49,10 +174,7 @@ fn unnest_insert(
 /// Stores each course's new events among its distinct `events` and folds them into its
 /// rollups (when it has a bucketing), all in one transaction; per course, per event,
 /// whether it was new. Courses come in id order, so writers take their locks in one order.
-pub(super) async fn record_courses(
-    pool: &PgPool,
-    courses: &[CourseWrite<'_>],
-) -> StoreResult<Vec<Vec<bool>>> {
+async fn record_courses(pool: &PgPool, courses: &[CourseWrite<'_>]) -> StoreResult<Vec<Vec<bool>>> {
     let mut tx = pool.begin().await?;
     let mut fresh_of = Vec::with_capacity(courses.len());
     for write in courses {
@@ -126,7 +248,7 @@ async fn apply_rollups(
     new: &[&NewActivity],
     bucketing: &Bucketing,
 ) -> StoreResult<()> {
-    let mut deltas = RollupDeltas::from_new_events(new, &|at| bucketing.day_of(at));
+    let mut deltas = RollupDeltas::from_new_events(new, &bucketing.clock);
     let day_item_views = deltas.student_day_item_views();
     let mut totals = CourseTotals::default();
 
@@ -237,7 +359,7 @@ async fn apply_rollups(
         .bind(high + gap)
         .fetch_all(&mut *tx)
         .await?;
-        let edits = deltas.settle_sessions(stored, gap, &|at| bucketing.day_of(at));
+        let edits = deltas.settle_sessions(stored, gap, &bucketing.clock);
         let (users, starts): (Vec<i64>, Vec<i64>) = edits.removed.iter().copied().unzip();
         sqlx::query(
             "DELETE FROM student_sessions s \
