@@ -387,7 +387,8 @@ async fn apply_rollups(
     let keys: Vec<(i64, i64)> = student.keys().copied().collect();
     let of =
         |f: fn(&(i64, i64, i64)) -> i64| keys.iter().map(|k| f(&student[k])).collect::<Vec<_>>();
-    let created: Vec<(i64, i64, bool)> = sqlx::query_as(
+    // Each row comes back as it now is: what it was is that less this change.
+    let written: Vec<(i64, i64, i64, i64, i64, String)> = sqlx::query_as(
         "INSERT INTO rollup_student_day (course_id, day, user_id, views, sessions, \
          active_ms, item_views) SELECT $1, * FROM UNNEST($2::bigint[], $3::bigint[], \
          $4::bigint[], $5::bigint[], $6::bigint[], $7::text[]) \
@@ -397,7 +398,7 @@ async fn apply_rollups(
          active_ms = rollup_student_day.active_ms + excluded.active_ms, \
          item_views = CASE WHEN excluded.item_views = '' THEN rollup_student_day.item_views \
          ELSE excluded.item_views END \
-         RETURNING day, user_id, (xmax = 0)",
+         RETURNING day, user_id, views, sessions, active_ms, item_views",
     )
     .bind(course)
     .bind(keys.iter().map(|k| k.0).collect::<Vec<_>>())
@@ -412,8 +413,28 @@ async fn apply_rollups(
     )
     .fetch_all(&mut *tx)
     .await?;
-    for (day, user, created) in created {
-        totals.student_day(day, user, student[&(day, user)], created);
+    // A row left with nothing (its one session moved to the day before) goes, as a
+    // recount would never write it.
+    let mut emptied: (Vec<i64>, Vec<i64>) = Default::default();
+    for (day, user, views, sessions, active_ms, item_views) in written {
+        let change = student[&(day, user)];
+        totals.student_day(day, user, change, (views - change.0, sessions - change.1));
+        if (views, sessions, active_ms) == (0, 0, 0) && item_views.is_empty() {
+            emptied.0.push(day);
+            emptied.1.push(user);
+        }
+    }
+    if !emptied.0.is_empty() {
+        sqlx::query(
+            "DELETE FROM rollup_student_day d \
+             USING UNNEST($2::bigint[], $3::bigint[]) AS k(day, user_id) \
+             WHERE d.course_id = $1 AND d.day = k.day AND d.user_id = k.user_id",
+        )
+        .bind(course)
+        .bind(&emptied.0)
+        .bind(&emptied.1)
+        .execute(&mut *tx)
+        .await?;
     }
 
     // The course-wide rollups.

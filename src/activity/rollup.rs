@@ -194,10 +194,20 @@ impl CourseTotals {
         self.items.entry(item).or_default().1 += 1;
     }
 
-    /// A student-day change (`created`: the student's first activity that day).
-    pub fn student_day(&mut self, day: i64, user: i64, change: (i64, i64, i64), created: bool) {
+    /// A student-day change; `before` is the row's (views, sessions) before it (none if
+    /// it had no row). A student is active on a day with views or a session starting then,
+    /// so a session that moves to the day before can leave a day with no active student.
+    pub fn student_day(
+        &mut self,
+        day: i64,
+        user: i64,
+        change: (i64, i64, i64),
+        (views, sessions): (i64, i64),
+    ) {
+        let was_active = views != 0 || sessions != 0;
+        let is_active = views + change.0 != 0 || sessions + change.1 != 0;
         let row = self.days.entry(day).or_default();
-        row[4] += i64::from(created);
+        row[4] += i64::from(is_active) - i64::from(was_active);
         row[5] += change.0;
         row[6] += change.1;
         row[7] += change.2;

@@ -280,10 +280,14 @@ fn roll_up(
         }
     }
     // Each row's views per item are read, added to and written back whole; an item the row
-    // did not hold is that student's first view of it that day.
-    let mut stored_item_views = db.prepare(
-        "SELECT item_views FROM rollup_student_day \
+    // did not hold is that student's first view of it that day. A row left with nothing
+    // (its one session moved to the day before) goes, as a recount would never write it.
+    let mut stored_student_day = db.prepare(
+        "SELECT views, sessions, active_ms, item_views FROM rollup_student_day \
          WHERE course_id = ?1 AND day = ?2 AND user_id = ?3",
+    )?;
+    let mut emptied_student_day = db.prepare(
+        "DELETE FROM rollup_student_day WHERE course_id = ?1 AND day = ?2 AND user_id = ?3",
     )?;
     let mut add_student_day = db.prepare(
         "UPDATE rollup_student_day SET views = views + ?4, sessions = sessions + ?5, \
@@ -297,23 +301,30 @@ fn roll_up(
     let mut student_days = deltas.student_changes();
     student_days.sort_unstable();
     for ((day, user), change) in student_days {
-        let stored: Option<String> = stored_item_views
-            .query_row(params![course, day, user], |r| r.get(0))
+        let stored: Option<((i64, i64, i64), String)> = stored_student_day
+            .query_row(params![course, day, user], |r| {
+                Ok(((r.get(0)?, r.get(1)?, r.get(2)?), r.get(3)?))
+            })
             .optional()?;
-        let created = stored.is_none();
         let added = day_item_views
             .get(&(day, user))
             .map_or(&[][..], Vec::as_slice);
-        let item_views = add_item_views(stored.as_deref().unwrap_or_default(), added, |item| {
+        let stored_views = stored.as_ref().map_or("", |(_, text)| text.as_str());
+        let item_views = add_item_views(stored_views, added, |item| {
             deltas.content.entry((day, item)).or_default().1 += 1;
         });
+        let before = stored.as_ref().map(|(counts, _)| *counts);
+        let (views, sessions, active_ms) = before.unwrap_or_default();
+        let emptied = (views + change.0, sessions + change.1, active_ms + change.2) == (0, 0, 0)
+            && item_views.is_empty();
         let row = params![course, day, user, change.0, change.1, change.2, item_views];
-        if created {
-            new_student_day.execute(row)?;
-        } else {
-            add_student_day.execute(row)?;
-        }
-        totals.student_day(day, user, change, created);
+        match (before.is_some(), emptied) {
+            (true, true) => emptied_student_day.execute(params![course, day, user])?,
+            (true, false) => add_student_day.execute(row)?,
+            (false, true) => 0,
+            (false, false) => new_student_day.execute(row)?,
+        };
+        totals.student_day(day, user, change, (views, sessions));
     }
 
     // Each item's views that day, with the students who first viewed it that day.

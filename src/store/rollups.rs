@@ -45,7 +45,8 @@ const REBUILD_COURSE_ROLLUPS: [&str; 7] = [
      FROM rollup_content_day r LEFT JOIN content_items ci ON ci.id = r.content_item_id \
      WHERE r.course_id = $1 GROUP BY r.course_id, r.day",
     "INSERT INTO rollup_course_day (course_id, day, active_students, views, sessions, active_ms) \
-     SELECT course_id, day, COUNT(*), SUM(views), SUM(sessions), SUM(active_ms) \
+     SELECT course_id, day, SUM(CASE WHEN views <> 0 OR sessions <> 0 THEN 1 ELSE 0 END), \
+     SUM(views), SUM(sessions), SUM(active_ms) \
      FROM rollup_student_day WHERE course_id = $1 GROUP BY course_id, day \
      ON CONFLICT (course_id, day) DO UPDATE SET active_students = excluded.active_students, \
      views = excluded.views, sessions = excluded.sessions, active_ms = excluded.active_ms",

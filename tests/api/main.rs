@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod activity_contract;
 mod admin_login;
 mod blackboard_3lo;
 mod blackboard_fake;
