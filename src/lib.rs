@@ -36,6 +36,8 @@ pub struct AppState {
     pub http: reqwest::Client,
     pub platform_keys: Arc<lti::platform_keys::PlatformKeys>,
     pub frame_ancestors: Arc<web::csp::FrameAncestors>,
+    /// The ids pushed events name, remembered across requests.
+    pub push_cache: Arc<ingest::PushCache>,
 }
 
 /// Why cloop could not start.
@@ -103,6 +105,7 @@ impl App {
                 platform_keys: Arc::new(lti::platform_keys::PlatformKeys::new(http.clone())),
                 http,
                 frame_ancestors: Arc::default(),
+                push_cache: Arc::default(),
             },
             listener,
             jobs: None,

@@ -9,11 +9,13 @@ pub mod import;
 pub mod loop_export;
 pub mod moodle_log;
 mod pending;
+pub mod push_cache;
 mod resolve;
 pub mod synthetic;
 pub mod xapi;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -23,6 +25,7 @@ pub use crate::activity::{ActivityKind, ActivitySource, NewActivity};
 pub use crate::store::ingest::{CourseLookup, CourseRef};
 pub use checks::EventWindow;
 pub use clock::CourseClock;
+pub use push_cache::PushCache;
 pub use resolve::Resolver;
 
 use crate::activity::{Bucketing, CourseBatch};
@@ -157,6 +160,14 @@ pub struct Recorder {
 }
 
 impl Recorder {
+    pub fn new(course: CourseId, clock: CourseClock, session_gap: Duration) -> Self {
+        Self {
+            course,
+            clock,
+            session_gap,
+        }
+    }
+
     pub async fn for_course(
         store: &Store,
         course: CourseId,
@@ -210,20 +221,32 @@ pub async fn record(
 /// unknown), or why it was rejected.
 pub type Mapped = Result<(LmsEvent, serde_json::Value), String>;
 
+/// How pushed events are taken in: the session gap, the cap on events kept for unknown
+/// courses per platform, and what the server remembers across pushes.
+pub struct PushIntake<'a> {
+    pub session_gap: Duration,
+    pub pending_cap: u64,
+    pub cache: &'a Arc<PushCache>,
+}
+
 /// Stores pushed events of one platform: those of known courses are recorded, those of
-/// unknown courses are kept for later (up to `pending_cap` per platform), rejected ones
-/// are reported with their position.
+/// unknown courses are kept for later (up to the intake's cap per platform), rejected
+/// ones are reported with their position.
 pub async fn ingest_pushed(
     store: &Store,
     platform: PlatformId,
-    session_gap: Duration,
-    pending_cap: u64,
+    intake: PushIntake<'_>,
     mapped: Vec<(Option<String>, Mapped)>,
 ) -> StoreResult<IngestReport> {
+    let PushIntake {
+        session_gap,
+        pending_cap,
+        cache,
+    } = intake;
     // Room for every event first: a sender told to resend has changed nothing.
     let room = store.try_reserve_activity(mapped.len())?;
     let mut report = IngestReport::default();
-    let mut resolver = Resolver::new(platform);
+    let mut resolver = Resolver::remembering(platform, Arc::clone(cache));
     let mut keeper = PendingKeeper::new(platform, pending_cap);
     let mut by_course: HashMap<CourseId, Vec<LmsEvent>> = HashMap::new();
     let window = EventWindow::now();
@@ -266,7 +289,7 @@ pub async fn ingest_pushed(
         for event in events {
             resolved.push(resolver.activity(store, course, event).await?);
         }
-        let recorder = Recorder::for_course(store, course, session_gap).await?;
+        let recorder = Recorder::new(course, cache.clock(store, course).await?, session_gap);
         batches.push(CourseBatch {
             course,
             events: resolved,

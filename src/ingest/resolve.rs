@@ -1,12 +1,16 @@
 //! Resolving LMS ids to cloop's rows, with caches so a file of millions of events asks the
-//! database once per distinct course, user and content item.
+//! database once per distinct course, user and content item (and pushes, with the
+//! server's [`PushCache`], once per such id across requests).
 //!
 //! Unknown users and content items become placeholder rows (users: `lms_sub` =
 //! `lms-pk:<pk>`; content: untitled, in the event's group) so per-student and per-item
 //! numbers are complete from the first event; launches and syncs fill them in later.
 
+use std::sync::Arc;
+
 use foldhash::{HashMap, HashMapExt};
 
+use super::push_cache::PushCache;
 use super::{ContentRef, CourseRef, LmsEvent, NewActivity};
 use crate::store::ingest::CourseLookup;
 use crate::store::{ContentItemId, CourseId, PlatformId, Store, StoreResult, UserId};
@@ -16,6 +20,7 @@ pub struct Resolver {
     courses: HashMap<CourseRef, CourseLookup>,
     users: HashMap<String, UserId>,
     content: HashMap<CourseId, HashMap<String, ContentItemId>>,
+    shared: Option<Arc<PushCache>>,
 }
 
 impl Resolver {
@@ -25,6 +30,15 @@ impl Resolver {
             courses: HashMap::new(),
             users: HashMap::new(),
             content: HashMap::new(),
+            shared: None,
+        }
+    }
+
+    /// A resolver that also reads and fills what the server remembers across pushes.
+    pub fn remembering(platform: PlatformId, shared: Arc<PushCache>) -> Self {
+        Self {
+            shared: Some(shared),
+            ..Self::new(platform)
         }
     }
 
@@ -32,7 +46,20 @@ impl Resolver {
         if let Some(found) = self.courses.get(course) {
             return Ok(*found);
         }
-        let found = store.course_by_ref(self.platform, course).await?;
+        let remembered = self
+            .shared
+            .as_ref()
+            .and_then(|s| s.course(self.platform, course));
+        let found = match remembered {
+            Some(id) => CourseLookup::Found(id),
+            None => {
+                let found = store.course_by_ref(self.platform, course).await?;
+                if let Some(shared) = &self.shared {
+                    shared.remember_course(self.platform, course, found);
+                }
+                found
+            }
+        };
         self.courses.insert(course.clone(), found);
         Ok(found)
     }
@@ -81,8 +108,21 @@ impl Resolver {
             .collect();
         users.sort_unstable();
         users.dedup();
+        if let Some(shared) = &self.shared {
+            users.retain(|pk| match shared.user(self.platform, pk) {
+                Some(id) => {
+                    self.users.insert(pk.to_string(), id);
+                    false
+                }
+                None => true,
+            });
+        }
         if !users.is_empty() {
-            for (pk, id) in store.users_by_lms_pks_or_new(self.platform, &users).await? {
+            let found = store.users_by_lms_pks_or_new(self.platform, &users).await?;
+            if let Some(shared) = &self.shared {
+                shared.remember_users(self.platform, &found);
+            }
+            for (pk, id) in found {
                 self.users.entry(pk).or_insert(id);
             }
         }
@@ -96,11 +136,23 @@ impl Resolver {
         // One group per item: the first event's, as when items are created one by one.
         items.sort_by_key(|(id, _)| *id);
         items.dedup_by_key(|(id, _)| *id);
+        if let Some(shared) = &self.shared {
+            items.retain(|(lms_id, _)| match shared.content(course, lms_id) {
+                Some(id) => {
+                    known.insert(lms_id.to_string(), id);
+                    false
+                }
+                None => true,
+            });
+        }
         if !items.is_empty() {
-            for (lms_id, id) in store
+            let found = store
                 .content_items_by_lms_ids_or_new(course, &items)
-                .await?
-            {
+                .await?;
+            if let Some(shared) = &self.shared {
+                shared.remember_content(course, &found);
+            }
+            for (lms_id, id) in found {
                 known.insert(lms_id, id);
             }
         }

@@ -139,15 +139,12 @@ async fn ingest_pushed(
     platform: PlatformId,
     mapped: Vec<(Option<String>, ingest::Mapped)>,
 ) -> Result<IngestReport> {
-    let config = &state.config;
-    Ok(ingest::ingest_pushed(
-        &state.store,
-        platform,
-        config.session_gap,
-        config.limits.pending_events_per_platform,
-        mapped,
-    )
-    .await?)
+    let intake = ingest::PushIntake {
+        session_gap: state.config.session_gap,
+        pending_cap: state.config.limits.pending_events_per_platform,
+        cache: &state.push_cache,
+    };
+    Ok(ingest::ingest_pushed(&state.store, platform, intake, mapped).await?)
 }
 
 /// The Basic password is the key; the user name is not checked (the LMS's form needs one).
