@@ -50,7 +50,7 @@ impl ActivityKind {
         Self::ALL.into_iter().find(|k| k.as_str() == text)
     }
 
-    /// The kind's code in SQLite's activity packs (stored: never renumber).
+    /// The kind's code in activity packs (stored: never renumber).
     pub(crate) fn code(self) -> u8 {
         self as u8
     }
@@ -97,7 +97,7 @@ impl ActivitySource {
         Self::ALL.into_iter().find(|s| s.as_str() == text)
     }
 
-    /// The source's code in SQLite's activity packs (stored: never renumber).
+    /// The source's code in activity packs (stored: never renumber).
     pub(crate) fn code(self) -> u8 {
         self as u8
     }

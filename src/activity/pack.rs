@@ -1,4 +1,4 @@
-//! SQLite's packed events: a course's events of one minute live in one row, encoded
+//! Packed events (both engines): a course's events of one minute live in one row, encoded
 //! compactly and sorted by instant and key, so a bulk import writes one B-tree entry per
 //! busy minute rather than one per event, and an event is new only if its pack lacks it.
 

@@ -1,4 +1,4 @@
-//! SQLite's activity store: events packed per course and minute (`pack`), written with
+//! SQLite's activity writer: events packed per course and minute (`pack`), written with
 //! their rollups through SQLite's own API on the store's one activity-writer connection,
 //! one prepared statement per table reused for every row, in one write transaction.
 //!
@@ -14,10 +14,10 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sqlx::SqlitePool;
 
 use super::clock::Bucketing;
-use super::event::{ActivityCursor, NewActivity, StoredActivity};
+use super::event::{NewActivity, StoredActivity};
 use super::hours::{course_hour_deltas, student_hour_deltas};
 use super::item_views::add_item_views;
-use super::pack::{PackError, last_instant, merge, minute_of, pack, unpack};
+use super::pack::{PackError, merge, minute_of, pack, unpack};
 use super::queue::CourseWrite;
 use super::rollup::{CourseTotals, RollupDeltas};
 use super::store::{ActivityStore, ROLLUP_TABLES, counts_in_rollups};
@@ -25,19 +25,14 @@ use super::upserts::{
     ADD_COURSE_DAYS, ADD_ITEM_TOTALS, ADD_STUDENT_HOURS, ADD_STUDENT_TOTALS, PUT_COURSE_HOURS,
 };
 use crate::store::bulk_read::on_connection;
-use crate::store::{CourseId, EpochMs, StoreResult};
-
-/// Packs read per page of a course's events (about 60 events each when busy).
-const PACKS_PER_PAGE: i64 = 1_000;
+use crate::store::{CourseId, StoreResult};
 
 /// Events a recount folds into the rollups at a time.
 const RECOUNT_CHUNK: usize = 50_000;
 
-/// SQLite's activity: the pool pages are read through, and the one connection every
-/// write goes through.
+/// SQLite's activity: the one connection every write goes through.
 #[derive(Clone, Debug)]
 pub struct SqliteActivity {
-    pub(crate) pool: SqlitePool,
     pub(crate) writer: SqlitePool,
 }
 
@@ -62,47 +57,6 @@ impl ActivityStore for SqliteActivity {
             Ok(fresh_of)
         })
         .await
-    }
-
-    async fn page(
-        &self,
-        course: CourseId,
-        cursor: &ActivityCursor,
-    ) -> StoreResult<Vec<StoredActivity>> {
-        let first_minute = cursor.0.as_ref().map_or(i64::MIN, |(at, _)| minute_of(*at));
-        let packs: Vec<(i64, Vec<u8>)> = sqlx::query_as(
-            "SELECT minute, events FROM activity_packs WHERE course_id = $1 \
-             AND minute >= $2 ORDER BY minute LIMIT $3",
-        )
-        .bind(course)
-        .bind(first_minute)
-        .bind(PACKS_PER_PAGE)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut page = Vec::new();
-        for (minute, bytes) in &packs {
-            page.extend(
-                unpack(*minute, bytes)?
-                    .into_iter()
-                    .filter(|e| cursor.is_before(e.key())),
-            );
-        }
-        Ok(page)
-    }
-
-    async fn latest(&self, course: CourseId, not_after: EpochMs) -> StoreResult<Option<EpochMs>> {
-        let last: Option<(i64, Vec<u8>)> = sqlx::query_as(
-            "SELECT minute, events FROM activity_packs WHERE course_id = $1 \
-             AND minute <= $2 ORDER BY minute DESC LIMIT 1",
-        )
-        .bind(course)
-        .bind(minute_of(not_after.0))
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(match last {
-            Some((minute, bytes)) => last_instant(minute, &bytes)?,
-            None => None,
-        })
     }
 
     /// On the writer connection, so no batch is recorded meanwhile; the packs are read in

@@ -1,15 +1,20 @@
-//! The one interface each engine's activity store implements, and `Store`'s activity
-//! methods, which reach the engine's store through it (recording goes through the queue).
+//! The one interface each engine's activity writer implements, and `Store`'s activity
+//! methods: recording goes through the queue to the engine's writer; events are read back
+//! from their packs with one SQL text for both engines.
 
 use std::future::Future;
 
 use super::clock::Bucketing;
 use super::event::{ActivityCursor, NewActivity, StoredActivity};
+use super::pack::{last_instant, minute_of, unpack};
 use super::queue::{ActivityQueue, CourseBatch, CourseWrite, QueueRoom};
-use crate::store::{CourseId, EpochMs, Store, StoreResult};
+use crate::store::{CourseId, EpochMs, Store, StoreResult, on_pool};
 
-/// Where a course's events and rollups are stored. Both engines pass the same contract
-/// tests through this interface (`tests/api/activity_contract.rs`).
+/// Packs read per page of a course's events (about 60 events each when busy).
+const PACKS_PER_PAGE: i64 = 1_000;
+
+/// How a course's events and rollups are written. Both engines pass the same contract
+/// tests through this interface and `Store`'s methods (`tests/api/activity_contract.rs`).
 pub(crate) trait ActivityStore: Clone + Send + Sync + 'static {
     /// Stores each write's events that are not stored yet, and folds exactly those into the
     /// course's rollups and sessions when the write has a bucketing, all in one
@@ -18,20 +23,6 @@ pub(crate) trait ActivityStore: Clone + Send + Sync + 'static {
         &self,
         writes: &[CourseWrite<'_>],
     ) -> impl Future<Output = StoreResult<Vec<Vec<bool>>>> + Send;
-
-    /// The course's events after `cursor` in (instant, key) order, a page at a time.
-    fn page(
-        &self,
-        course: CourseId,
-        cursor: &ActivityCursor,
-    ) -> impl Future<Output = StoreResult<Vec<StoredActivity>>> + Send;
-
-    /// The instant of the course's latest event at or before `not_after`.
-    fn latest(
-        &self,
-        course: CourseId,
-        not_after: EpochMs,
-    ) -> impl Future<Output = StoreResult<Option<EpochMs>>> + Send;
 
     /// Deletes the course's rollups and sessions and counts them again from its stored
     /// events (those recorded with rollups), in one transaction.
@@ -173,7 +164,26 @@ impl Store {
         course: CourseId,
         cursor: &mut ActivityCursor,
     ) -> StoreResult<Vec<StoredActivity>> {
-        let page = on_activity!(self, activity => activity.store.page(course, cursor).await)?;
+        let first_minute = cursor.0.as_ref().map_or(i64::MIN, |(at, _)| minute_of(*at));
+        let packs: Vec<(i64, Vec<u8>)> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT minute, events FROM activity_packs WHERE course_id = $1 \
+                 AND minute >= $2 ORDER BY minute LIMIT $3",
+            )
+            .bind(course)
+            .bind(first_minute)
+            .bind(PACKS_PER_PAGE)
+            .fetch_all(pool)
+            .await
+        })?;
+        let mut page = Vec::new();
+        for (minute, bytes) in &packs {
+            page.extend(
+                unpack(*minute, bytes)?
+                    .into_iter()
+                    .filter(|e| cursor.is_before(e.key())),
+            );
+        }
         cursor.advance(&page);
         Ok(page)
     }
@@ -195,7 +205,20 @@ impl Store {
     /// can only have been stored before event times were checked, and are not believable.
     pub async fn latest_activity(&self, course: CourseId) -> StoreResult<Option<EpochMs>> {
         let not_after = EpochMs::now().plus_secs(86_400);
-        on_activity!(self, activity => activity.store.latest(course, not_after).await)
+        let last: Option<(i64, Vec<u8>)> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT minute, events FROM activity_packs WHERE course_id = $1 \
+                 AND minute <= $2 ORDER BY minute DESC LIMIT 1",
+            )
+            .bind(course)
+            .bind(minute_of(not_after.0))
+            .fetch_optional(pool)
+            .await
+        })?;
+        Ok(match last {
+            Some((minute, bytes)) => last_instant(minute, &bytes)?,
+            None => None,
+        })
     }
 
     /// Counts the course's rollups and sessions again from its stored events, in one

@@ -26,88 +26,91 @@ impl Store {
         self.backfill_student_hours().await
     }
 
-    /// Packs the rows SQLite's activity table held before migration 0015 into
-    /// `activity_packs`, then drops that table, in one transaction; nothing to do once done
-    /// (and on PostgreSQL, which keeps a row per event).
+    /// Packs the rows the activity table held before migration 0015 (SQLite) or 0027
+    /// (PostgreSQL) into `activity_packs`, then drops that table, in one transaction;
+    /// nothing to do once done.
     async fn pack_unpacked_activity(&self) -> StoreResult<()> {
         const PAGE: i64 = 50_000;
-        let Store::Sqlite(db) = self else {
-            return Ok(());
+        let waiting = match self {
+            Store::Sqlite(_) => {
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master \
+                 WHERE type = 'table' AND name = 'activity_unpacked')"
+            }
+            Store::Postgres(_) => "SELECT to_regclass('activity_unpacked') IS NOT NULL",
         };
-        let mut tx = db.pool.begin().await?;
-        let waiting: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM sqlite_master \
-             WHERE type = 'table' AND name = 'activity_unpacked')",
-        )
-        .fetch_one(&mut *tx)
-        .await?;
-        if !waiting {
-            return Ok(());
-        }
-        let mut after = (i64::MIN, i64::MIN, String::new());
-        loop {
-            let rows: Vec<UnpackedRow> = sqlx::query_as(
-                "SELECT course_id, user_id, content_item_id, kind, occurred_at, source, \
-                 idempotency_key, session_ref FROM activity_unpacked \
-                 WHERE (course_id, occurred_at, idempotency_key) > ($1, $2, $3) \
-                 ORDER BY course_id, occurred_at, idempotency_key LIMIT $4",
-            )
-            .bind(after.0)
-            .bind(after.1)
-            .bind(&after.2)
-            .bind(PAGE)
-            .fetch_all(&mut *tx)
-            .await?;
-            let Some(last) = rows.last() else {
-                break;
-            };
-            after = (
-                last.course_id,
-                last.occurred_at,
-                last.idempotency_key.clone(),
-            );
-            let events: Vec<(i64, NewActivity)> = rows
-                .into_iter()
-                .filter_map(UnpackedRow::into_event)
-                .collect();
-            for same_pack in events.chunk_by(|a, b| {
-                (a.0, minute_of(a.1.occurred_at.0)) == (b.0, minute_of(b.1.occurred_at.0))
-            }) {
-                let course = same_pack[0].0;
-                let minute = minute_of(same_pack[0].1.occurred_at.0);
-                let incoming: Vec<&NewActivity> = same_pack.iter().map(|(_, e)| e).collect();
-                // A minute split across two pages is packed by the first and grown by the
-                // second.
-                let stored: Option<Vec<u8>> = sqlx::query_scalar(
-                    "SELECT events FROM activity_packs WHERE course_id = $1 AND minute = $2",
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let waiting: bool = sqlx::query_scalar(waiting).fetch_one(&mut *tx).await?;
+            if !waiting {
+                return Ok(());
+            }
+            let mut after = (i64::MIN, i64::MIN, String::new());
+            loop {
+                let rows: Vec<UnpackedRow> = sqlx::query_as(
+                    "SELECT course_id, user_id, content_item_id, kind, occurred_at, source, \
+                     idempotency_key, session_ref FROM activity_unpacked \
+                     WHERE (course_id, occurred_at, idempotency_key) > ($1, $2, $3) \
+                     ORDER BY course_id, occurred_at, idempotency_key LIMIT $4",
                 )
-                .bind(course)
-                .bind(minute)
-                .fetch_optional(&mut *tx)
+                .bind(after.0)
+                .bind(after.1)
+                .bind(&after.2)
+                .bind(PAGE)
+                .fetch_all(&mut *tx)
                 .await?;
-                let bytes = match stored {
-                    None => pack(&incoming),
-                    Some(stored) => match merge(minute, &stored, &incoming)?.1 {
-                        Some(grown) => grown,
-                        None => continue,
-                    },
+                let Some(last) = rows.last() else {
+                    break;
                 };
-                sqlx::query(
-                    "INSERT INTO activity_packs (course_id, minute, events) VALUES ($1, $2, $3) \
-                     ON CONFLICT (course_id, minute) DO UPDATE SET events = excluded.events",
-                )
-                .bind(course)
-                .bind(minute)
-                .bind(bytes)
+                after = (
+                    last.course_id,
+                    last.occurred_at,
+                    last.idempotency_key.clone(),
+                );
+                let mut events: Vec<(i64, NewActivity)> = rows
+                    .into_iter()
+                    .filter_map(UnpackedRow::into_event)
+                    .collect();
+                // Packs are sorted by key bytes; PostgreSQL ordered the keys by its collation.
+                events.sort_unstable_by(|a, b| (a.0, a.1.key()).cmp(&(b.0, b.1.key())));
+                for same_pack in events.chunk_by(|a, b| {
+                    (a.0, minute_of(a.1.occurred_at.0)) == (b.0, minute_of(b.1.occurred_at.0))
+                }) {
+                    let course = same_pack[0].0;
+                    let minute = minute_of(same_pack[0].1.occurred_at.0);
+                    let incoming: Vec<&NewActivity> = same_pack.iter().map(|(_, e)| e).collect();
+                    // A minute split across two pages is packed by the first and grown by the
+                    // second.
+                    let stored: Option<Vec<u8>> = sqlx::query_scalar(
+                        "SELECT events FROM activity_packs WHERE course_id = $1 AND minute = $2",
+                    )
+                    .bind(course)
+                    .bind(minute)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let bytes = match stored {
+                        None => pack(&incoming),
+                        Some(stored) => match merge(minute, &stored, &incoming)?.1 {
+                            Some(grown) => grown,
+                            None => continue,
+                        },
+                    };
+                    sqlx::query(
+                        "INSERT INTO activity_packs (course_id, minute, events) VALUES ($1, $2, $3) \
+                         ON CONFLICT (course_id, minute) DO UPDATE SET events = excluded.events",
+                    )
+                    .bind(course)
+                    .bind(minute)
+                    .bind(bytes)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            sqlx::query("DROP TABLE activity_unpacked")
                 .execute(&mut *tx)
                 .await?;
-            }
-        }
-        sqlx::query("DROP TABLE activity_unpacked")
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+            tx.commit().await?;
+            Ok(())
+        })
     }
 
     /// Counts each student's views of each item per day for the courses migration 0011
@@ -250,7 +253,7 @@ impl Store {
     }
 }
 
-/// A row of SQLite's activity table from before migration 0015.
+/// A row of the activity table from before packing (0015 on SQLite, 0027 on PostgreSQL).
 #[derive(sqlx::FromRow)]
 struct UnpackedRow {
     course_id: i64,

@@ -198,7 +198,6 @@ impl Store {
             .await
             .map_err(connect_error)?;
         let activity = SqliteActivity {
-            pool: pool.clone(),
             writer: activity_writer,
         };
         Ok(Self::Sqlite(SqliteDb {

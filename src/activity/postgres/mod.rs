@@ -1,0 +1,163 @@
+//! PostgreSQL's activity writer: events packed per course and minute (`pack`), and the
+//! rollups brought up to date for exactly the new events, in one transaction per group of
+//! batches, under an advisory lock per course.
+//!
+//! Every statement binds whole columns as arrays (`UNNEST`), so its text is the same
+//! whatever the number of rows and PostgreSQL parses and plans it once per connection.
+
+mod rollups;
+
+use foldhash::HashMap;
+use sqlx::{AssertSqlSafe, PgConnection, PgPool};
+
+use super::clock::Bucketing;
+use super::event::{NewActivity, StoredActivity};
+use super::pack::{merge, minute_of, pack, unpack};
+use super::queue::CourseWrite;
+use super::store::{ActivityStore, ROLLUP_TABLES, counts_in_rollups};
+use crate::store::{CourseId, StoreResult};
+use rollups::apply_rollups;
+
+/// Advisory lock keys of activity writers: "CLOP" in the high half, the course id below.
+pub const ROLLUP_LOCK_SPACE: i64 = 0x434C_4F50 << 32;
+
+/// Packs a recount reads and folds in at a time.
+const RECOUNT_PACKS: i64 = 1_000;
+
+/// Writers in front of PostgreSQL: several courses' batches are written at once.
+pub(crate) const WRITERS: usize = 4;
+
+/// PostgreSQL's activity: the pool its writers take connections from.
+#[derive(Clone, Debug)]
+pub struct PostgresActivity {
+    pub(crate) pool: PgPool,
+}
+
+impl ActivityStore for PostgresActivity {
+    /// Courses come in id order, so writers take their locks in one order.
+    async fn record(&self, writes: &[CourseWrite<'_>]) -> StoreResult<Vec<Vec<bool>>> {
+        let mut tx = self.pool.begin().await?;
+        let mut fresh_of = Vec::with_capacity(writes.len());
+        for write in writes {
+            let (course, events) = (write.course, &write.events);
+            lock_course(&mut tx, course).await?;
+            let fresh = store_events(&mut tx, course, events).await?;
+            if let Some(bucketing) = write.bucketing {
+                let new: Vec<&NewActivity> = events
+                    .iter()
+                    .zip(&fresh)
+                    .filter_map(|(e, new)| new.then_some(*e))
+                    .collect();
+                apply_rollups(&mut tx, course, &new, bucketing).await?;
+            }
+            fresh_of.push(fresh);
+        }
+        tx.commit().await?;
+        Ok(fresh_of)
+    }
+
+    /// Under the course's lock, so no batch of the course is recorded meanwhile.
+    async fn recount_rollups(&self, course: CourseId, bucketing: &Bucketing) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        lock_course(&mut tx, course).await?;
+        for table in ROLLUP_TABLES {
+            sqlx::query(AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE course_id = $1"
+            )))
+            .bind(course)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let mut after = i64::MIN;
+        loop {
+            let packs: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+                "SELECT minute, events FROM activity_packs WHERE course_id = $1 AND minute > $2 \
+                 ORDER BY minute LIMIT $3",
+            )
+            .bind(course)
+            .bind(after)
+            .bind(RECOUNT_PACKS)
+            .fetch_all(&mut *tx)
+            .await?;
+            let Some((last, _)) = packs.last() else { break };
+            after = *last;
+            let mut events = Vec::new();
+            for (minute, bytes) in &packs {
+                events.extend(
+                    unpack(*minute, bytes)?
+                        .into_iter()
+                        .filter(counts_in_rollups)
+                        .map(StoredActivity::into_new),
+                );
+            }
+            let events: Vec<&NewActivity> = events.iter().collect();
+            apply_rollups(&mut tx, course, &events, bucketing).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// One writer per course at a time: packs and sessions are read, then written.
+async fn lock_course(tx: &mut PgConnection, course: CourseId) -> StoreResult<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(ROLLUP_LOCK_SPACE ^ course.0)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// Adds `events` (no key twice) to the packs of their minutes: the packs they touch are
+/// read in one statement, merged in memory and written back in one; per event, whether
+/// its pack lacked it.
+async fn store_events(
+    tx: &mut PgConnection,
+    course: CourseId,
+    events: &[&NewActivity],
+) -> StoreResult<Vec<bool>> {
+    let minute = |i: usize| minute_of(events[i].occurred_at.0);
+    let mut order: Vec<usize> = (0..events.len()).collect();
+    order.sort_unstable_by(|&a, &b| events[a].key().cmp(&events[b].key()));
+    let runs: Vec<&[usize]> = order.chunk_by(|&a, &b| minute(a) == minute(b)).collect();
+    let minutes: Vec<i64> = runs.iter().map(|run| minute(run[0])).collect();
+    let stored: HashMap<i64, Vec<u8>> = sqlx::query_as(
+        "SELECT minute, events FROM activity_packs WHERE course_id = $1 AND minute = ANY($2)",
+    )
+    .bind(course)
+    .bind(&minutes)
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .collect();
+    let mut fresh = vec![false; events.len()];
+    let (mut grown_minutes, mut grown) = (Vec::new(), Vec::new());
+    let mut incoming = Vec::new();
+    for (run, &at) in runs.iter().zip(&minutes) {
+        incoming.clear();
+        incoming.extend(run.iter().map(|&i| events[i]));
+        let (added, bytes) = match stored.get(&at) {
+            None => (vec![true; run.len()], Some(pack(&incoming))),
+            Some(stored) => merge(at, stored, &incoming)?,
+        };
+        for (&i, new) in run.iter().zip(added) {
+            fresh[i] = new;
+        }
+        if let Some(bytes) = bytes {
+            grown_minutes.push(at);
+            grown.push(bytes);
+        }
+    }
+    if !grown.is_empty() {
+        sqlx::query(
+            "INSERT INTO activity_packs (course_id, minute, events) \
+             SELECT $1, * FROM UNNEST($2::bigint[], $3::bytea[]) \
+             ON CONFLICT (course_id, minute) DO UPDATE SET events = excluded.events",
+        )
+        .bind(course)
+        .bind(&grown_minutes)
+        .bind(&grown)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(fresh)
+}
