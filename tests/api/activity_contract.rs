@@ -171,11 +171,17 @@ on_both_backends! {
             let sizes = batches.new_tree(&mut runner).unwrap().current();
             let mut rest = events.as_slice();
             let mut sizes = sizes.into_iter().cycle();
+            let mut stored = 0;
             while !rest.is_empty() {
                 let take = sizes.next().unwrap().min(rest.len());
-                store.record_activity(course, rest[..take].to_vec(), bucketing(zone)).await.unwrap();
+                let fresh = store.record_activity(course, rest[..take].to_vec(), bucketing(zone)).await.unwrap();
+                stored += fresh.iter().filter(|new| **new).count();
                 rest = &rest[take..];
             }
+            // Everything again, in one batch: nothing new, nothing changes.
+            let again = store.record_activity(course, events.clone(), bucketing(zone)).await.unwrap();
+            assert!(again.iter().all(|new| !*new));
+            assert_eq!(store.activity_of_course(course).await.unwrap().len(), stored);
             let kept = rollup_rows(&store, course).await;
             assert_rollups_match(&store, course, zone).await;
             store.recount_activity_rollups(course, &bucketing(zone)).await.unwrap();
@@ -183,6 +189,9 @@ on_both_backends! {
             for ((table, kept), (_, recounted)) in kept.iter().zip(&recounted) {
                 assert_eq!(kept, recounted, "case {case}: {table} kept with the events differs from its recount");
             }
+            // Derived afresh from the day rollups, the course-wide rollups are the same.
+            store.rebuild_course_rollups(course).await.unwrap();
+            assert_eq!(rollup_rows(&store, course).await, recounted, "case {case}: course-wide rollups derived from the day rollups");
         }
     }
 }
