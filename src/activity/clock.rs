@@ -5,17 +5,13 @@
 use jiff::civil::{Date, DateTime};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
-use serde::Serialize;
 
 use crate::store::EpochMs;
 
 const DAY_SECS: i64 = 86_400;
 
 /// A local calendar day, as days since 1970-01-01: the key of every day rollup.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, sqlx::Type,
-)]
-#[sqlx(transparent)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Day(pub i64);
 
 const EPOCH: Date = jiff::civil::date(1970, 1, 1);
@@ -32,12 +28,6 @@ impl Day {
         EPOCH
             .checked_add(SignedDuration::from_secs(self.0.clamp(min, max) * DAY_SECS))
             .unwrap_or(if self.0 < 0 { Date::MIN } else { Date::MAX })
-    }
-}
-
-impl std::fmt::Display for Day {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.date())
     }
 }
 
@@ -102,7 +92,6 @@ mod tests {
         let day = clock.day_of(at);
         assert_eq!(day.date(), jiff::civil::date(2024, 3, 4));
         assert_eq!(Day::of_date(jiff::civil::date(2024, 3, 4)), day);
-        assert_eq!(day.to_string(), "2024-03-04");
         assert_eq!(CourseClock::utc().day_of(at), day);
         // Half an hour later it is the next local day, while still the same UTC day.
         let later = EpochMs(at.0 + 30 * 60_000);
@@ -115,7 +104,7 @@ mod tests {
         assert_eq!(Day(i64::MAX).date(), Date::MAX);
         assert_eq!(Day(i64::MIN).date(), Date::MIN);
         assert_eq!(Day::of_date(Date::MAX).date(), Date::MAX);
-        assert_eq!(Day(-1).to_string(), "1969-12-31");
+        assert_eq!(Day(-1).date(), jiff::civil::date(1969, 12, 31));
     }
 
     #[test]

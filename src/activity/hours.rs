@@ -153,15 +153,6 @@ mod tests {
 
     #[test]
     fn an_hours_views_by_known_users_are_counted_per_user_and_item_and_merged_in() {
-        let view = |user: Option<i64>, item: Option<i64>, at: i64| NewActivity {
-            user: user.map(UserId),
-            content_item: item.map(ContentItemId),
-            kind: ActivityKind::View,
-            occurred_at: EpochMs(at),
-            source: ActivitySource::Caliper,
-            idempotency_key: format!("{at}"),
-            session_ref: None,
-        };
         let events = [
             view(Some(2), Some(5), 3 * HOUR_MS),
             view(Some(1), Some(5), 3 * HOUR_MS + 1),

@@ -160,14 +160,6 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    pub fn new(course: CourseId, clock: CourseClock, session_gap: Duration) -> Self {
-        Self {
-            course,
-            clock,
-            session_gap,
-        }
-    }
-
     pub async fn for_course(
         store: &Store,
         course: CourseId,
@@ -289,7 +281,7 @@ pub async fn ingest_pushed(
         for event in events {
             resolved.push(resolver.activity(store, course, event).await?);
         }
-        let recorder = Recorder::new(course, cache.clock(store, course).await?, session_gap);
+        let recorder = Recorder::for_course(store, course, session_gap).await?;
         batches.push(CourseBatch {
             course,
             events: resolved,

@@ -1,17 +1,17 @@
 //! What pushed events name again and again, remembered across requests: the cloop ids of
-//! their users and content items (fixed once made), and their courses and course clocks
-//! (for a minute, so a course's new time zone or LMS ids take effect within one).
+//! their users and content items (fixed once made), and the courses their LMS ids name
+//! (for a minute, so a course's new LMS ids take effect within one).
 
+use std::hash::Hash;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use foldhash::HashMap;
 
-use crate::activity::CourseClock;
 use crate::store::ingest::{CourseLookup, CourseRef};
-use crate::store::{ContentItemId, CourseId, PlatformId, Store, StoreResult, UserId};
+use crate::store::{ContentItemId, CourseId, PlatformId, UserId};
 
-/// How long a course found by its LMS ids, and its clock, are taken as read.
+/// How long a course found by its LMS ids is taken as read.
 const COURSE_TTL: Duration = Duration::from_secs(60);
 
 /// Entries a map holds at most; past that it starts again empty, so memory stays bounded
@@ -21,37 +21,29 @@ const MAX_ENTRIES: usize = 500_000;
 /// Shared by every push the server answers (see [`super::Resolver::remembering`]).
 #[derive(Debug, Default)]
 pub struct PushCache {
-    users: Mutex<HashMap<(PlatformId, String), UserId>>,
-    content: Mutex<HashMap<(CourseId, String), ContentItemId>>,
+    users: Mutex<IdsOf<PlatformId, UserId>>,
+    content: Mutex<IdsOf<CourseId, ContentItemId>>,
     courses: Mutex<HashMap<(PlatformId, CourseRef), (CourseId, Instant)>>,
-    clocks: Mutex<HashMap<CourseId, (CourseClock, Instant)>>,
 }
+
+/// Ids by owner (a platform's users, a course's items) and LMS id, looked up by `&str`.
+type IdsOf<O, I> = HashMap<O, HashMap<String, I>>;
 
 impl PushCache {
     pub fn user(&self, platform: PlatformId, pk: &str) -> Option<UserId> {
-        let users = self.users.lock().expect("push cache");
-        users.get(&(platform, pk.to_string())).copied()
+        lookup(&self.users, platform, pk)
     }
 
     pub fn remember_users(&self, platform: PlatformId, found: &[(String, UserId)]) {
-        let mut users = self.users.lock().expect("push cache");
-        make_room(&mut users, found.len());
-        users.extend(found.iter().map(|(pk, id)| ((platform, pk.clone()), *id)));
+        remember(&self.users, platform, found);
     }
 
     pub fn content(&self, course: CourseId, lms_id: &str) -> Option<ContentItemId> {
-        let content = self.content.lock().expect("push cache");
-        content.get(&(course, lms_id.to_string())).copied()
+        lookup(&self.content, course, lms_id)
     }
 
     pub fn remember_content(&self, course: CourseId, found: &[(String, ContentItemId)]) {
-        let mut content = self.content.lock().expect("push cache");
-        make_room(&mut content, found.len());
-        content.extend(
-            found
-                .iter()
-                .map(|(lms_id, id)| ((course, lms_id.clone()), *id)),
-        );
+        remember(&self.content, course, found);
     }
 
     /// The course the LMS ids name, if found within the last minute.
@@ -70,33 +62,18 @@ impl PushCache {
             courses.insert((platform, course.clone()), (id, Instant::now()));
         }
     }
+}
 
-    /// The course's clock, read from the database at most once a minute.
-    pub async fn clock(&self, store: &Store, course: CourseId) -> StoreResult<CourseClock> {
-        let cached = self
-            .clocks
-            .lock()
-            .expect("push cache")
-            .get(&course)
-            .cloned();
-        if let Some((clock, _)) = cached.filter(|(_, at)| at.elapsed() < COURSE_TTL) {
-            return Ok(clock);
-        }
-        let clock = CourseClock::or_utc(&store.course_time_zone(course).await?);
-        let mut clocks = self.clocks.lock().expect("push cache");
-        make_room(&mut clocks, 1);
-        clocks.insert(course, (clock.clone(), Instant::now()));
-        Ok(clock)
-    }
+fn lookup<O: Eq + Hash, I: Copy>(ids: &Mutex<IdsOf<O, I>>, owner: O, lms_id: &str) -> Option<I> {
+    let ids = ids.lock().expect("push cache");
+    ids.get(&owner)?.get(lms_id).copied()
+}
 
-    /// Forgets what is remembered of a course (its settings changed here).
-    pub fn forget_course(&self, course: CourseId) {
-        self.clocks.lock().expect("push cache").remove(&course);
-        self.courses
-            .lock()
-            .expect("push cache")
-            .retain(|_, (id, _)| *id != course);
-    }
+fn remember<O: Eq + Hash, I: Copy>(ids: &Mutex<IdsOf<O, I>>, owner: O, found: &[(String, I)]) {
+    let mut ids = ids.lock().expect("push cache");
+    let owned = ids.entry(owner).or_default();
+    make_room(owned, found.len());
+    owned.extend(found.iter().map(|(lms_id, id)| (lms_id.clone(), *id)));
 }
 
 fn make_room<K, V>(map: &mut HashMap<K, V>, adding: usize) {
@@ -121,7 +98,7 @@ mod tests {
     }
 
     #[test]
-    fn only_found_courses_are_remembered_and_a_forgotten_one_is_looked_up_again() {
+    fn only_found_courses_are_remembered() {
         let cache = PushCache::default();
         let known = CourseRef {
             pk: Some("_1_1".into()),
@@ -135,7 +112,6 @@ mod tests {
         cache.remember_course(PlatformId(1), &unknown, CourseLookup::Unknown);
         assert_eq!(cache.course(PlatformId(1), &known), Some(CourseId(9)));
         assert_eq!(cache.course(PlatformId(1), &unknown), None);
-        cache.forget_course(CourseId(9));
-        assert_eq!(cache.course(PlatformId(1), &known), None);
+        assert_eq!(cache.course(PlatformId(2), &known), None);
     }
 }

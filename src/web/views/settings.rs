@@ -90,8 +90,6 @@ pub async fn save(
                 .store
                 .set_course_calendar(session.course, &calendar)
                 .await?;
-            // Pushes bucket the course's days by its new zone from now on.
-            state.push_cache.forget_course(session.course);
             let links = Links::new(&session, &state.secret);
             Ok(Redirect::to(&links.href("/settings", &[("saved", "1")])).into_response())
         }
