@@ -6,6 +6,7 @@
 //! whatever the number of rows and PostgreSQL parses and plans it once per connection.
 
 mod rollups;
+mod students;
 
 use foldhash::HashMap;
 use sqlx::{AssertSqlSafe, PgConnection, PgPool};
@@ -130,34 +131,44 @@ async fn store_events(
     .into_iter()
     .collect();
     let mut fresh = vec![false; events.len()];
-    let (mut grown_minutes, mut grown) = (Vec::new(), Vec::new());
+    // Minutes with no pack yet go in by plain insert, grown ones are written over.
+    let (mut added, mut grown): (Packs, Packs) = Default::default();
     let mut incoming = Vec::new();
     for (run, &at) in runs.iter().zip(&minutes) {
         incoming.clear();
         incoming.extend(run.iter().map(|&i| events[i]));
-        let (added, bytes) = match stored.get(&at) {
-            None => (vec![true; run.len()], Some(pack(&incoming))),
-            Some(stored) => merge(at, stored, &incoming)?,
+        let (added_events, bytes, packs) = match stored.get(&at) {
+            None => (vec![true; run.len()], Some(pack(&incoming)), &mut added),
+            Some(stored) => {
+                let (added_events, bytes) = merge(at, stored, &incoming)?;
+                (added_events, bytes, &mut grown)
+            }
         };
-        for (&i, new) in run.iter().zip(added) {
+        for (&i, new) in run.iter().zip(added_events) {
             fresh[i] = new;
         }
         if let Some(bytes) = bytes {
-            grown_minutes.push(at);
-            grown.push(bytes);
+            packs.0.push(at);
+            packs.1.push(bytes);
         }
     }
-    if !grown.is_empty() {
-        sqlx::query(
-            "INSERT INTO activity_packs (course_id, minute, events) \
-             SELECT $1, * FROM UNNEST($2::bigint[], $3::bytea[]) \
-             ON CONFLICT (course_id, minute) DO UPDATE SET events = excluded.events",
-        )
-        .bind(course)
-        .bind(&grown_minutes)
-        .bind(&grown)
-        .execute(&mut *tx)
-        .await?;
+    const INSERT: &str = "INSERT INTO activity_packs (course_id, minute, events) \
+         SELECT $1, * FROM UNNEST($2::bigint[], $3::bytea[])";
+    let update =
+        format!("{INSERT} ON CONFLICT (course_id, minute) DO UPDATE SET events = excluded.events");
+    for (sql, (minutes, packs)) in [(INSERT, added), (update.as_str(), grown)] {
+        if minutes.is_empty() {
+            continue;
+        }
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(course)
+            .bind(minutes)
+            .bind(packs)
+            .execute(&mut *tx)
+            .await?;
     }
     Ok(fresh)
 }
+
+/// Minutes and their packed events, as two columns.
+type Packs = (Vec<i64>, Vec<Vec<u8>>);
