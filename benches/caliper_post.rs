@@ -82,6 +82,31 @@ fn run() {
             fresh.server_cpu * 1e6 / target as f64,
             again.server_cpu * 1e6 / target as f64,
         );
+        let (new_rate, floor) = (
+            target as f64 / fresh.secs,
+            if *engine == "sqlite" {
+                40_000.0
+            } else {
+                20_000.0
+            },
+        );
+        support::table_row(
+            &format!("`POST /caliper` new events/s, {engine}, {senders} sender processes"),
+            &format!(
+                "{new_rate:.0}/s ({:.1} µs server CPU each)",
+                fresh.server_cpu * 1e6 / target as f64
+            ),
+            &format!("duplicates {:.0}/s", target as f64 / again.secs),
+            &format!("≥ {floor:.0}/s"),
+            new_rate >= floor,
+        );
+        support::table_row(
+            &format!("peak server RSS while pushing, {engine}"),
+            &format!("{rss:.0} MB"),
+            "",
+            "< 250 MB",
+            rss < 250.0,
+        );
     }
     if let Some((admin, name)) = scratch {
         runtime.block_on(support::postgres_statement(

@@ -108,3 +108,11 @@ pub async fn platform_and_course(store: &Store, pk1: u64) -> (Platform, CourseId
         .expect("calendar");
     (platform, course.id)
 }
+
+/// Prints one row of the benchmark table that `bench/table` gathers into BENCHMARKS.md's
+/// latest table: what was measured, the figure, its baseline measured in the same run, the
+/// target, and whether the figure meets it.
+pub fn table_row(what: &str, figure: &str, baseline: &str, target: &str, pass: bool) {
+    let verdict = if pass { "pass" } else { "FAIL" };
+    println!("row: | {what} | {figure} | {baseline} | {target} | {verdict} |");
+}
