@@ -1,5 +1,7 @@
 //! Shared by the benchmarks: the `cloop` binary's allocator, peak memory from /proc and a
 //! course to import into.
+// Each benchmark uses a part of this module.
+#![allow(dead_code)]
 
 use cloop::Store;
 use cloop::store::CourseId;
