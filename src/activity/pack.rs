@@ -104,6 +104,62 @@ pub(crate) fn merge(
     Ok((fresh, added.then(|| encode(&merged))))
 }
 
+/// A pack to write: a minute's events, and whether that minute already had a stored pack
+/// (which this one replaces).
+pub(crate) struct PackWrite {
+    pub minute: i64,
+    pub events: Vec<u8>,
+    pub replaces: bool,
+}
+
+/// The distinct minutes `events` fall in, in order.
+pub(crate) fn minutes_of(events: &[&NewActivity]) -> Vec<i64> {
+    let mut minutes: Vec<i64> = events.iter().map(|e| minute_of(e.occurred_at.0)).collect();
+    minutes.sort_unstable();
+    minutes.dedup();
+    minutes
+}
+
+/// Adds `events` (no key twice) to the packs of their minutes, whose stored bytes
+/// `stored` gives (none: the minute has no pack yet): per event, whether its pack lacked
+/// it, and the packs to write. Both writers store events through this; only how they
+/// read and write the packs differs.
+pub(crate) fn add_to_packs<E>(
+    events: &[&NewActivity],
+    mut stored: impl FnMut(i64) -> Result<Option<Vec<u8>>, E>,
+    unreadable: impl Fn(PackError) -> E,
+) -> Result<(Vec<bool>, Vec<PackWrite>), E> {
+    let minute = |i: usize| minute_of(events[i].occurred_at.0);
+    let mut order: Vec<usize> = (0..events.len()).collect();
+    order.sort_unstable_by(|&a, &b| events[a].key().cmp(&events[b].key()));
+    let mut fresh = vec![false; events.len()];
+    let mut writes = Vec::new();
+    let mut incoming = Vec::new();
+    for same_minute in order.chunk_by(|&a, &b| minute(a) == minute(b)) {
+        let at = minute(same_minute[0]);
+        incoming.clear();
+        incoming.extend(same_minute.iter().map(|&i| events[i]));
+        let (added, bytes, replaces) = match stored(at)? {
+            None => (vec![true; incoming.len()], Some(pack(&incoming)), false),
+            Some(stored) => {
+                let (added, grown) = merge(at, &stored, &incoming).map_err(&unreadable)?;
+                (added, grown, true)
+            }
+        };
+        for (&i, new) in same_minute.iter().zip(added) {
+            fresh[i] = new;
+        }
+        if let Some(events) = bytes {
+            writes.push(PackWrite {
+                minute: at,
+                events,
+                replaces,
+            });
+        }
+    }
+    Ok((fresh, writes))
+}
+
 /// The events of a stored pack as rows, in time order.
 pub(crate) fn unpack(minute: i64, bytes: &[u8]) -> Result<Vec<StoredActivity>, PackError> {
     events_of(minute, bytes)?

@@ -17,7 +17,7 @@ use super::clock::Bucketing;
 use super::event::{NewActivity, StoredActivity};
 use super::hours::{course_hour_deltas, student_hour_deltas};
 use super::item_views::add_item_views;
-use super::pack::{PackError, merge, minute_of, pack, unpack};
+use super::pack::{PackError, add_to_packs, unpack};
 use super::queue::CourseWrite;
 use super::rollup::{CourseTotals, RollupDeltas};
 use super::store::{ActivityStore, ROLLUP_TABLES, counts_in_rollups};
@@ -133,38 +133,28 @@ fn store_events(
     course: i64,
     events: &[&NewActivity],
 ) -> rusqlite::Result<Vec<bool>> {
-    let minute = |i: usize| minute_of(events[i].occurred_at.0);
-    let mut order: Vec<usize> = (0..events.len()).collect();
-    order.sort_unstable_by(|&a, &b| events[a].key().cmp(&events[b].key()));
     let mut stored_pack =
         db.prepare("SELECT events FROM activity_packs WHERE course_id = ?1 AND minute = ?2")?;
+    let (fresh, writes) = add_to_packs(
+        events,
+        |minute| {
+            stored_pack
+                .query_row(params![course, minute], |r| r.get(0))
+                .optional()
+        },
+        unreadable,
+    )?;
     let mut new_pack =
         db.prepare("INSERT INTO activity_packs (course_id, minute, events) VALUES (?1, ?2, ?3)")?;
     let mut grown_pack =
         db.prepare("UPDATE activity_packs SET events = ?3 WHERE course_id = ?1 AND minute = ?2")?;
-    let mut fresh = vec![false; events.len()];
-    let mut incoming = Vec::new();
-    for same_minute in order.chunk_by(|&a, &b| minute(a) == minute(b)) {
-        let at = minute(same_minute[0]);
-        incoming.clear();
-        incoming.extend(same_minute.iter().map(|&i| events[i]));
-        let stored: Option<Vec<u8>> = stored_pack
-            .query_row(params![course, at], |r| r.get(0))
-            .optional()?;
-        let Some(stored) = stored else {
-            new_pack.execute(params![course, at, pack(&incoming)])?;
-            for &i in same_minute {
-                fresh[i] = true;
-            }
-            continue;
+    for write in writes {
+        let statement = if write.replaces {
+            &mut grown_pack
+        } else {
+            &mut new_pack
         };
-        let (added, grown) = merge(at, &stored, &incoming).map_err(unreadable)?;
-        if let Some(grown) = grown {
-            grown_pack.execute(params![course, at, grown])?;
-        }
-        for (&i, new) in same_minute.iter().zip(added) {
-            fresh[i] = new;
-        }
+        statement.execute(params![course, write.minute, write.events])?;
     }
     Ok(fresh)
 }

@@ -13,10 +13,10 @@ use sqlx::{AssertSqlSafe, PgConnection, PgPool};
 
 use super::clock::Bucketing;
 use super::event::{NewActivity, StoredActivity};
-use super::pack::{merge, minute_of, pack, unpack};
+use super::pack::{PackWrite, add_to_packs, minutes_of, unpack};
 use super::queue::CourseWrite;
 use super::store::{ActivityStore, ROLLUP_TABLES, counts_in_rollups};
-use crate::store::{CourseId, StoreResult};
+use crate::store::{CourseId, StoreError, StoreResult};
 use rollups::apply_rollups;
 
 /// Advisory lock keys of activity writers: "CLOP" in the high half, the course id below.
@@ -109,57 +109,39 @@ async fn lock_course(tx: &mut PgConnection, course: CourseId) -> StoreResult<()>
 }
 
 /// Adds `events` (no key twice) to the packs of their minutes: the packs they touch are
-/// read in one statement, merged in memory and written back in one; per event, whether
-/// its pack lacked it.
+/// read in one statement, merged in memory, and written back in one per kind (new minutes
+/// by plain insert, grown ones over the stored); per event, whether its pack lacked it.
 async fn store_events(
     tx: &mut PgConnection,
     course: CourseId,
     events: &[&NewActivity],
 ) -> StoreResult<Vec<bool>> {
-    let minute = |i: usize| minute_of(events[i].occurred_at.0);
-    let mut order: Vec<usize> = (0..events.len()).collect();
-    order.sort_unstable_by(|&a, &b| events[a].key().cmp(&events[b].key()));
-    let runs: Vec<&[usize]> = order.chunk_by(|&a, &b| minute(a) == minute(b)).collect();
-    let minutes: Vec<i64> = runs.iter().map(|run| minute(run[0])).collect();
-    let stored: HashMap<i64, Vec<u8>> = sqlx::query_as(
+    let mut stored: HashMap<i64, Vec<u8>> = sqlx::query_as(
         "SELECT minute, events FROM activity_packs WHERE course_id = $1 AND minute = ANY($2)",
     )
     .bind(course)
-    .bind(&minutes)
+    .bind(minutes_of(events))
     .fetch_all(&mut *tx)
     .await?
     .into_iter()
     .collect();
-    let mut fresh = vec![false; events.len()];
-    // Minutes with no pack yet go in by plain insert, grown ones are written over.
-    let (mut added, mut grown): (Packs, Packs) = Default::default();
-    let mut incoming = Vec::new();
-    for (run, &at) in runs.iter().zip(&minutes) {
-        incoming.clear();
-        incoming.extend(run.iter().map(|&i| events[i]));
-        let (added_events, bytes, packs) = match stored.get(&at) {
-            None => (vec![true; run.len()], Some(pack(&incoming)), &mut added),
-            Some(stored) => {
-                let (added_events, bytes) = merge(at, stored, &incoming)?;
-                (added_events, bytes, &mut grown)
-            }
-        };
-        for (&i, new) in run.iter().zip(added_events) {
-            fresh[i] = new;
-        }
-        if let Some(bytes) = bytes {
-            packs.0.push(at);
-            packs.1.push(bytes);
-        }
-    }
+    let (fresh, writes) = add_to_packs(
+        events,
+        |minute| Ok(stored.remove(&minute)),
+        StoreError::from,
+    )?;
+    let (grown, added): (Vec<PackWrite>, Vec<PackWrite>) =
+        writes.into_iter().partition(|w| w.replaces);
     const INSERT: &str = "INSERT INTO activity_packs (course_id, minute, events) \
          SELECT $1, * FROM UNNEST($2::bigint[], $3::bytea[])";
     let update =
         format!("{INSERT} ON CONFLICT (course_id, minute) DO UPDATE SET events = excluded.events");
-    for (sql, (minutes, packs)) in [(INSERT, added), (update.as_str(), grown)] {
-        if minutes.is_empty() {
+    for (sql, packs) in [(INSERT, added), (update.as_str(), grown)] {
+        if packs.is_empty() {
             continue;
         }
+        let (minutes, packs): (Vec<i64>, Vec<Vec<u8>>) =
+            packs.into_iter().map(|w| (w.minute, w.events)).unzip();
         sqlx::query(AssertSqlSafe(sql))
             .bind(course)
             .bind(minutes)
@@ -169,6 +151,3 @@ async fn store_events(
     }
     Ok(fresh)
 }
-
-/// Minutes and their packed events, as two columns.
-type Packs = (Vec<i64>, Vec<Vec<u8>>);
