@@ -87,8 +87,8 @@ enum Command {
     },
     /// Import an activity file into a course, streamed, with a progress bar. Formats:
     /// bb-accumulator, loop, moodle-log, caliper-jsonl, xapi-jsonl. Rows that cannot be
-    /// read are listed with their line number; the exit status is non-zero only when
-    /// nothing could be read.
+    /// read are summarised by reason, with the first few line numbers of each; the exit
+    /// status is non-zero only when nothing could be read.
     Import {
         /// cloop's id of the course.
         #[arg(long)]
@@ -96,6 +96,13 @@ enum Command {
         /// The file's format.
         #[arg(long, value_parser = clap::value_parser!(cloop::ingest::import::Format))]
         format: cloop::ingest::import::Format,
+        /// The year of times written without one (Moodle's "11 May, 09:44"); by default
+        /// the year that puts them within the course's dates.
+        #[arg(long)]
+        year: Option<i16>,
+        /// Write every rejected row (line number and reason, tab-separated) to this file.
+        #[arg(long, value_name = "FILE")]
+        rejections: Option<PathBuf>,
         /// The file to import.
         file: PathBuf,
     },
@@ -262,8 +269,17 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Import {
             course,
             format,
+            year,
+            rejections,
             file,
-        } => import(&config, course, format, &file).await,
+        } => {
+            let options = cloop::ingest::import::ImportOptions {
+                session_gap: config.session_gap,
+                year,
+                rejections_file: rejections,
+            };
+            import(&config, course, format, &options, &file).await
+        }
         Command::Admin {
             command: AdminCommand::Create { name },
         } => {
@@ -499,6 +515,7 @@ async fn import(
     config: &Config,
     course: cloop::store::CourseId,
     format: cloop::ingest::import::Format,
+    options: &cloop::ingest::import::ImportOptions,
     file: &std::path::Path,
 ) -> Result<(), String> {
     let store = open_store(config).await?;
@@ -512,27 +529,15 @@ async fn import(
         .map_err(|e| e.to_string())?,
     );
     let started = std::time::Instant::now();
-    let result = cloop::ingest::import::import_file(
-        &store,
-        course,
-        format,
-        file,
-        config.session_gap,
-        &|bytes| bar.set_position(bytes),
-    )
-    .await;
+    let result =
+        cloop::ingest::import::import_file_with(&store, course, format, file, options, &|bytes| {
+            bar.set_position(bytes)
+        })
+        .await;
     bar.finish_and_clear();
     store.close().await;
     let report = result.map_err(|e| e.to_string())?;
-    for r in &report.report.rejections {
-        println!("line {}: {}", r.at, r.reason);
-    }
-    if report.report.rejected > report.report.rejections.len() as u64 {
-        println!(
-            "… and {} more rejected rows",
-            report.report.rejected - report.report.rejections.len() as u64
-        );
-    }
+    print!("{}", cloop::ingest::import::summary(&report));
     println!(
         "{} rows in {:.1}s: {} new, {} already stored, {} rejected",
         report.rows,

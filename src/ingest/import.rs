@@ -14,6 +14,8 @@ use serde_json::Value;
 
 use super::accumulator::AccumulatorRows;
 use super::clock::TimestampReader;
+pub use super::import_report::{ImportOptions, ImportReport, summary};
+use super::rejections::RejectionLog;
 use super::{
     CourseClock, CourseLookup, EventWindow, IngestReport, LmsEvent, Recorder, Resolver, caliper,
     xapi,
@@ -92,29 +94,20 @@ pub enum ImportError {
     },
     #[error("nothing could be read: {0}")]
     Unreadable(String),
+    #[error("cannot write the rejected rows: {0}")]
+    Rejections(#[source] std::io::Error),
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-/// The outcome of one import.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct ImportReport {
-    /// Data rows read (header lines not counted).
-    pub rows: u64,
-    #[serde(flatten)]
-    pub report: IngestReport,
-}
-
-impl ImportReport {
-    /// True when rows were read but none could be stored or recognised as stored.
-    pub fn nothing_readable(&self) -> bool {
-        self.report.new + self.report.duplicate == 0
-    }
 }
 
 /// A source of parsed rows: the line number and the event, or why the row is rejected.
 pub trait RowSource {
     fn next_row(&mut self) -> Option<(u64, Result<LmsEvent, String>)>;
+
+    /// What the reader had to know about the file, once every row is read.
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Makes identical rows distinct (exports with coarse timestamps repeat rows that are
@@ -208,8 +201,8 @@ impl<R: BufRead> RowSource for JsonLines<R> {
     }
 }
 
-/// Imports `path` in `format` into `course`. `progress` is told the bytes read so far
-/// after each batch; `total` is what it counts towards (the file's size).
+/// Imports `path` in `format` into `course` with the default options and `session_gap`.
+/// `progress` is told the bytes read so far after each batch.
 pub async fn import_file(
     store: &Store,
     course: CourseId,
@@ -218,10 +211,30 @@ pub async fn import_file(
     session_gap: Duration,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<ImportReport, ImportError> {
-    let io_error = |source| ImportError::Io {
+    let options = ImportOptions::new(session_gap);
+    import_file_with(store, course, format, path, &options, progress).await
+}
+
+/// Imports `path` in `format` into `course`. `progress` is told the bytes read so far
+/// after each batch (the file's size is what it counts towards).
+pub async fn import_file_with(
+    store: &Store,
+    course: CourseId,
+    format: Format,
+    path: &Path,
+    options: &ImportOptions,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<ImportReport, ImportError> {
+    let session_gap = options.session_gap;
+    let io_error = |source: std::io::Error| ImportError::Io {
         path: path.display().to_string(),
         source,
     };
+    let rejections = options.rejections_file.as_deref();
+    let log = RejectionLog::new(rejections).map_err(|source| ImportError::Io {
+        path: rejections.map_or(String::new(), |p| p.display().to_string()),
+        source,
+    })?;
     let count = Arc::new(AtomicU64::new(0));
     let course_row = store.course(course).await?;
     let clock = CourseClock::or_utc(&course_row.time_zone);
@@ -252,7 +265,13 @@ pub async fn import_file(
             super::loop_export::LoopRows::new(input, times).map_err(ImportError::Unreadable)?,
         ),
         Format::MoodleLog => Box::new(
-            super::moodle_log::MoodleLogRows::new(input, times).map_err(ImportError::Unreadable)?,
+            super::moodle_log::MoodleLogRows::new(
+                input,
+                times,
+                super::moodle_log::MoodleContext::of_course(store, &course_row, options.year)
+                    .await?,
+            )
+            .map_err(ImportError::Unreadable)?,
         ),
         Format::CaliperJsonl | Format::XapiJsonl => Box::new(JsonLines {
             input,
@@ -272,6 +291,7 @@ pub async fn import_file(
         Resolver::new(course_row.platform_id),
         rows,
         batches,
+        log,
     ));
     let mut written = IngestReport::default();
     while let Some(batch) = ready.recv().await {
@@ -300,8 +320,14 @@ async fn read_batches(
     mut resolver: Resolver,
     mut rows: Box<dyn RowSource + Send>,
     batches: tokio::sync::mpsc::Sender<Vec<NewActivity>>,
+    mut log: RejectionLog,
 ) -> Result<ImportReport, ImportError> {
     let mut report = ImportReport::default();
+    let mut reject = |report: &mut ImportReport, line: u64, reason: String| {
+        log.add(line, &reason)?;
+        report.report.reject(line, None, reason);
+        Ok::<_, std::io::Error>(())
+    };
     let mut batch = Vec::with_capacity(BATCH);
     let window = EventWindow::now();
     // A batch is built only once the writer has taken the previous one, so at most two
@@ -315,7 +341,7 @@ async fn read_batches(
         let event = match row.and_then(|event| window.check(&event).map(|()| event)) {
             Ok(event) => event,
             Err(reason) => {
-                report.report.reject(line, None, reason);
+                reject(&mut report, line, reason).map_err(ImportError::Rejections)?;
                 continue;
             }
         };
@@ -325,11 +351,12 @@ async fn read_batches(
             && let CourseLookup::Found(other) = resolver.course(&store, &event.course).await?
             && other != course
         {
-            report.report.reject(
+            reject(
+                &mut report,
                 line,
-                None,
                 format!("the event belongs to another course (cloop course {other})"),
-            );
+            )
+            .map_err(ImportError::Rejections)?;
             continue;
         }
         batch.push(event);
@@ -344,6 +371,10 @@ async fn read_batches(
     if !batch.is_empty() {
         slot.send(resolve(&store, course, &mut resolver, &mut batch).await?);
     }
+    let (reasons, file) = log.finish().map_err(ImportError::Rejections)?;
+    report.reasons = reasons;
+    report.rejections_file = file;
+    report.notes = rows.notes();
     Ok(report)
 }
 

@@ -447,6 +447,20 @@ impl Store {
         Ok(())
     }
 
+    /// The course's members by full name, each with the LMS key an event names them by
+    /// (the user's LMS primary key, or their LTI subject): for logs whose ids are hidden.
+    pub async fn members_by_name(&self, course: CourseId) -> StoreResult<Vec<(String, String)>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT u.name, COALESCE(u.lms_user_pk, u.lms_sub) FROM enrolments e \
+                 JOIN users u ON u.id = e.user_id WHERE e.course_id = $1 AND u.name <> ''",
+            )
+            .bind(course)
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+
     /// The course's time zone name.
     pub async fn course_time_zone(&self, course: CourseId) -> StoreResult<String> {
         on_pool!(self, pool => {

@@ -187,7 +187,7 @@ async fn cli_import_reports_rejected_lines_and_fails_only_when_nothing_is_read()
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(
-        stdout.contains("line 7:") && stdout.contains("6 new"),
+        stdout.contains("(line 7)") && stdout.contains("6 new"),
         "{stdout}"
     );
 

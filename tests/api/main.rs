@@ -17,6 +17,7 @@ mod health;
 mod ingest_caliper;
 mod ingest_group_commit;
 mod ingest_import;
+mod ingest_moodle;
 mod ingest_rollups;
 mod ingest_support;
 mod ingest_xapi;

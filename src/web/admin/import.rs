@@ -77,12 +77,19 @@ pub fn report_markup(report: &ImportReport) -> Markup {
                 tr { th { "already stored" } td { (report.report.duplicate) } }
                 tr { th { "rejected" } td { (report.report.rejected) } }
             }
-            @if !report.report.rejections.is_empty() {
-                h3 { "Rejected rows" }
+            @for note in &report.notes {
+                p class="note" { (note) }
+            }
+            @if !report.reasons.is_empty() {
+                h3 { "Rejected rows, by reason" }
                 table {
-                    tr { th { "line" } th { "reason" } }
-                    @for r in &report.report.rejections {
-                        tr { td { (r.at) } td { (r.reason) } }
+                    tr { th { "rows" } th { "reason (the first such row's)" } th { "first lines" } }
+                    @for tally in &report.reasons {
+                        tr {
+                            td { (tally.rows) }
+                            td { (tally.reason) }
+                            td { (tally.first_lines.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")) }
+                        }
                     }
                 }
             }
