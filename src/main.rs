@@ -54,6 +54,18 @@ enum Command {
         #[arg(long)]
         all: bool,
     },
+    /// Write a consistent copy of the SQLite database to FILE (a new file) while cloop
+    /// keeps serving. For PostgreSQL use pg_dump (see README, "Backups").
+    Backup {
+        /// The file to write the copy to; it must not exist yet.
+        file: PathBuf,
+    },
+    /// Replace the SQLite database with the backup FILE, after checking the backup.
+    /// Refuses while any cloop process (serve, worker, import, sync) has the database open.
+    Restore {
+        /// The backup to restore (made by `cloop backup`).
+        file: PathBuf,
+    },
     /// Apply pending database migrations and exit.
     ///
     /// `serve` does this too; run it alone to upgrade the schema before starting several
@@ -266,6 +278,16 @@ async fn run(cli: Cli) -> Result<(), String> {
             revoke,
             list,
         } => ingest_key(&config, &platform, xapi, revoke, list).await,
+        Command::Backup { file } => backup(&config, &file).await,
+        Command::Restore { file } => {
+            cloop::store::backup::restore(&config.database_url, &file)
+                .map_err(|e| e.to_string())?;
+            println!(
+                "restored the database from {}; `cloop serve` applies any newer migrations",
+                file.display()
+            );
+            Ok(())
+        }
         Command::Import {
             course,
             format,
@@ -552,6 +574,29 @@ async fn import(
             file.display()
         ));
     }
+    Ok(())
+}
+
+async fn backup(config: &Config, file: &std::path::Path) -> Result<(), String> {
+    let db = cloop::store::backup::sqlite_path(&config.database_url).map_err(|e| e.to_string())?;
+    if !db.is_file() {
+        return Err(format!(
+            "there is no database at {} to back up",
+            db.display()
+        ));
+    }
+    let store = Store::connect(&config.database_url)
+        .await
+        .map_err(|e| e.to_string())?;
+    let result = store.backup(file).await;
+    store.close().await;
+    let bytes = result.map_err(|e| e.to_string())?;
+    println!(
+        "backed up {} to {} ({:.1} MB)",
+        db.display(),
+        file.display(),
+        bytes as f64 / 1e6
+    );
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 
 mod admins;
 pub mod ags;
+pub mod backup;
 pub(crate) mod bulk_read;
 pub mod cohorts;
 pub mod content;
@@ -38,6 +39,7 @@ pub mod users;
 pub mod windows;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
@@ -125,6 +127,8 @@ pub enum Store {
 pub struct SqliteDb {
     pub pool: SqlitePool,
     pub(crate) activity: Activity<SqliteActivity>,
+    /// The shared lock that tells `cloop restore` the database is in use (none in memory).
+    _in_use: Option<Arc<std::fs::File>>,
 }
 
 /// PostgreSQL's pool, and the writers that activity is recorded through.
@@ -185,6 +189,12 @@ impl Store {
             target: target.clone(),
             source,
         };
+        let in_use = match options.get_filename() {
+            file if file.as_os_str().is_empty() || file == std::path::Path::new(":memory:") => None,
+            file => Some(Arc::new(
+                backup::hold_in_use(file).map_err(|e| connect_error(sqlx::Error::Io(e)))?,
+            )),
+        };
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(30))
@@ -203,6 +213,7 @@ impl Store {
         Ok(Self::Sqlite(SqliteDb {
             pool,
             activity: Activity::new(activity, 1, queue_events),
+            _in_use: in_use,
         }))
     }
 

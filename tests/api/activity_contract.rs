@@ -56,7 +56,7 @@ fn event(
 /// Every rollup and session row of a course that counts anything, each table's rows as
 /// text in key order (texts that are appended to are compared as what they count, not as
 /// written).
-async fn rollup_rows(store: &Store, course: CourseId) -> Vec<(&'static str, Vec<String>)> {
+pub async fn rollup_rows(store: &Store, course: CourseId) -> Vec<(&'static str, Vec<String>)> {
     const TABLES: [(&str, &str); 6] = [
         (
             "rollup_course_day",

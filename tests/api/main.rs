@@ -5,6 +5,7 @@ mod helpers;
 
 mod activity_contract;
 mod admin_login;
+mod backup;
 mod blackboard_3lo;
 mod blackboard_fake;
 mod browser;
