@@ -31,6 +31,9 @@ pub struct Config {
     pub public_url: Url,
     pub database_url: String,
     pub listen: SocketAddr,
+    /// A second address serving only `GET /metrics` (for a scraper on another host);
+    /// without it, `/metrics` on `listen` answers loopback clients only.
+    pub metrics_listen: Option<SocketAddr>,
     pub sync_interval: Duration,
     /// How often a course's roster and gradebook are read over LTI (NRPS, AGS), on launch
     /// and on schedule.
@@ -84,6 +87,8 @@ struct RawConfig {
     #[serde(default, deserialize_with = "scalar_text")]
     listen: Option<String>,
     #[serde(default, deserialize_with = "scalar_text")]
+    metrics_listen: Option<String>,
+    #[serde(default, deserialize_with = "scalar_text")]
     sync_interval: Option<String>,
     #[serde(default, deserialize_with = "scalar_text")]
     roster_interval: Option<String>,
@@ -104,6 +109,7 @@ impl Default for RawConfig {
             public_url: None,
             database_url: Some("sqlite://cloop.db".into()),
             listen: Some("127.0.0.1:8080".into()),
+            metrics_listen: None,
             sync_interval: Some("6h".into()),
             roster_interval: Some("6h".into()),
             blackboard_daily_budget: Some(DEFAULT_DAILY_BUDGET.to_string()),
@@ -166,6 +172,7 @@ impl Config {
             public_url: Url::parse("http://127.0.0.1:0").expect("static URL"),
             database_url: database_url.to_string(),
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            metrics_listen: None,
             sync_interval: Duration::from_secs(6 * 3600),
             roster_interval: Duration::from_secs(6 * 3600),
             blackboard_daily_budget: DEFAULT_DAILY_BUDGET,
@@ -185,6 +192,17 @@ impl Config {
                 "\"127.0.0.1:8080\"",
             )
         })?;
+
+        let metrics_listen = match raw.metrics_listen.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => Some(text.parse::<SocketAddr>().map_err(|_| {
+                ConfigError::invalid(
+                    "metrics_listen",
+                    format!("{text:?} is not an address and port"),
+                    "\"10.0.0.5:9464\"",
+                )
+            })?),
+        };
 
         let public_url = match raw.public_url {
             Some(text) => parse_public_url(&text)?,
@@ -290,6 +308,7 @@ impl Config {
             public_url,
             database_url,
             listen,
+            metrics_listen,
             sync_interval,
             roster_interval,
             blackboard_daily_budget,

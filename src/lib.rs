@@ -11,6 +11,7 @@ pub mod ingest;
 pub mod jobs;
 pub mod lms;
 pub mod lti;
+pub mod metrics;
 pub mod outbound;
 pub mod secret;
 pub mod store;
@@ -59,6 +60,8 @@ pub enum StartError {
 pub struct App {
     state: AppState,
     listener: TcpListener,
+    /// `metrics_listen`'s listener, serving `/metrics` alone.
+    metrics_listener: Option<TcpListener>,
     jobs: Option<jobs::JobsOptions>,
 }
 
@@ -87,6 +90,15 @@ impl App {
                     addr: config.listen,
                     source,
                 })?;
+        let metrics_listener = match config.metrics_listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| StartError::Listen { addr, source })?,
+            ),
+            None => None,
+        };
+        metrics::handle();
         if config.public_url.port() == Some(0) {
             let port = listener
                 .local_addr()
@@ -108,6 +120,7 @@ impl App {
                 push_cache: Arc::default(),
             },
             listener,
+            metrics_listener,
             jobs: None,
         })
     }
@@ -156,12 +169,29 @@ impl App {
             )
         });
         let header_read_timeout = self.state.config.limits.header_read_timeout;
+        let (stop_metrics, metrics_stopped) = tokio::sync::watch::channel(false);
+        let metrics_server = self.metrics_listener.map(|listener| {
+            let router = web::metrics_router(self.state.clone());
+            let mut stopped = metrics_stopped;
+            tokio::spawn(web::serve::serve(
+                listener,
+                router,
+                header_read_timeout,
+                async move {
+                    let _ = stopped.wait_for(|stop| *stop).await;
+                },
+            ))
+        });
         let router = web::router(self.state);
         let result = web::serve::serve(self.listener, router, header_read_timeout, async move {
             shutdown.await;
             let _ = stop_jobs.send(true);
+            let _ = stop_metrics.send(true);
         })
         .await;
+        if let Some(server) = metrics_server {
+            let _ = server.await;
+        }
         maintenance.abort();
         if let Some(tasks) = background.as_mut() {
             // Give a running sync a moment to finish; one cut short resumes on its next run.

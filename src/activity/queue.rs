@@ -99,6 +99,11 @@ impl ActivityQueue {
         QueueRoom { _held: permit }
     }
 
+    /// Events received and not yet committed.
+    pub(crate) fn waiting(&self) -> usize {
+        self.capacity - self.room.available_permits()
+    }
+
     fn permits(&self, events: usize) -> u32 {
         u32::try_from(events.clamp(1, self.capacity)).unwrap_or(u32::MAX)
     }

@@ -134,6 +134,11 @@ impl Store {
         on_activity!(self, activity => &activity.queue)
     }
 
+    /// Events received and waiting in the activity queue to be committed.
+    pub fn activity_waiting(&self) -> usize {
+        self.activity_queue().waiting()
+    }
+
     /// Room in the activity queue for `events`, or [`crate::store::StoreError::Busy`] at
     /// once if the queue lacks it (for pushed events: the sender is told to resend).
     pub fn try_reserve_activity(&self, events: usize) -> StoreResult<QueueRoom> {

@@ -27,6 +27,21 @@ macro_rules! job_columns {
 }
 
 impl Store {
+    /// Jobs waiting to run, and how long ago the oldest of them became due (none waiting:
+    /// zero).
+    pub async fn job_backlog(&self) -> StoreResult<(i64, i64)> {
+        let now = EpochMs::now();
+        let (waiting, oldest): (i64, Option<i64>) = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT COUNT(*), MIN(run_at) FROM jobs WHERE status = 'queued' AND run_at <= $1",
+            )
+            .bind(now)
+            .fetch_one(pool)
+            .await
+        })?;
+        Ok((waiting, oldest.map_or(0, |at| (now.0 - at).max(0))))
+    }
+
     /// Queues a job unless one of the same kind and key is already queued or running;
     /// returns the new job's id, or `None` when it was already there.
     pub async fn enqueue_job(

@@ -263,6 +263,11 @@ impl Store {
         }
     }
 
+    /// Connections open in the main pool, and how many of them are idle.
+    pub fn pool_use(&self) -> (u32, usize) {
+        on_pool!(self, pool => (pool.size(), pool.num_idle()))
+    }
+
     /// A cheap round trip, for health checks.
     pub async fn ping(&self) -> StoreResult<()> {
         on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))?;

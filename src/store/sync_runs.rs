@@ -197,7 +197,7 @@ impl Store {
              WHERE id = $1 RETURNING ",
             run_columns!()
         );
-        Ok(on_pool!(self, pool => {
+        let finished: SyncRun = on_pool!(self, pool => {
             sqlx::query_as(sql)
                 .bind(run)
                 .bind(status.as_str())
@@ -206,7 +206,14 @@ impl Store {
                 .bind(EpochMs::now())
                 .fetch_one(pool)
                 .await
-        })?)
+        })?;
+        let took = finished
+            .finished_at
+            .map_or(0, |at| at.0 - finished.started_at.0);
+        metrics::counter!("cloop_sync_runs_total", "status" => status.as_str()).increment(1);
+        metrics::histogram!("cloop_sync_run_duration_seconds", "status" => status.as_str())
+            .record(took as f64 / 1e3);
+        Ok(finished)
     }
 
     /// The course's most recent run.

@@ -131,12 +131,16 @@ async fn receive_caliper(
     let body = read_body(&state, request).await?;
     let envelope = caliper::parse_envelope(&body).map_err(Error::BadRequest)?;
     let mapped = caliper::map_envelope(envelope);
-    Ok(Json(ingest_pushed(&state, platform, mapped).await?))
+    Ok(Json(
+        ingest_pushed(&state, platform, "caliper", mapped).await?,
+    ))
 }
 
+/// Takes in the pushed events of `source` and counts them by outcome (`/metrics`).
 async fn ingest_pushed(
     state: &AppState,
     platform: PlatformId,
+    source: &'static str,
     mapped: Vec<(Option<String>, ingest::Mapped)>,
 ) -> Result<IngestReport> {
     let intake = ingest::PushIntake {
@@ -144,7 +148,17 @@ async fn ingest_pushed(
         pending_cap: state.config.limits.pending_events_per_platform,
         cache: &state.push_cache,
     };
-    Ok(ingest::ingest_pushed(&state.store, platform, intake, mapped).await?)
+    let report = ingest::ingest_pushed(&state.store, platform, intake, mapped).await?;
+    for (outcome, events) in [
+        ("new", report.new),
+        ("duplicate", report.duplicate),
+        ("rejected", report.rejected),
+        ("pending", report.pending),
+    ] {
+        metrics::counter!("cloop_events_received_total", "source" => source, "outcome" => outcome)
+            .increment(events);
+    }
+    Ok(report)
 }
 
 /// The Basic password is the key; the user name is not checked (the LMS's form needs one).
@@ -182,7 +196,7 @@ async fn receive_xapi(State(state): State<AppState>, request: Request) -> Result
             (None, Err(_)) => String::new(),
         })
         .collect();
-    let report = ingest_pushed(&state, platform, mapped).await?;
+    let report = ingest_pushed(&state, platform, "xapi", mapped).await?;
     let summary = serde_json::json!({
         "new": report.new,
         "duplicate": report.duplicate,

@@ -10,6 +10,7 @@ mod health;
 pub mod ingest;
 pub mod layout;
 pub mod lti;
+mod metrics;
 mod origin;
 mod request_log;
 pub mod serve;
@@ -48,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         .merge(deep_link::router())
         .merge(ingest::router(&state.config.limits))
         .merge(views::router())
+        .merge(metrics::router())
         .route("/static/cloop.css", get(stylesheet))
         .route("/static/cloop.js", get(|| script(SCRIPT)))
         .route("/static/lti-storage.js", get(|| script(STORAGE_SCRIPT)))
@@ -59,6 +61,7 @@ pub fn router(state: AppState) -> Router {
             origin::require_same_origin,
         ))
         .layer(middleware::from_fn(log_and_render))
+        .layer(middleware::from_fn(metrics::track))
         .layer(middleware::from_fn_with_state(state.clone(), csp::set_csp))
         .with_state(state)
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -81,6 +84,11 @@ pub fn router(state: AppState) -> Router {
                 .make_span_with(request_log::RedactedSpan)
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
+}
+
+/// The router of the `metrics_listen` address: `GET /metrics` alone.
+pub fn metrics_router(state: AppState) -> Router {
+    metrics::dedicated(state)
 }
 
 /// A handler that panicked answers with cloop's 500 page, and the panic is logged once by

@@ -29,6 +29,7 @@ mod lti_registration;
 mod lti_services;
 mod lti_services_groups;
 mod lti_services_mock;
+mod metrics;
 mod offerings_browser;
 mod offerings_fixture;
 mod outreach_fixture;
