@@ -14,6 +14,8 @@ mod cli;
 mod cohort_fixture;
 mod demo;
 mod demo_browser;
+mod fuzz;
+mod fuzz_targets;
 mod health;
 mod ingest_caliper;
 mod ingest_group_commit;
