@@ -17,15 +17,15 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::Instant;
 
-use cloop::store::platforms::NewPlatform;
 use cloop::store::signing_keys::StoredKey;
 use cloop::{App, Config};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
 
-const ISSUER: &str = "https://learn.bench.example.edu";
-const CLIENT_ID: &str = "bench-client";
-const DEPLOYMENT: &str = "bench-deployment";
+/// The registration `support::platform_and_course` makes.
+const ISSUER: &str = "https://blackboard.com";
+const CLIENT_ID: &str = "bench";
+const DEPLOYMENT: &str = "bench";
 const USERS: usize = 300;
 const COURSES: usize = 30;
 const WARM_UP: usize = 40;
@@ -81,14 +81,17 @@ fn run() {
     for (engine, url) in &databases {
         let mut server = Server::start(url, &jwks_url);
         let round = drive(&server, &key_file, clients, launches);
-        server.stop();
+        let rss = server.stop();
         let rate = launches as f64 / round.secs;
         let cpu_ms = round.server_cpu * 1e3 / launches as f64;
-        let (p50, p95) = (percentile(&round.latencies, 0.50), percentile(&round.latencies, 0.95));
+        let (p50, p95) = (
+            percentile(&round.latencies, 0.50),
+            percentile(&round.latencies, 0.95),
+        );
         println!(
             "launch_{engine}: {launches} login + launch from {clients} client processes: \
              {rate:.0} launches/s ({:.1} s); login + launch p50 {p50:.1} ms, p95 {p95:.1} ms; \
-             server CPU per launch {cpu_ms:.2} ms",
+             server CPU per launch {cpu_ms:.2} ms; peak server RSS {rss:.0} MB",
             round.secs,
         );
         support::table_row(
@@ -141,6 +144,7 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 struct Server {
     child: Child,
     stdin: Option<ChildStdin>,
+    stdout: BufReader<ChildStdout>,
     address: String,
 }
 
@@ -154,17 +158,28 @@ impl Server {
             .expect("server");
         let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
         let ready = read_line(&mut stdout);
-        let address = ready.split_whitespace().nth(1).expect("address").to_string();
+        let address = ready
+            .split_whitespace()
+            .nth(1)
+            .expect("address")
+            .to_string();
         Self {
             stdin: child.stdin.take(),
+            stdout,
             address,
             child,
         }
     }
 
-    fn stop(&mut self) {
+    /// Ends the server; its peak RSS (MB), from its own accounting.
+    fn stop(&mut self) -> f64 {
         drop(self.stdin.take());
+        let report = read_line(&mut self.stdout);
         self.child.wait().expect("server exit");
+        report
+            .split_whitespace()
+            .find_map(|w| w.parse().ok())
+            .expect("peak RSS")
     }
 }
 
@@ -217,7 +232,11 @@ fn drive(server: &Server, key_file: &std::path::Path, clients: usize, launches: 
     let mut latencies = Vec::with_capacity(launches);
     for (mut child, mut stdout) in children {
         let report = read_line(&mut stdout);
-        latencies.extend(report.split_whitespace().filter_map(|w| w.parse::<f64>().ok()));
+        latencies.extend(
+            report
+                .split_whitespace()
+                .filter_map(|w| w.parse::<f64>().ok()),
+        );
         child.wait().expect("client exit");
     }
     let secs = started.elapsed().as_secs_f64();
@@ -231,31 +250,25 @@ fn drive(server: &Server, key_file: &std::path::Path, clients: usize, launches: 
     }
 }
 
-/// The server role: cloop on `url` with the platform registered; prints `ready ADDRESS`
-/// and serves until its stdin closes.
+/// The server role: cloop on `url` with the platform registered; prints `ready ADDRESS`,
+/// serves until its stdin closes, then prints `rss MB` (its peak).
 fn serve(url: &str, jwks_url: &str) {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
         let app = App::build(Config::for_database(url)).await.expect("app");
         let address = app.local_addr();
         let store = app.state().store.clone();
-        let platform = store
-            .create_platform(&NewPlatform {
-                name: "bench".into(),
-                product: "blackboard".into(),
-                issuer: ISSUER.into(),
-                client_id: CLIENT_ID.into(),
-                auth_url: format!("{ISSUER}/oidcauth"),
-                jwks_url: jwks_url.into(),
-                token_url: format!("{ISSUER}/token"),
-                token_audience: None,
-            })
-            .await
-            .expect("platform");
+        let (platform, _) = support::platform_and_course(&store, 1).await;
         store
-            .add_deployment(platform.id, DEPLOYMENT)
+            .set_platform_endpoints(
+                platform.id,
+                &platform.auth_url,
+                jwks_url,
+                &platform.token_url,
+            )
             .await
-            .expect("deployment");
+            .expect("platform keys at this bench");
+        support::reset_peak_rss();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         std::thread::spawn(move || {
             let mut sink = String::new();
@@ -269,6 +282,7 @@ fn serve(url: &str, jwks_url: &str) {
         .await
         .expect("serve");
     });
+    println!("rss {:.1}", support::peak_rss_mb());
 }
 
 /// The client role (`k/n`, `count` launches): warms up, says `ready`, waits for `go`,

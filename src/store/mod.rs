@@ -25,6 +25,7 @@ mod migrate;
 pub mod outreach;
 pub mod pending_activity;
 pub mod platforms;
+pub mod registry;
 pub mod reports;
 pub mod rest;
 pub mod rest_grants;
@@ -38,6 +39,7 @@ pub mod users;
 pub mod windows;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
@@ -51,6 +53,7 @@ use crate::activity::sqlite::SqliteActivity;
 use crate::activity::store::Activity;
 use crate::activity::{DEFAULT_QUEUE_EVENTS, PackError};
 pub use ids::*;
+use registry::RegistryCache;
 
 /// Page cache of SQLite's activity writer (negative: KiB), so the index pages a batch of
 /// events touches stay in memory from one batch to the next.
@@ -125,6 +128,7 @@ pub enum Store {
 pub struct SqliteDb {
     pub pool: SqlitePool,
     pub(crate) activity: Activity<SqliteActivity>,
+    pub(crate) registry: Arc<RegistryCache>,
 }
 
 /// PostgreSQL's pool, and the writers that activity is recorded through.
@@ -132,6 +136,7 @@ pub struct SqliteDb {
 pub struct PostgresDb {
     pub pool: PgPool,
     pub(crate) activity: Activity<PostgresActivity>,
+    pub(crate) registry: Arc<RegistryCache>,
 }
 
 /// Runs one body against whichever pool the store holds; the body is type-checked for
@@ -203,6 +208,7 @@ impl Store {
         Ok(Self::Sqlite(SqliteDb {
             pool,
             activity: Activity::new(activity, 1, queue_events),
+            registry: Arc::default(),
         }))
     }
 
@@ -242,6 +248,7 @@ impl Store {
         Ok(Self::Postgres(PostgresDb {
             activity: Activity::new(activity, postgres::WRITERS, queue_events),
             pool,
+            registry: Arc::default(),
         }))
     }
 
@@ -249,6 +256,14 @@ impl Store {
         match self {
             Self::Sqlite(_) => Backend::Sqlite,
             Self::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// The cached platform registrations of this store (shared by its clones).
+    pub(crate) fn registry(&self) -> &RegistryCache {
+        match self {
+            Self::Sqlite(db) => &db.registry,
+            Self::Postgres(db) => &db.registry,
         }
     }
 
