@@ -106,10 +106,12 @@ impl Store {
     /// is gone.
     pub async fn record_launch(&self, w: &LaunchWrite<'_>) -> StoreResult<Option<LaunchRecorded>> {
         let now = EpochMs::now();
-        // Two launches showing new origins at once must not overwrite each other's.
+        // Two launches showing new origins at once must not overwrite each other's. Not
+        // `FOR UPDATE`: that waits for the key-share locks the other launches' nonce
+        // inserts hold on the platform row, while they wait for this one's.
         let known_origins = match self.backend() {
             super::Backend::Postgres => {
-                "SELECT frame_origins FROM platforms WHERE id = $1 FOR UPDATE"
+                "SELECT frame_origins FROM platforms WHERE id = $1 FOR NO KEY UPDATE"
             }
             super::Backend::Sqlite => "SELECT frame_origins FROM platforms WHERE id = $1",
         };

@@ -181,3 +181,23 @@ on_both_backends! {
         assert_eq!(refused.status(), 401);
     }
 }
+
+on_both_backends! {
+    async fn concurrent_launches_from_new_origins_all_land_and_keep_every_origin(backend: Backend) {
+        let Some((app, mock)) = setup(backend).await else { return };
+        let launches = (0..6).map(|i| {
+            launch_with(&app, &mock, move |c| {
+                c["sub"] = json!(format!("user-{i}"));
+                c["https://purl.imsglobal.org/spec/lti/claim/tool_platform"]["url"] = json!(format!("https://site-{i}.example.edu/"));
+            })
+        });
+        for response in futures_util::future::join_all(launches).await {
+            assert_eq!(response.status(), 303, "{:?}", response.text().await);
+        }
+        let platform = app.store.platforms_by_issuer(ISSUER).await.unwrap().remove(0);
+        for i in 0..6 {
+            let origin = format!("https://site-{i}.example.edu");
+            assert!(platform.frame_origins.split_whitespace().any(|o| o == origin), "{origin} in {}", platform.frame_origins);
+        }
+    }
+}
