@@ -1,20 +1,22 @@
-//! id_token validation, every check of the LTI 1.3 security framework in order of
-//! cheapness, and recording a valid launch: user, course and enrolment upserted.
+//! id_token validation: every check of the LTI 1.3 security framework in order of
+//! cheapness, reading nothing but cached registrations and keys, writing nothing.
+
+use std::sync::Arc;
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, Validation};
+use serde::Deserialize;
 
 use crate::Config;
 use crate::SecretKey;
 use crate::lti::claims::{DEEP_LINKING_REQUEST, IdTokenClaims, LTI_VERSION, RESOURCE_LINK_REQUEST};
 use crate::lti::error::LaunchError;
+use crate::lti::lenient;
 use crate::lti::login::{LoginState, find_registration, is_our_url};
 use crate::lti::platform_keys::PlatformKeys;
 use crate::lti::roles::{Role, is_course_staff, parse_roles};
-use crate::store::courses::CourseUpsert;
-use crate::store::platforms::Platform;
-use crate::store::users::UserUpsert;
-use crate::store::{CourseId, DeploymentId, EpochMs, PlatformId, Store, UserId};
+use crate::store::registry::Registration;
+use crate::store::{DeploymentId, EpochMs, Store};
 
 /// Clock skew tolerated on `exp` and `iat`, in seconds.
 pub const LEEWAY_SECS: i64 = 60;
@@ -22,7 +24,7 @@ pub const LEEWAY_SECS: i64 = 60;
 /// A launch that passed every check.
 #[derive(Clone, Debug)]
 pub struct ValidLaunch {
-    pub platform: Platform,
+    pub registration: Arc<Registration>,
     /// The registered deployment the launch came through.
     pub deployment: DeploymentId,
     pub claims: IdTokenClaims,
@@ -48,8 +50,18 @@ impl StateProof<'_> {
     }
 }
 
-fn peek_claims(token: &str) -> Result<IdTokenClaims, LaunchError> {
-    jsonwebtoken::dangerous::insecure_decode::<IdTokenClaims>(token)
+/// The claims that pick the registration, read before the signature is checked.
+#[derive(Deserialize)]
+struct Addressed {
+    iss: String,
+    #[serde(default, deserialize_with = "lenient::strings")]
+    aud: Vec<String>,
+    #[serde(default, deserialize_with = "lenient::text")]
+    azp: Option<String>,
+}
+
+fn peek_claims(token: &str) -> Result<Addressed, LaunchError> {
+    jsonwebtoken::dangerous::insecure_decode::<Addressed>(token)
         .map(|data| data.claims)
         .map_err(|e| LaunchError::MalformedToken(e.to_string()))
 }
@@ -62,19 +74,27 @@ pub async fn validate(
     id_token: &str,
     proof: StateProof<'_>,
 ) -> Result<ValidLaunch, LaunchError> {
-    // 1. Algorithm: asymmetric RSA only; `none` and HMAC never.
-    let alg = algorithm_name(id_token);
-    if !matches!(alg.as_str(), "RS256" | "RS384" | "RS512") {
-        return Err(LaunchError::ForbiddenAlgorithm(alg));
-    }
-    let header = jsonwebtoken::decode_header(id_token)
-        .map_err(|e| LaunchError::MalformedToken(e.to_string()))?;
-    if !matches!(
-        header.alg,
-        Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512
-    ) {
-        return Err(LaunchError::ForbiddenAlgorithm(format!("{:?}", header.alg)));
-    }
+    // 1. Algorithm: asymmetric RSA only; `none` and HMAC never. The header's own text
+    //    names an algorithm the JWT library does not know (`none`).
+    let header = match jsonwebtoken::decode_header(id_token) {
+        Ok(header)
+            if matches!(
+                header.alg,
+                Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512
+            ) =>
+        {
+            header
+        }
+        Ok(header) => return Err(LaunchError::ForbiddenAlgorithm(format!("{:?}", header.alg))),
+        Err(e) => {
+            let alg = algorithm_name(id_token);
+            return Err(if matches!(alg.as_str(), "RS256" | "RS384" | "RS512") {
+                LaunchError::MalformedToken(e.to_string())
+            } else {
+                LaunchError::ForbiddenAlgorithm(alg)
+            });
+        }
+    };
 
     // 2. The registration, from the unverified iss and aud/azp (verified below).
     let unverified = peek_claims(id_token)?;
@@ -84,15 +104,16 @@ pub async fn validate(
         (None, []) => return Err(LaunchError::MalformedToken("no audience".into())),
         (None, _) => return Err(LaunchError::MissingAzp),
     };
-    let platform = match find_registration(store, &unverified.iss, Some(&client_id), None).await {
+    let registration = match find_registration(store, &unverified.iss, Some(&client_id), None).await
+    {
         Err(LaunchError::NotRegistered { .. }) if unverified.azp.is_some() => {
             // azp names a client that is not registered; if the token is addressed to a
             // registered one, say the azp is wrong rather than "not registered".
             for aud in &unverified.aud {
-                if let Ok(p) = find_registration(store, &unverified.iss, Some(aud), None).await {
+                if let Ok(r) = find_registration(store, &unverified.iss, Some(aud), None).await {
                     return Err(LaunchError::WrongAzp {
                         azp: client_id,
-                        client_id: p.client_id,
+                        client_id: r.platform.client_id.clone(),
                     });
                 }
             }
@@ -103,10 +124,11 @@ pub async fn validate(
         }
         other => other?,
     };
+    let platform = &registration.platform;
 
     // 3. Signature with the platform's key by kid, plus iss, aud and exp.
-    let (jwk, key) = keys.key(&platform, header.kid.as_deref()).await?;
-    if let Some(alg) = jwk.common.key_algorithm
+    let platform_key = keys.key(platform, header.kid.as_deref()).await?;
+    if let Some(alg) = platform_key.jwk.common.key_algorithm
         && format!("{alg:?}") != format!("{:?}", header.alg)
     {
         return Err(LaunchError::ForbiddenAlgorithm(format!(
@@ -119,7 +141,7 @@ pub async fn validate(
     validation.set_issuer(&[&platform.issuer]);
     validation.set_audience(&[&platform.client_id]);
     validation.set_required_spec_claims(&["exp", "iss", "aud"]);
-    let claims = jsonwebtoken::decode::<IdTokenClaims>(id_token, &key, &validation)
+    let claims = jsonwebtoken::decode::<IdTokenClaims>(id_token, &platform_key.key, &validation)
         .map_err(|e| match e.kind() {
             ErrorKind::InvalidSignature => LaunchError::BadSignature,
             ErrorKind::ExpiredSignature => LaunchError::Expired,
@@ -165,17 +187,19 @@ pub async fn validate(
         return Err(LaunchError::StateNotBound);
     }
 
-    // 6. Nonce: present, used once — the insert is the check — and the login's.
+    // 6. Nonce: present and the login's. That it is used once is checked where it is
+    //    recorded as used: the insert in the launch's write transaction (`record`).
     let nonce = claims
         .nonce
         .as_deref()
         .filter(|n| !n.is_empty())
         .ok_or(LaunchError::MissingNonce)?;
-    let keep_until = EpochMs((claims.exp + LEEWAY_SECS) * 1000);
-    if !store.use_nonce(platform.id, nonce, keep_until).await? {
-        return Err(LaunchError::ReplayedNonce);
-    }
     if login.nonce != nonce {
+        // Spent all the same, and a replay is named as one.
+        let keep_until = EpochMs((claims.exp + LEEWAY_SECS) * 1000);
+        if !store.use_nonce(platform.id, nonce, keep_until).await? {
+            return Err(LaunchError::ReplayedNonce);
+        }
         return Err(LaunchError::NonceMismatch);
     }
 
@@ -197,13 +221,20 @@ pub async fn validate(
         .deployment_id
         .as_deref()
         .ok_or(LaunchError::MissingParameter("deployment_id claim"))?;
-    let deployment = store
-        .deployment(platform.id, deployment_id)
-        .await?
-        .ok_or_else(|| LaunchError::UnregisteredDeployment {
-            platform: platform.name.clone(),
-            deployment_id: deployment_id.to_string(),
-        })?;
+    let deployment = match registration.deployment(deployment_id) {
+        Some(found) => found,
+        // Perhaps added by another process since the registration was cached.
+        None => store
+            .reload_registrations(&platform.issuer)
+            .await?
+            .iter()
+            .find(|r| r.platform.id == platform.id)
+            .and_then(|r| r.deployment(deployment_id))
+            .ok_or_else(|| LaunchError::UnregisteredDeployment {
+                platform: platform.name.clone(),
+                deployment_id: deployment_id.to_string(),
+            })?,
+    };
     let target = claims
         .target_link_uri
         .as_deref()
@@ -243,7 +274,7 @@ pub async fn validate(
         return Err(LaunchError::DeepLinkingNeedsStaff);
     }
     Ok(ValidLaunch {
-        platform,
+        registration,
         deployment,
         claims,
         roles,
@@ -265,132 +296,4 @@ fn algorithm_name(token: &str) -> String {
         .and_then(|h| serde_json::from_slice::<serde_json::Value>(&h).ok())
         .and_then(|h| h.get("alg").and_then(|a| a.as_str()).map(str::to_string))
         .unwrap_or_else(|| "an unknown algorithm".into())
-}
-
-/// What a recorded launch opened.
-#[derive(Clone, Copy, Debug)]
-pub struct LaunchedSession {
-    pub user: UserId,
-    pub platform: PlatformId,
-    pub deployment: DeploymentId,
-    pub course: CourseId,
-    pub staff: bool,
-    /// True when this launch created the course (its first launch).
-    pub new_course: bool,
-}
-
-/// Upserts the user, the course and the enrolment a valid launch describes. The course is
-/// the context of the launch's deployment; the user is of the platform, since an LTI `sub`
-/// is unique per issuer, across its deployments.
-pub async fn record(store: &Store, launch: &ValidLaunch) -> Result<LaunchedSession, LaunchError> {
-    let claims = &launch.claims;
-    let sub = claims
-        .sub
-        .as_deref()
-        .filter(|s| !s.is_empty())
-        .ok_or(LaunchError::Anonymous)?;
-    let context = claims.context.as_ref().ok_or(LaunchError::MissingContext)?;
-    let context_id = context
-        .id
-        .as_deref()
-        .filter(|s| !s.is_empty())
-        .ok_or(LaunchError::MissingContext)?;
-    let platform = launch.platform.id;
-
-    let name = claims.name.clone().unwrap_or_else(|| {
-        [claims.given_name.as_deref(), claims.family_name.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" ")
-    });
-    let user = store
-        .upsert_user(
-            platform,
-            &UserUpsert {
-                lms_sub: sub.to_string(),
-                lms_user_pk: None,
-                name,
-                given_name: claims.given_name.clone().unwrap_or_default(),
-                family_name: claims.family_name.clone().unwrap_or_default(),
-                email: claims.email.clone().filter(|e| !e.is_empty()),
-            },
-        )
-        .await?;
-
-    let existed = store
-        .course_by_context(platform, launch.deployment, context_id)
-        .await?
-        .is_some();
-    let course = store
-        .upsert_course(
-            platform,
-            launch.deployment,
-            &CourseUpsert {
-                lms_context_id: context_id.to_string(),
-                // In Blackboard Learn the LTI context id is the course's uuid.
-                lms_course_uuid: claims.is_blackboard().then(|| context_id.to_string()),
-                title: context.title.clone().unwrap_or_default(),
-                code: context.label.clone().unwrap_or_default(),
-            },
-        )
-        .await?;
-    let role_names: Vec<String> = launch.roles.iter().map(ToString::to_string).collect();
-    let role_refs: Vec<&str> = role_names.iter().map(String::as_str).collect();
-    store
-        .enrol(course.id, user.id, &role_refs, launch.staff, "launch")
-        .await?;
-    store
-        .set_course_service_urls(
-            course.id,
-            claims
-                .names_roles
-                .as_ref()
-                .and_then(|n| n.context_memberships_url.as_deref()),
-            claims
-                .ags_endpoint
-                .as_ref()
-                .and_then(|a| a.lineitems.as_deref()),
-        )
-        .await?;
-    // Groups are named through the Course Groups service where the platform grants it.
-    if let Some(url) = claims.groups_service.as_ref().and_then(|g| {
-        g.scope
-            .iter()
-            .any(|s| s == crate::lti::services::token::SCOPE_GROUPS)
-            .then_some(g.context_groups_url.as_deref())
-            .flatten()
-    }) {
-        store.set_course_groups_url(course.id, url).await?;
-    }
-    if let Some(ags) = &claims.ags_endpoint
-        && ags.lineitems.is_some()
-    {
-        store.set_course_ags_scopes(course.id, &ags.scope).await?;
-    }
-    Ok(LaunchedSession {
-        user: user.id,
-        platform,
-        deployment: launch.deployment,
-        course: course.id,
-        staff: launch.staff,
-        new_course: !existed,
-    })
-}
-
-/// Origins the launch says frame cloop (the LMS site), for the CSP `frame-ancestors`.
-pub fn framing_origins(claims: &IdTokenClaims) -> Vec<String> {
-    [
-        claims.tool_platform.as_ref().and_then(|p| p.url.as_deref()),
-        claims
-            .launch_presentation
-            .as_ref()
-            .and_then(|p| p.return_url.as_deref()),
-    ]
-    .into_iter()
-    .flatten()
-    .filter_map(|u| url::Url::parse(u).ok())
-    .filter(|u| matches!(u.scheme(), "https" | "http"))
-    .map(|u| u.origin().ascii_serialization())
-    .collect()
 }

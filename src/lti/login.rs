@@ -1,13 +1,15 @@
 //! OIDC third-party login initiation: pick the registration, check the target is ours,
 //! seal nonce and platform into a signed state, and build the platform's auth request.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::Config;
 use crate::SecretKey;
 use crate::lti::error::LaunchError;
-use crate::store::platforms::Platform;
+use crate::store::registry::Registration;
 use crate::store::{EpochMs, PlatformId, Store};
 
 /// How long a login waits for its launch.
@@ -75,23 +77,19 @@ pub async fn find_registration(
     issuer: &str,
     client_id: Option<&str>,
     named: Option<&str>,
-) -> Result<Platform, LaunchError> {
-    let candidates = store
-        .platforms_by_issuer(issuer.trim_end_matches('/'))
-        .await?;
-    let not_registered = || LaunchError::NotRegistered {
-        issuer: issuer.to_string(),
-        client_id: client_id.unwrap_or("(none sent)").to_string(),
-    };
-    let mut matching: Vec<Platform> = candidates
-        .into_iter()
-        .filter(|p| client_id.is_none_or(|c| p.client_id == c))
-        .filter(|p| named.is_none_or(|n| p.name == n || p.id.to_string() == n))
-        .collect();
-    match matching.len() {
-        0 => Err(not_registered()),
-        1 => Ok(matching.remove(0)),
-        _ => Err(LaunchError::AmbiguousRegistration(issuer.to_string())),
+) -> Result<Arc<Registration>, LaunchError> {
+    let candidates = store.registrations(issuer.trim_end_matches('/')).await?;
+    let mut matching = candidates
+        .iter()
+        .filter(|r| client_id.is_none_or(|c| r.platform.client_id == c))
+        .filter(|r| named.is_none_or(|n| r.platform.name == n || r.platform.id.to_string() == n));
+    match (matching.next(), matching.next()) {
+        (Some(one), None) => Ok(one.clone()),
+        (None, _) => Err(LaunchError::NotRegistered {
+            issuer: issuer.to_string(),
+            client_id: client_id.unwrap_or("(none sent)").to_string(),
+        }),
+        (Some(_), Some(_)) => Err(LaunchError::AmbiguousRegistration(issuer.to_string())),
     }
 }
 
@@ -126,13 +124,14 @@ pub async fn begin(
         .as_deref()
         .filter(|s| !s.is_empty())
         .ok_or(LaunchError::MissingParameter("target_link_uri"))?;
-    let platform = find_registration(
+    let registration = find_registration(
         store,
         issuer,
         request.client_id.as_deref(),
         named_registration,
     )
     .await?;
+    let platform = &registration.platform;
     if !is_our_url(config, target) {
         return Err(LaunchError::TargetNotOurs(target.to_string()));
     }

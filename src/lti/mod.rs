@@ -11,6 +11,7 @@ pub mod launch;
 mod lenient;
 pub mod login;
 pub mod platform_keys;
+pub mod record;
 pub mod registration;
 pub mod roles;
 pub mod services;

@@ -37,11 +37,31 @@ pub enum KeyError {
     Unavailable { jwks_url: String, reason: String },
 }
 
+/// A published key, decoded once when its set is fetched.
+pub struct PlatformKey {
+    pub jwk: Jwk,
+    pub key: DecodingKey,
+}
+
+/// A fetched key set: each key's kid, and the key unless it could not be decoded.
+type DecodedSet = Vec<(Option<String>, Option<Arc<PlatformKey>>)>;
+
+fn decode(set: JwkSet) -> DecodedSet {
+    set.keys
+        .into_iter()
+        .map(|jwk| {
+            let kid = jwk.common.key_id.clone();
+            let key = DecodingKey::from_jwk(&jwk).ok();
+            (kid, key.map(|key| Arc::new(PlatformKey { jwk, key })))
+        })
+        .collect()
+}
+
 /// One platform's keys as last fetched.
 #[derive(Default)]
 struct Cached {
     jwks_url: String,
-    set: Option<JwkSet>,
+    set: Option<DecodedSet>,
     /// When the fetch that produced `set` started.
     fetched_at: Option<Instant>,
     /// When the last fetch started, and why it failed if it did.
@@ -59,7 +79,7 @@ struct Entry {
 }
 
 /// A key, or why there is none.
-type KeyAnswer = Result<(Jwk, DecodingKey), KeyError>;
+type KeyAnswer = Result<Arc<PlatformKey>, KeyError>;
 
 /// Per-platform key sets.
 pub struct PlatformKeys {
@@ -83,11 +103,7 @@ impl PlatformKeys {
     /// The platform's key named `kid` (or its only key when the token names none). An
     /// unknown kid waits for the next refetch (at most [`MIN_REFETCH_INTERVAL`] away), so a
     /// genuinely rotated key is found within a second whatever else was asked for.
-    pub async fn key(
-        &self,
-        platform: &Platform,
-        kid: Option<&str>,
-    ) -> Result<(Jwk, DecodingKey), KeyError> {
+    pub async fn key(&self, platform: &Platform, kid: Option<&str>) -> KeyAnswer {
         let entry = self.entry(platform.id);
         let asked = Instant::now();
         if let Some(answer) = lookup(&entry, platform, kid, asked) {
@@ -109,7 +125,7 @@ impl PlatformKeys {
             cached.attempted_at = Some(started);
             match fetched {
                 Ok(set) => {
-                    cached.set = Some(set);
+                    cached.set = Some(decode(set));
                     cached.fetched_at = Some(started);
                     cached.failure = None;
                 }
@@ -198,20 +214,16 @@ fn remember_missing(missing: &mut HashMap<String, Instant>, kid: &str, at: Insta
     }
 }
 
-fn find(set: Option<&JwkSet>, kid: Option<&str>) -> Result<Option<(Jwk, DecodingKey)>, KeyError> {
+fn find(set: Option<&DecodedSet>, kid: Option<&str>) -> Result<Option<Arc<PlatformKey>>, KeyError> {
     let Some(set) = set else {
         return Ok(None);
     };
-    let jwk = match kid {
-        Some(kid) => set.find(kid),
-        None if set.keys.len() == 1 => set.keys.first(),
+    let found = match kid {
+        Some(kid) => set.iter().find(|(k, _)| k.as_deref() == Some(kid)),
+        None if set.len() == 1 => set.first(),
         None => return Err(KeyError::NoKid),
     };
-    Ok(jwk.and_then(|jwk| {
-        DecodingKey::from_jwk(jwk)
-            .ok()
-            .map(|key| (jwk.clone(), key))
-    }))
+    Ok(found.and_then(|(_, key)| key.clone()))
 }
 
 #[cfg(test)]

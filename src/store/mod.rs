@@ -26,6 +26,7 @@ mod migrate;
 pub mod outreach;
 pub mod pending_activity;
 pub mod platforms;
+pub mod registry;
 pub mod reports;
 pub mod rest;
 pub mod rest_grants;
@@ -53,6 +54,7 @@ use crate::activity::sqlite::SqliteActivity;
 use crate::activity::store::Activity;
 use crate::activity::{DEFAULT_QUEUE_EVENTS, PackError};
 pub use ids::*;
+use registry::RegistryCache;
 
 /// Page cache of SQLite's activity writer (negative: KiB), so the index pages a batch of
 /// events touches stay in memory from one batch to the next.
@@ -127,6 +129,7 @@ pub enum Store {
 pub struct SqliteDb {
     pub pool: SqlitePool,
     pub(crate) activity: Activity<SqliteActivity>,
+    pub(crate) registry: Arc<RegistryCache>,
     /// The shared lock that tells `cloop restore` the database is in use (none in memory).
     _in_use: Option<Arc<std::fs::File>>,
 }
@@ -136,6 +139,7 @@ pub struct SqliteDb {
 pub struct PostgresDb {
     pub pool: PgPool,
     pub(crate) activity: Activity<PostgresActivity>,
+    pub(crate) registry: Arc<RegistryCache>,
 }
 
 /// Runs one body against whichever pool the store holds; the body is type-checked for
@@ -213,6 +217,7 @@ impl Store {
         Ok(Self::Sqlite(SqliteDb {
             pool,
             activity: Activity::new(activity, 1, queue_events),
+            registry: Arc::default(),
             _in_use: in_use,
         }))
     }
@@ -253,6 +258,7 @@ impl Store {
         Ok(Self::Postgres(PostgresDb {
             activity: Activity::new(activity, postgres::WRITERS, queue_events),
             pool,
+            registry: Arc::default(),
         }))
     }
 
@@ -266,6 +272,14 @@ impl Store {
     /// Connections open in the main pool, and how many of them are idle.
     pub fn pool_use(&self) -> (u32, usize) {
         on_pool!(self, pool => (pool.size(), pool.num_idle()))
+    }
+
+    /// The cached platform registrations of this store (shared by its clones).
+    pub(crate) fn registry(&self) -> &RegistryCache {
+        match self {
+            Self::Sqlite(db) => &db.registry,
+            Self::Postgres(db) => &db.registry,
+        }
     }
 
     /// A cheap round trip, for health checks.

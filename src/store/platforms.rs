@@ -87,6 +87,7 @@ impl Store {
                 .fetch_one(pool)
                 .await
         });
+        self.registry().clear();
         result.map_err(|e| {
             if is_unique_violation(&e) {
                 StoreError::Conflict(format!(
@@ -159,6 +160,7 @@ impl Store {
                 .await
                 .map(|r| r.rows_affected())
         })?;
+        self.registry().clear();
         Ok(true)
     }
 
@@ -185,6 +187,7 @@ impl Store {
             .await
             .map(|r| r.rows_affected())
         })?;
+        self.registry().clear();
         if done == 0 {
             return Err(StoreError::NotFound("platform"));
         }
@@ -196,6 +199,7 @@ impl Store {
         let done = on_pool!(self, pool => {
             sqlx::query("DELETE FROM platforms WHERE id = $1").bind(id).execute(pool).await.map(|r| r.rows_affected())
         })?;
+        self.registry().clear();
         if done == 0 {
             return Err(StoreError::NotFound("platform"));
         }
@@ -209,7 +213,7 @@ impl Store {
         platform: PlatformId,
         deployment_id: &str,
     ) -> StoreResult<DeploymentId> {
-        Ok(on_pool!(self, pool => {
+        let id = on_pool!(self, pool => {
             sqlx::query_scalar(
                 "INSERT INTO deployments (platform_id, deployment_id, created_at) VALUES ($1, $2, $3) \
                  ON CONFLICT (platform_id, deployment_id) DO UPDATE SET deployment_id = excluded.deployment_id \
@@ -220,7 +224,9 @@ impl Store {
             .bind(EpochMs::now())
             .fetch_one(pool)
             .await
-        })?)
+        })?;
+        self.registry().clear();
+        Ok(id)
     }
 
     pub async fn deployments(&self, platform: PlatformId) -> StoreResult<Vec<String>> {

@@ -50,6 +50,7 @@ impl Store {
             .await
             .map(|r| r.rows_affected())
         })?;
+        self.registry().clear();
         if done == 0 {
             return Err(StoreError::NotFound("platform"));
         }

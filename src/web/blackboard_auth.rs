@@ -17,8 +17,8 @@ use crate::AppState;
 use crate::error::{Error, Result};
 use crate::lms::blackboard::user_auth::{self, Pkce, TokenEndpoint};
 use crate::secret::SecretKey;
+use crate::store::EpochMs;
 use crate::store::rest_grants::RestGrantState;
-use crate::store::{CourseId, EpochMs, UserId};
 use crate::web::layout;
 use crate::web::session::{CourseSession, StaffSession};
 
@@ -26,33 +26,11 @@ pub const CALLBACK_PATH: &str = "/lti/blackboard/callback";
 const STATE_COOKIE: &str = "cloop_bb_state";
 /// How long the consent may take.
 const STATE_TTL_SECS: i64 = 600;
-/// How long after a launch its one-time session token is offered.
-pub const OFFER_TTL_SECS: i64 = 3600;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/courses/{course}/blackboard/authorize", get(authorize))
         .route(CALLBACK_PATH, get(callback))
-}
-
-/// Remembers, after a staff launch from Blackboard, the launch's one-time session token,
-/// so that the course page can offer the authorisation.
-pub async fn offer_after_launch(
-    state: &AppState,
-    course: CourseId,
-    user: UserId,
-    one_time_session_token: &str,
-) -> Result<()> {
-    state
-        .store
-        .offer_rest_grant(
-            course,
-            user,
-            &state.secret.seal(one_time_session_token),
-            EpochMs::now().plus_secs(OFFER_TTL_SECS),
-        )
-        .await?;
-    Ok(())
 }
 
 /// The course page's line about the staff member's own Blackboard authorisation, if any.

@@ -20,6 +20,7 @@ use crate::lti::error::LaunchError;
 use crate::lti::keys;
 use crate::lti::launch::{self, StateProof};
 use crate::lti::login::{self, LoginRequest, LoginState};
+use crate::lti::record;
 use crate::web::layout;
 use crate::web::session::{CourseSession, frame_cookie};
 
@@ -222,73 +223,18 @@ async fn launch(
         },
     )
     .await?;
-    let opened = launch::record(&state.store, &valid).await?;
-    let offers_roster = valid
-        .claims
-        .names_roles
-        .as_ref()
-        .is_some_and(|n| n.context_memberships_url.is_some());
-    let offers_gradebook = valid
-        .claims
-        .ags_endpoint
-        .as_ref()
-        .is_some_and(|a| a.lineitems.is_some());
-    if offers_roster || offers_gradebook {
-        crate::jobs::enqueue_roster_sync_if_due(
-            &state.store,
-            opened.course,
-            state.config.roster_interval,
-        )
-        .await?;
-    }
-    let mut new_origin = false;
-    for origin in launch::framing_origins(&valid.claims) {
-        new_origin |= state
-            .store
-            .add_frame_origin(valid.platform.id, &origin)
-            .await?;
-    }
-    if new_origin {
+    let opened = record::record(&state.store, &state.config, &state.secret, &valid).await?;
+    if opened.new_origin {
         state.frame_ancestors.invalidate();
     }
     tracing::info!(
-        platform = %valid.platform.name,
+        platform = %valid.registration.platform.name,
         course = %opened.course,
         user = %opened.user,
         staff = opened.staff,
         user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or(""),
         "launch accepted"
     );
-
-    // Activity pushed before cloop knew the course (or its Learn ids, which the REST sync
-    // fills in) waits in `pending_activity` until a launch finds it.
-    crate::ingest::attach_pending(&state.store, opened.course, state.config.session_gap).await?;
-    if opened.new_course
-        && state
-            .store
-            .platform_rest(valid.platform.id)
-            .await?
-            .is_some()
-    {
-        crate::jobs::enqueue_course_sync(&state.store, opened.course).await?;
-    }
-
-    if let Some(one_time) = valid.claims.blackboard_one_time_session_token.as_deref()
-        && opened.staff
-        && state
-            .store
-            .platform_rest(valid.platform.id)
-            .await?
-            .is_some()
-    {
-        crate::web::blackboard_auth::offer_after_launch(
-            &state,
-            opened.course,
-            opened.user,
-            one_time,
-        )
-        .await?;
-    }
 
     let session = CourseSession::new(
         opened.user,
@@ -306,7 +252,7 @@ async fn launch(
     let landing = if claims.message_type.as_deref() == Some(DEEP_LINKING_REQUEST) {
         let settings = claims.deep_linking_settings.as_ref();
         let request = DeepLinkRequest::new(
-            valid.platform.id,
+            valid.registration.platform.id,
             opened.course,
             claims.deployment_id.as_deref().unwrap_or_default(),
             settings

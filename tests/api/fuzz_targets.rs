@@ -110,7 +110,7 @@ fn times() -> TimestampReader {
 fn id_token(bytes: &[u8]) -> Result<usize, String> {
     if let Ok(claims) = serde_json::from_slice::<IdTokenClaims>(bytes) {
         let _ = claims.is_blackboard();
-        let _ = cloop::lti::launch::framing_origins(&claims);
+        let _ = cloop::lti::record::framing_origins(&claims);
         let _ = cloop::lti::roles::parse_roles(&claims.roles);
     }
     let text = String::from_utf8_lossy(bytes);

@@ -26,6 +26,7 @@ mod ingest_support;
 mod ingest_xapi;
 mod lti_ags;
 mod lti_launch;
+mod lti_launch_record;
 mod lti_platform;
 mod lti_registration;
 mod lti_services;
