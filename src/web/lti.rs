@@ -176,7 +176,25 @@ struct LaunchForm {
     error_description: Option<String>,
 }
 
+/// The launch, counted by outcome for `/metrics`: accepted, refused (the request's fault:
+/// a bad token, an unknown LMS, a replay) or failed (cloop's).
 async fn launch(
+    state: State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    form: Form<LaunchForm>,
+) -> Result<Response> {
+    let outcome = open_launch(state, jar, headers, form).await;
+    let label = match &outcome {
+        Ok(_) => "accepted",
+        Err(e) if e.status().is_client_error() => "refused",
+        Err(_) => "failed",
+    };
+    metrics::counter!("cloop_lti_launches_total", "outcome" => label).increment(1);
+    outcome
+}
+
+async fn open_launch(
     State(state): State<AppState>,
     jar: CookieJar,
     headers: HeaderMap,

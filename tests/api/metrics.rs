@@ -51,6 +51,8 @@ on_both_backends! {
             assert_eq!(pushed.status(), 200);
         }
         let page = app.client.get(app.url("/courses/987654?s=not-a-session")).send().await.unwrap();
+        let launch = app.client.post(app.url("/lti/launch")).form(&[("state", "x")]).send().await.unwrap();
+        assert_eq!(launch.status(), 400);
         assert!(page.status().is_client_error());
 
         let text = scrape(&app).await;
@@ -60,6 +62,7 @@ on_both_backends! {
         let status = page.status().as_u16().to_string();
         assert!(sample(&text, "cloop_http_requests_total", &[("route", "/courses/{course}"), ("status", &status)]).is_some(), "{text}");
         assert!(sample(&text, "cloop_http_request_duration_seconds_count", &[("route", "/caliper")]).unwrap() >= 2.0);
+        assert!(sample(&text, "cloop_lti_launches_total", &[("outcome", "refused")]).unwrap() >= 1.0, "{text}");
         assert!(!text.contains("987654") && !text.contains("not-a-session"), "never a URL, an id or a token");
         for gauge in ["cloop_ingest_queue_events", "cloop_jobs_waiting", "cloop_jobs_oldest_wait_seconds", "cloop_db_connections", "cloop_db_connections_idle"] {
             assert!(sample(&text, gauge, &[]).is_some(), "{gauge} missing:\n{text}");
