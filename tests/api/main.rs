@@ -14,6 +14,7 @@ mod cli;
 mod cohort_fixture;
 mod demo;
 mod demo_browser;
+mod faults;
 mod fuzz;
 mod fuzz_targets;
 mod health;

@@ -1,0 +1,113 @@
+//! Faults from outside, with real processes: `cloop import` killed with SIGKILL half way and
+//! run again stores what one clean import stores, on both engines.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use cloop::Store;
+use cloop::activity::{ActivityCursor, Bucketing, CourseClock};
+use cloop::ingest::synthetic::{self, CourseShape, Generator};
+use cloop::store::CourseId;
+
+use crate::activity_contract::rollup_rows;
+use crate::helpers::TestDatabase;
+use crate::ingest_support::{course, platform};
+use crate::on_both_backends;
+
+const ZONE: &str = "Australia/Melbourne";
+const PK1: u64 = 6200;
+
+fn import(url: &str, course: CourseId, file: &std::path::Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_cloop"))
+        .args([
+            "import",
+            "--course",
+            &course.to_string(),
+            "--format",
+            "bb-accumulator",
+        ])
+        .arg(file)
+        .env("CLOOP_DATABASE_URL", url)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Each event once, counted a page at a time.
+async fn event_count(store: &Store, course: CourseId) -> u64 {
+    let (mut cursor, mut count) = (ActivityCursor::default(), 0);
+    loop {
+        let page = store.activity_page(course, &mut cursor).await.unwrap();
+        if page.is_empty() {
+            return count;
+        }
+        count += page.len() as u64;
+    }
+}
+
+/// The course-wide figures of a course, which do not depend on the ids rows were given.
+async fn course_figures(store: &Store, course: CourseId) -> Vec<String> {
+    rollup_rows(store, course)
+        .await
+        .into_iter()
+        .filter(|(table, _)| *table == "rollup_course_day")
+        .flat_map(|(_, rows)| rows)
+        .collect()
+}
+
+/// A platform, a course and its store at `database`.
+async fn prepared(database: &TestDatabase) -> (Store, CourseId) {
+    let store = database.store().await;
+    let platform = platform(&store).await;
+    let course = course(&store, platform.id, PK1, ZONE).await;
+    (store, course)
+}
+
+on_both_backends! {
+    async fn an_import_killed_half_way_and_run_again_equals_one_clean_import(backend: Backend) {
+        let Some(killed_db) = TestDatabase::fresh(backend, "import_killed").await else { return };
+        let Some(clean_db) = TestDatabase::fresh(backend, "import_clean").await else { return };
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("accumulator.csv");
+        let mut shape = CourseShape::semester(200);
+        shape.course_pk1 = PK1;
+        let mut generator = Generator::new(shape, 11, 300_000);
+        synthetic::write_accumulator(
+            &mut generator,
+            &mut std::io::BufWriter::new(std::fs::File::create(&file).unwrap()),
+            false,
+        )
+        .unwrap();
+
+        let (store, course) = prepared(&killed_db).await;
+        let mut first = import(&killed_db.url, course, &file);
+        let started = Instant::now();
+        while store.latest_activity(course).await.unwrap().is_none() {
+            assert!(started.elapsed() < Duration::from_secs(120), "the import stored nothing");
+            assert!(first.try_wait().unwrap().is_none(), "the import ended before it was killed");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        first.kill().unwrap();
+        first.wait().unwrap();
+        let partial = event_count(&store, course).await;
+        assert!(import(&killed_db.url, course, &file).wait().unwrap().success());
+
+        let (clean_store, clean_course) = prepared(&clean_db).await;
+        assert!(import(&clean_db.url, clean_course, &file).wait().unwrap().success());
+
+        let events = event_count(&store, course).await;
+        assert_eq!(events, event_count(&clean_store, clean_course).await, "each event once ({partial} before the kill)");
+        assert!(partial < events, "the kill came half way: {partial} of {events}");
+        assert_eq!(course_figures(&store, course).await, course_figures(&clean_store, clean_course).await);
+        let kept = rollup_rows(&store, course).await;
+        let bucketing = Bucketing {
+            clock: CourseClock::new(ZONE).unwrap(),
+            session_gap_ms: cloop::ingest::DEFAULT_SESSION_GAP.as_millis() as i64,
+        };
+        store.recount_activity_rollups(course, &bucketing).await.unwrap();
+        assert_eq!(kept, rollup_rows(&store, course).await, "every rollup equals a recount");
+        store.close().await;
+        clean_store.close().await;
+    }
+}
