@@ -111,3 +111,94 @@ on_both_backends! {
         clean_store.close().await;
     }
 }
+
+on_both_backends! {
+    async fn serve_killed_while_eight_senders_push_loses_no_event(backend: Backend) {
+        use crate::cli::{cloop, free_port, wait_healthy};
+        use crate::ingest_support::{envelope, key};
+        const SENDERS: u64 = 8;
+        const BATCHES: u64 = 40;
+        const PER_BATCH: u64 = 50;
+        let Some(database) = TestDatabase::fresh(backend, "serve_killed").await else { return };
+        let (store, course) = prepared(&database).await;
+        let platform = store.platforms().await.unwrap()[0].id;
+        let key = key(&store, platform, cloop::store::ingest::IngestKeyKind::Caliper).await;
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let serve = || {
+            cloop(dir.path())
+                .args(["serve", "--no-jobs"])
+                .env("CLOOP_DATABASE_URL", &database.url)
+                .env("CLOOP_LISTEN", format!("127.0.0.1:{port}"))
+                .env("CLOOP_PUBLIC_URL", format!("http://127.0.0.1:{port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        };
+        let mut server = serve();
+        wait_healthy(port, &mut server).await;
+
+        // Each sender posts its batches in turn, each until it is answered 200, as an LMS
+        // retries: a refused connection, a reset or a 503 means "again shortly".
+        let senders: Vec<_> = (0..SENDERS)
+            .map(|sender| {
+                let key = key.clone();
+                tokio::spawn(async move {
+                    let client = reqwest::Client::new();
+                    let mut new = 0;
+                    for batch in 0..BATCHES {
+                        let events: Vec<(u64, u64)> = (0..PER_BATCH)
+                            .map(|i| (PK1, sender * 1_000_000 + batch * PER_BATCH + i))
+                            .collect();
+                        let body = envelope(&events);
+                        loop {
+                            let sent = client
+                                .post(format!("http://127.0.0.1:{port}/caliper"))
+                                .bearer_auth(&key)
+                                .header("content-type", "application/json")
+                                .body(body.clone())
+                                .timeout(Duration::from_secs(10))
+                                .send()
+                                .await;
+                            if let Ok(answer) = sent
+                                && answer.status() == 200
+                                && let Ok(report) = answer.json::<serde_json::Value>().await
+                            {
+                                new += report["new"].as_u64().unwrap();
+                                break;
+                            }
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
+                    }
+                    new
+                })
+            })
+            .collect();
+
+        // Killed once events are arriving, and started again on the same address.
+        let started = Instant::now();
+        while event_count(&store, course).await < SENDERS * PER_BATCH * 2 {
+            assert!(started.elapsed() < Duration::from_secs(120), "nothing arrived");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        server.kill().unwrap();
+        server.wait().unwrap();
+        let at_kill = event_count(&store, course).await;
+        let mut server = serve();
+        wait_healthy(port, &mut server).await;
+        let mut acknowledged_new = 0;
+        for sender in senders {
+            acknowledged_new += sender.await.unwrap();
+        }
+        crate::cli::terminate(server);
+
+        let total = SENDERS * BATCHES * PER_BATCH;
+        assert!(at_kill < total, "the kill came while events were arriving ({at_kill} of {total})");
+        assert_eq!(event_count(&store, course).await, total, "every event stored exactly once");
+        // A batch committed just before the kill, whose answer was lost, counts as
+        // duplicates when resent: replies never claim more new events than there are.
+        assert!(acknowledged_new <= total && acknowledged_new + at_kill >= total, "{acknowledged_new} new in replies, {at_kill} at the kill");
+        store.close().await;
+    }
+}
