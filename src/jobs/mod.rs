@@ -127,10 +127,13 @@ pub async fn sync_course_now(
     progress: &(dyn Fn(SyncProgress) + Sync),
 ) -> Result<SyncRun, SyncNowError> {
     enqueue_course_sync(store, course).await?;
-    let job = store
-        .claim_job_by_key(COURSE_SYNC, &course.to_string(), "cli")
-        .await?
-        .ok_or(SyncNowError::Busy(course))?;
+    let key = course.to_string();
+    let me = format!("cli-{}-{}", hostname(), std::process::id());
+    let mut job = store.claim_job_by_key(COURSE_SYNC, &key, &me).await?;
+    if job.is_none() && release_if_holder_gone(store, &key).await? {
+        job = store.claim_job_by_key(COURSE_SYNC, &key, &me).await?;
+    }
+    let job = job.ok_or(SyncNowError::Busy(course))?;
     match sync_course(store, secret, course, client, progress).await {
         Ok(run) if run.status == "paused" => {
             let later = EpochMs::now().plus_secs(30 * 60);
@@ -176,8 +179,48 @@ pub fn spawn(
     tasks
 }
 
+/// This machine's name, which (with a process id) names who holds a job.
 fn hostname() -> String {
-    std::env::var("HOSTNAME").unwrap_or_else(|_| "cloop".into())
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_string())
+        .ok()
+        .filter(|name| !name.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "cloop".into())
+}
+
+/// Puts a course's running sync back in the queue when the process holding it ran on this
+/// machine and has ended (a `cloop sync` or worker killed mid-run), so a new run resumes it
+/// at once instead of after `stale_after`. Says whether it did.
+async fn release_if_holder_gone(store: &Store, key: &str) -> Result<bool, StoreError> {
+    let host = hostname();
+    for job in store.jobs_of_kind(COURSE_SYNC).await? {
+        let Some(holder) = job.locked_by.as_deref() else {
+            continue;
+        };
+        if job.dedupe_key != key || job.status != "running" {
+            continue;
+        }
+        let on_this_host = holder.strip_prefix("cli-").unwrap_or(holder);
+        let Some(pid) = on_this_host
+            .strip_prefix(&format!("{host}-"))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let alive = pid == std::process::id()
+            || std::path::Path::new(&format!("/proc/{pid}")).exists()
+            || !std::path::Path::new("/proc/self").exists();
+        if !alive {
+            tracing::warn!(job = %job.id, holder, "the process holding this sync has ended; running it again");
+            store
+                .requeue_job(job.id, EpochMs::now(), Some("the process running it ended"))
+                .await?;
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Sleeps for `duration` unless shutdown comes first; returns true on shutdown.

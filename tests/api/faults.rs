@@ -202,3 +202,57 @@ on_both_backends! {
         store.close().await;
     }
 }
+
+on_both_backends! {
+    async fn a_sync_killed_mid_stage_and_run_again_ends_as_one_clean_sync(backend: Backend) {
+        use crate::blackboard_fake::{COURSE_UUID, FakeLearn, Fault};
+        use crate::sync::{assert_course_fully_synced, launched_course};
+        let Some(database) = TestDatabase::fresh(backend, "sync_killed").await else { return };
+        let store = database.store().await;
+        let fake = FakeLearn::start().await;
+        let (_secret, _platform, course) = launched_course(&store, &fake).await;
+        let url = database.url.clone();
+        let sync = move || {
+            Command::new(env!("CARGO_BIN_EXE_cloop"))
+                .args(["sync", "--course", COURSE_UUID])
+                .env("CLOOP_DATABASE_URL", &url)
+                .env("RUST_LOG", "error")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        };
+        // Slow answers, so the kill lands inside the gradebook stage.
+        for _ in 0..400 {
+            fake.fault(Fault::Slow(Duration::from_millis(15)));
+        }
+        let mut first = sync();
+        let started = Instant::now();
+        while !fake.state.lock().unwrap().log.iter().any(|p| p.contains("/attempts")) {
+            assert!(started.elapsed() < Duration::from_secs(120), "the sync never reached the gradebook");
+            assert!(first.try_wait().unwrap().is_none(), "the sync ended before it was killed");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        first.kill().unwrap();
+        first.wait().unwrap();
+        let interrupted = store.latest_sync_run(course).await.unwrap().unwrap();
+        assert_eq!(interrupted.status, "running", "killed, the run never finished");
+        assert!(store.attempt_count(course).await.unwrap() < 2400, "killed mid-stage");
+
+        let mut second = Command::new(env!("CARGO_BIN_EXE_cloop"));
+        second
+            .args(["sync", "--course", COURSE_UUID])
+            .env("CLOOP_DATABASE_URL", &database.url)
+            .env("RUST_LOG", "error");
+        let again = tokio::task::spawn_blocking(move || second.output().unwrap())
+            .await
+            .unwrap();
+        assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+        let resumed = store.latest_sync_run(course).await.unwrap().unwrap();
+        assert_eq!((resumed.id, resumed.status.as_str()), (interrupted.id, "succeeded"), "the killed run resumed");
+        // Every row once, as one clean sync leaves it.
+        assert_course_fully_synced(&store, course).await;
+        store.close().await;
+    }
+}

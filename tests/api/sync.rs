@@ -76,7 +76,7 @@ pub async fn launched_course(store: &Store, fake: &FakeLearn) -> (SecretKey, Pla
     (secret, platform, course.id)
 }
 
-async fn assert_course_fully_synced(store: &Store, course: CourseId) {
+pub(crate) async fn assert_course_fully_synced(store: &Store, course: CourseId) {
     let stored = store.course(course).await.unwrap();
     assert_eq!(stored.title, "Cell Biology");
     assert_eq!(stored.code, "BIO101");
