@@ -101,7 +101,9 @@ fn run() {
             None => "no activity shown".into(),
         };
         support::table_row(
-            &format!("`{path}` {name}, {STUDENTS} students, {events} events, SQLite"),
+            &format!(
+                "`/courses/{{id}}{path}` {name}, {STUDENTS} students, {events} events, SQLite"
+            ),
             &format!("p50 {:.1} ms, p95 {:.1} ms", ms(p50), ms(p95)),
             &base,
             "p50 ≤ 20 ms, p95 ≤ 50 ms",

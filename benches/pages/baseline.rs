@@ -190,15 +190,17 @@ fn queries(c: &Course) -> Vec<(String, String)> {
             format!("{group}, events"),
             windows("lecture", "r.item", &format!("AND i.grp = '{group}'")),
         ));
+        // Only Communication has a posts tab, only Assessment an attempts tab.
+        let (tab, kinds) = match group {
+            "communication" => ("posts", "('post')"),
+            "assessment" => ("attempts", "('attempt', 'submission')"),
+            _ => continue,
+        };
         q.push((
-            format!("{group}, posts"),
-            per_item("count(*)", &format!("{of_group} AND r.kind = 'post'")),
-        ));
-        q.push((
-            format!("{group}, attempts"),
+            format!("{group}, {tab}"),
             per_item(
                 "count(*), count(DISTINCT r.user)",
-                &format!("{of_group} AND r.kind IN ('attempt', 'submission')"),
+                &format!("{of_group} AND r.kind IN {kinds}"),
             ),
         ));
     }
