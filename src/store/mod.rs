@@ -16,6 +16,7 @@ pub mod hours;
 mod ids;
 pub mod ingest;
 mod invites;
+pub mod item_students;
 pub mod jobs;
 pub mod launches;
 pub mod lms_courses;

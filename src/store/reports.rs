@@ -10,7 +10,7 @@ use super::bulk_read::sqlite_row;
 use super::{
     AssessmentId, ContentItemId, CourseId, EpochMs, ForumId, Store, StoreResult, UserId, on_pool,
 };
-use crate::activity::item_views::parse_item_views;
+use crate::activity::item_views::{parse_item_views, viewed_items};
 
 /// A node of the course content tree.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
@@ -370,37 +370,6 @@ impl Store {
         })?)
     }
 
-    /// Distinct (resource, bucket, student) triples in a range, in buckets of `width` days
-    /// counted from `from_day` (the course's content items only: views with no item are
-    /// left out), ordered.
-    pub async fn item_bucket_students(
-        &self,
-        course: CourseId,
-        from_day: i64,
-        to_day: i64,
-        width: i64,
-    ) -> StoreResult<Vec<(ContentItemId, i64, UserId)>> {
-        let items: HashSet<i64> = on_pool!(self, pool => {
-            sqlx::query_scalar("SELECT id FROM content_items WHERE course_id = $1")
-                .bind(course)
-                .fetch_all(pool)
-                .await
-        })?
-        .into_iter()
-        .collect();
-        let mut triples = Vec::new();
-        for (day, user, text) in self.student_days_viewing(course, from_day, to_day).await? {
-            for (item, _) in parse_item_views(&text) {
-                if items.contains(&item) {
-                    triples.push((ContentItemId(item), (day - from_day) / width, UserId(user)));
-                }
-            }
-        }
-        triples.sort_unstable();
-        triples.dedup();
-        Ok(triples)
-    }
-
     /// How many distinct students opened each of `items` in a range of days.
     pub async fn items_unique_students(
         &self,
@@ -413,7 +382,7 @@ impl Store {
             items.iter().map(|item| (*item, HashSet::new())).collect();
         if !items.is_empty() {
             for (_, user, text) in self.student_days_viewing(course, from_day, to_day).await? {
-                for (item, _) in parse_item_views(&text) {
+                for item in viewed_items(&text) {
                     if let Some(seen) = students.get_mut(&ContentItemId(item)) {
                         seen.insert(user);
                     }
@@ -427,7 +396,7 @@ impl Store {
     }
 
     /// The student-days of a range with any views: (day, user, `item_views`).
-    async fn student_days_viewing(
+    pub(super) async fn student_days_viewing(
         &self,
         course: CourseId,
         from_day: i64,
