@@ -24,6 +24,16 @@ pub(crate) fn parse_item_views(text: &str) -> Vec<(i64, i64)> {
     views
 }
 
+/// The items of a stored text (see [`parse_item_views`]), in stored order, an item repeated
+/// if the text repeats it; without the parsing of counts and sorting a total needs.
+pub(crate) fn viewed_items(text: &str) -> impl Iterator<Item = i64> + '_ {
+    text.split(',').filter_map(|pair| {
+        let (item, n) = pair.split_once(':')?;
+        n.trim().parse::<i64>().ok()?;
+        item.trim().parse().ok()
+    })
+}
+
 /// `stored` (see [`parse_item_views`]) with `added` (item, views) counted in; `first_view`
 /// is told each item that `stored` did not hold (the student's first view of it that day).
 pub(crate) fn add_item_views(

@@ -10,6 +10,7 @@ use super::table::{Cell, Row, Table, pct};
 use super::tree::{Node, flatten};
 use super::who::{IDENTIFIER, person_cells};
 use super::{Bucket, CourseView, Range};
+use crate::store::item_students::{ItemBucketStudents, StudentSet};
 use crate::store::{ContentItemId, Store, StoreResult, UserId};
 
 /// The three resource groups.
@@ -160,14 +161,14 @@ pub async fn access(
             });
         }
         AccessTab::Students => {
-            let triples = cv
+            let sets = cv
                 .cohort
-                .item_bucket_students(store, id, from, to, width)
+                .item_bucket_students(store, id, (from, to), (width, buckets.len()))
                 .await?;
             return Ok(student_tables(
                 &nodes,
                 &buckets,
-                triples,
+                sets,
                 discussions.as_ref(),
                 tab,
             ));
@@ -285,35 +286,45 @@ fn count_tables(
 fn student_tables(
     nodes: &[Node],
     buckets: &[Bucket],
-    triples: Vec<(ContentItemId, i64, UserId)>,
+    mut sets: ItemBucketStudents,
     discussions: Option<&BucketedDiscussions>,
     tab: AccessTab,
 ) -> Vec<Table> {
     let n = buckets.len();
-    let mut sets: HashMap<ContentItemId, Vec<HashSet<UserId>>> = HashMap::new();
-    for (item, bucket, user) in triples {
-        if (0..n as i64).contains(&bucket) {
-            sets.entry(item).or_insert_with(|| vec![HashSet::new(); n])[bucket as usize]
-                .insert(user);
+    // Discussions count their posters with their viewers, as sets of user ids.
+    let viewers: HashMap<ContentItemId, Vec<HashSet<UserId>>> = discussions
+        .into_iter()
+        .flat_map(|d| d.viewed_items())
+        .filter_map(|item| {
+            let per = sets.items.get(&item)?;
+            let ids = |s: &StudentSet| s.iter().map(|i| sets.students.user(i)).collect();
+            Some((item, per.iter().map(ids).collect()))
+        })
+        .collect();
+    let mut discussed = vec![StudentSet::default(); n];
+    if let Some(d) = discussions {
+        for (bucket, students) in discussed.iter_mut().zip(d.student_sets(&viewers)) {
+            students
+                .into_iter()
+                .for_each(|u| bucket.insert(sets.students.number(u)));
         }
     }
-    let union = |items: &[ContentItemId]| -> (Vec<HashSet<UserId>>, HashSet<UserId>) {
-        let mut per = vec![HashSet::new(); n];
+    let union = |items: &[ContentItemId]| -> (Vec<StudentSet>, StudentSet) {
+        let mut per = vec![StudentSet::default(); n];
         for item in items {
-            if let Some(s) = sets.get(item) {
-                per.iter_mut().zip(s).for_each(|(a, b)| a.extend(b));
+            if let Some(s) = sets.items.get(item) {
+                per.iter_mut().zip(s).for_each(|(a, b)| a.union_with(b));
             }
         }
-        let all = per.iter().flatten().copied().collect();
+        let mut all = StudentSet::default();
+        per.iter().for_each(|s| all.union_with(s));
         (per, all)
     };
     let every: Vec<ContentItemId> = nodes.iter().map(|n| n.item.id).collect();
     let (mut per_all, mut all) = union(&every);
-    if let Some(d) = discussions {
-        for (bucket, students) in per_all.iter_mut().zip(d.student_sets(&sets)) {
-            all.extend(&students);
-            bucket.extend(students);
-        }
+    for (bucket, students) in per_all.iter_mut().zip(&discussed) {
+        all.union_with(students);
+        bucket.union_with(students);
     }
     let mut table = Table::new("access", tab.label(), columns("Resource", buckets));
     table.heat = Some((1, 1 + n));
@@ -331,7 +342,7 @@ fn student_tables(
     }
     table.rows.extend(
         discussions
-            .map(|d| d.student_rows(&sets, all.len()))
+            .map(|d| d.student_rows(&viewers, all.len()))
             .unwrap_or_default(),
     );
     let counts: Vec<i64> = per_all.iter().map(|s| s.len() as i64).collect();

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use super::discussions::LooseDiscussion;
+use crate::store::item_students::{ItemBucketStudents, StudentSet};
 use crate::store::reports::{AttemptRow, Person, PostRow, StudentDay, StudentTotals};
 use crate::store::{ContentItemId, CourseGroupId, CourseId, Store, StoreResult, UserId};
 
@@ -310,19 +311,26 @@ impl Cohort {
         Ok(totals)
     }
 
-    /// Distinct (resource, bucket, student) triples, as [`Store::item_bucket_students`]
-    /// gives them, for the cohort.
+    /// Per resource and bucket, the cohort's students who opened it, as
+    /// [`Store::item_bucket_students`] gives them.
     pub async fn item_bucket_students(
         &self,
         store: &Store,
         course: CourseId,
-        from: i64,
-        to: i64,
-        width: i64,
-    ) -> StoreResult<Vec<(ContentItemId, i64, UserId)>> {
-        let mut triples = store.item_bucket_students(course, from, to, width).await?;
-        triples.retain(|t| self.has(t.2));
-        Ok(triples)
+        (from, to): (i64, i64),
+        buckets: (i64, usize),
+    ) -> StoreResult<ItemBucketStudents> {
+        let mut sets = store
+            .item_bucket_students(course, from, to, buckets)
+            .await?;
+        let mut kept = StudentSet::default();
+        for n in (0..sets.students.len()).filter(|n| self.has(sets.students.user(*n))) {
+            kept.insert(n);
+        }
+        for per in sets.items.values_mut() {
+            per.iter_mut().for_each(|s| s.intersect_with(&kept));
+        }
+        Ok(sets)
     }
 
     /// One line saying whom the numbers count.

@@ -101,6 +101,13 @@ impl BucketedDiscussions {
         Self { rows, buckets }
     }
 
+    /// The items whose page views stand for a discussion's.
+    pub fn viewed_items(&self) -> impl Iterator<Item = ContentItemId> + '_ {
+        self.rows
+            .iter()
+            .filter_map(|(forum, _, _)| forum.views_item)
+    }
+
     /// All discussions' posts per bucket.
     pub fn post_totals(&self) -> Vec<i64> {
         let mut sum = vec![0; self.buckets];

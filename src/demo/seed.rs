@@ -78,6 +78,12 @@ struct SeededCourse {
 /// Seeds the demo semester, with `students` in the current offering, unless this database
 /// already holds it; true when it seeded.
 pub async fn seed_once(store: &Store, students: u32) -> StoreResult<bool> {
+    seed_once_sized(store, students, super::semester::EVENTS_PER_STUDENT).await
+}
+
+/// `seed_once` with about `per_student` activity events a student (the benchmarks' big
+/// courses).
+pub async fn seed_once_sized(store: &Store, students: u32, per_student: u64) -> StoreResult<bool> {
     if store.setting(SEEDED).await?.is_some() {
         return Ok(false);
     }
@@ -115,6 +121,7 @@ pub async fn seed_once(store: &Store, students: u32) -> StoreResult<bool> {
             shape,
             &seeded.people,
             SEED + index as u64,
+            per_student,
         )
         .await?;
         tracing::info!(

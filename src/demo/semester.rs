@@ -18,8 +18,8 @@ use crate::store::forums::{ForumRow, PostRow, discussion_item_lms_id};
 use crate::store::gradebook::{ColumnRow, GradeRow};
 use crate::store::{ContentItemId, CourseId, EpochMs, Store, StoreResult, UserId};
 
-/// Expected activity events per student over the semester.
-const EVENTS_PER_STUDENT: u64 = 300;
+/// Expected activity events per student over the semester, unless a caller asks for more.
+pub const EVENTS_PER_STUDENT: u64 = 300;
 /// The 0-based teaching week with no classes.
 const BREAK_WEEK: u32 = 6;
 /// The weekly lecture: Wednesday (0 = Monday) at 10:00; tutorials Thursday at 14:00.
@@ -184,15 +184,16 @@ fn instant(shape: &CourseShape, (week, weekday, hour): (u32, u32, u32)) -> Optio
 /// `/discussions/{id}` names.
 const ULTRA_DISCUSSION: &str = "Weekly questions";
 
-/// Writes the offering: content, forums, assessments, events, then its activity, posts
-/// and grades. `people` are the course's users in the generator's order (staff first).
-/// Returns how many activity events were recorded.
+/// Writes the offering: content, forums, assessments, events, then its activity (about
+/// `per_student` events a student), posts and grades. `people` are the course's users in
+/// the generator's order (staff first). Returns how many activity events were recorded.
 pub async fn seed(
     store: &Store,
     course: CourseId,
     shape: CourseShape,
     people: &[UserId],
     seed: u64,
+    per_student: u64,
 ) -> StoreResult<u64> {
     let rows: Vec<ContentRow> = shape
         .items
@@ -267,7 +268,7 @@ pub async fn seed(
         }
     }
     let (posts_by_forum, worked, events) =
-        record_activity(store, course, &shape, people, &viewed, seed).await?;
+        record_activity(store, course, &shape, people, &viewed, (seed, per_student)).await?;
     for (forum_pk1, posts) in posts_by_forum {
         if let Some(forum) = forums.get(&lms_id(forum_pk1)) {
             store.sync_forum_posts(course, *forum, &posts, true).await?;
@@ -339,13 +340,13 @@ async fn record_activity(
     shape: &CourseShape,
     people: &[UserId],
     ids: &HashMap<String, ContentItemId>,
-    seed: u64,
+    (seed, per_student): (u64, u64),
 ) -> StoreResult<(HashMap<u64, Vec<PostRow>>, Worked, u64)> {
     let users: HashMap<u64, UserId> = (0..)
         .zip(people)
         .map(|(n, user)| (shape.user_pk1(n), *user))
         .collect();
-    let target = EVENTS_PER_STUDENT * u64::from(shape.students);
+    let target = per_student * u64::from(shape.students);
     let mut generator = Generator::new(shape.clone(), seed, target);
     let recorder =
         ingest::Recorder::for_course(store, course, Duration::from_secs(40 * 60)).await?;

@@ -17,6 +17,7 @@ pub mod hours;
 mod ids;
 pub mod ingest;
 mod invites;
+pub mod item_students;
 pub mod jobs;
 pub mod launches;
 pub mod lms_courses;

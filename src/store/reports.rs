@@ -10,7 +10,7 @@ use super::bulk_read::sqlite_row;
 use super::{
     AssessmentId, ContentItemId, CourseId, EpochMs, ForumId, Store, StoreResult, UserId, on_pool,
 };
-use crate::activity::item_views::parse_item_views;
+use crate::activity::item_views::{parse_item_views, viewed_items};
 
 /// A node of the course content tree.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
@@ -370,38 +370,10 @@ impl Store {
         })?)
     }
 
-    /// Distinct (resource, bucket, student) triples in a range, in buckets of `width` days
-    /// counted from `from_day` (the course's content items only: views with no item are
-    /// left out), ordered.
-    pub async fn item_bucket_students(
-        &self,
-        course: CourseId,
-        from_day: i64,
-        to_day: i64,
-        width: i64,
-    ) -> StoreResult<Vec<(ContentItemId, i64, UserId)>> {
-        let items: HashSet<i64> = on_pool!(self, pool => {
-            sqlx::query_scalar("SELECT id FROM content_items WHERE course_id = $1")
-                .bind(course)
-                .fetch_all(pool)
-                .await
-        })?
-        .into_iter()
-        .collect();
-        let mut triples = Vec::new();
-        for (day, user, text) in self.student_days_viewing(course, from_day, to_day).await? {
-            for (item, _) in parse_item_views(&text) {
-                if items.contains(&item) {
-                    triples.push((ContentItemId(item), (day - from_day) / width, UserId(user)));
-                }
-            }
-        }
-        triples.sort_unstable();
-        triples.dedup();
-        Ok(triples)
-    }
-
-    /// How many distinct students opened each of `items` in a range of days.
+    /// How many distinct students opened each of `items` in a range of days. A range
+    /// holding most of the course's days is counted from the days outside it, the fewer
+    /// rows: a student opened an item inside the range when their views of it over all
+    /// days (`rollup_student_items`) outnumber those outside.
     pub async fn items_unique_students(
         &self,
         course: CourseId,
@@ -409,25 +381,49 @@ impl Store {
         from_day: i64,
         to_day: i64,
     ) -> StoreResult<HashMap<ContentItemId, i64>> {
-        let mut students: HashMap<ContentItemId, HashSet<i64>> =
-            items.iter().map(|item| (*item, HashSet::new())).collect();
-        if !items.is_empty() {
+        let mut counts: HashMap<ContentItemId, i64> = items.iter().map(|i| (*i, 0)).collect();
+        let Some((first, last)) = self.course_activity_span(course).await? else {
+            return Ok(counts);
+        };
+        if items.is_empty() {
+            return Ok(counts);
+        }
+        let inside = (to_day.min(last + 1) - from_day.max(first)).max(0);
+        if inside * 2 <= last + 1 - first {
+            let mut seen: HashSet<(ContentItemId, i64)> = HashSet::new();
             for (_, user, text) in self.student_days_viewing(course, from_day, to_day).await? {
-                for (item, _) in parse_item_views(&text) {
-                    if let Some(seen) = students.get_mut(&ContentItemId(item)) {
-                        seen.insert(user);
+                for item in viewed_items(&text).map(ContentItemId) {
+                    if counts.contains_key(&item) && seen.insert((item, user)) {
+                        *counts.entry(item).or_default() += 1;
                     }
                 }
             }
+            return Ok(counts);
         }
-        Ok(students
-            .into_iter()
-            .map(|(item, seen)| (item, seen.len() as i64))
-            .collect())
+        let mut outside: HashMap<(i64, i64), i64> = HashMap::new();
+        let mut days = self.student_days_viewing(course, first, from_day).await?;
+        days.extend(self.student_days_viewing(course, to_day, last + 1).await?);
+        for (_, user, text) in days {
+            for (item, views) in parse_item_views(&text) {
+                if counts.contains_key(&ContentItemId(item)) {
+                    *outside.entry((user, item)).or_default() += views;
+                }
+            }
+        }
+        for (user, text) in self.student_item_rows(course).await? {
+            for (item, views) in parse_item_views(&text) {
+                if let Some(n) = counts.get_mut(&ContentItemId(item))
+                    && views > outside.get(&(user.0, item)).copied().unwrap_or(0)
+                {
+                    *n += 1;
+                }
+            }
+        }
+        Ok(counts)
     }
 
     /// The student-days of a range with any views: (day, user, `item_views`).
-    async fn student_days_viewing(
+    pub(super) async fn student_days_viewing(
         &self,
         course: CourseId,
         from_day: i64,

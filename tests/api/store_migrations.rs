@@ -8,6 +8,7 @@
 
 use cloop::Store;
 use cloop::ingest::{ActivityKind, ActivitySource, DEFAULT_SESSION_GAP, NewActivity, record};
+use cloop::store::item_students::StudentSet;
 use cloop::store::reports::StudentItemDay;
 use cloop::store::rollups::StudentDay;
 use cloop::store::{ContentItemId, CourseId, EpochMs, UserId};
@@ -169,9 +170,15 @@ on_both_backends! {
             items.iter().map(|r| (r.content_item_id.0, r.views, r.unique_students)).collect::<Vec<_>>(),
             vec![(0, 1, 1), (10, 3, 2)]
         );
+        let sets = store.item_bucket_students(course, 0, 1, (1, 1)).await.unwrap();
+        let students = |per: &Vec<StudentSet>| {
+            let mut ids: Vec<UserId> = per[0].iter().map(|n| sets.students.user(n)).collect();
+            ids.sort();
+            ids
+        };
         assert_eq!(
-            store.item_bucket_students(course, 0, 1, 1).await.unwrap(),
-            vec![(ContentItemId(10), 0, UserId(1)), (ContentItemId(10), 0, UserId(2))],
+            sets.items.iter().map(|(item, per)| (*item, students(per))).collect::<Vec<_>>(),
+            vec![(ContentItemId(10), vec![UserId(1), UserId(2)])],
             "an item's students over a range, items of the course only"
         );
         // A view by user 1 at 2.5 s joins the session kept from before (1–2 s): one more
