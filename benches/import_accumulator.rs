@@ -196,8 +196,35 @@ async fn import(engine: &str, url: &str, file: &Path) -> (f64, f64) {
         support::cpu_seconds_of("self") - cpu_before,
         support::peak_rss_mb()
     );
+    let bytes = database_bytes(&store, url).await;
+    println!(
+        "  database after the import: {:.0} MB, {:.0} MB per million events",
+        bytes as f64 / 1e6,
+        bytes as f64 / report.report.new as f64
+    );
     store.close().await;
     (secs, support::peak_rss_mb())
+}
+
+/// The bytes the database takes: SQLite's file and its log, PostgreSQL's own count.
+async fn database_bytes(store: &Store, url: &str) -> u64 {
+    match store {
+        Store::Sqlite(_) => {
+            let path = url.trim_start_matches("sqlite://");
+            [String::new(), "-wal".to_string()]
+                .iter()
+                .filter_map(|suffix| std::fs::metadata(format!("{path}{suffix}")).ok())
+                .map(|m| m.len())
+                .sum()
+        }
+        Store::Postgres(db) => {
+            let (bytes,): (i64,) = sqlx::query_as("SELECT pg_database_size(current_database())")
+                .fetch_one(&db.pool)
+                .await
+                .expect("database size");
+            bytes as u64
+        }
+    }
 }
 
 /// The bare table both loads fill: the file's columns, all text.
