@@ -6,11 +6,11 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use cloop::Store;
-use cloop::activity::{ActivityCursor, Bucketing, CourseClock};
+use cloop::activity::{Bucketing, CourseClock};
 use cloop::ingest::synthetic::{self, CourseShape, Generator};
 
 use crate::activity_contract::rollup_rows;
-use crate::ingest_support::{course, platform};
+use crate::ingest_support::{course, event_count, platform};
 
 const ZONE: &str = "Australia/Melbourne";
 
@@ -118,18 +118,6 @@ async fn a_backup_taken_mid_import_restores_to_a_consistent_database() {
     );
     copy.close().await;
     store.close().await;
-}
-
-/// Every event of `course`, walked a page at a time.
-async fn event_count(store: &Store, course: cloop::store::CourseId) -> u64 {
-    let (mut cursor, mut count) = (ActivityCursor::default(), 0);
-    loop {
-        let page = store.activity_page(course, &mut cursor).await.unwrap();
-        if page.is_empty() {
-            return count;
-        }
-        count += page.len() as u64;
-    }
 }
 
 #[tokio::test]

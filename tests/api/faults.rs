@@ -5,13 +5,13 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cloop::Store;
-use cloop::activity::{ActivityCursor, Bucketing, CourseClock};
+use cloop::activity::{Bucketing, CourseClock};
 use cloop::ingest::synthetic::{self, CourseShape, Generator};
 use cloop::store::CourseId;
 
 use crate::activity_contract::rollup_rows;
 use crate::helpers::TestDatabase;
-use crate::ingest_support::{course, platform};
+use crate::ingest_support::{course, event_count, platform};
 use crate::on_both_backends;
 
 const ZONE: &str = "Australia/Melbourne";
@@ -32,18 +32,6 @@ fn import(url: &str, course: CourseId, file: &std::path::Path) -> Child {
         .stdout(Stdio::null())
         .spawn()
         .unwrap()
-}
-
-/// Each event once, counted a page at a time.
-async fn event_count(store: &Store, course: CourseId) -> u64 {
-    let (mut cursor, mut count) = (ActivityCursor::default(), 0);
-    loop {
-        let page = store.activity_page(course, &mut cursor).await.unwrap();
-        if page.is_empty() {
-            return count;
-        }
-        count += page.len() as u64;
-    }
 }
 
 /// The course-wide figures of a course, which do not depend on the ids rows were given.

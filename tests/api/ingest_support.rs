@@ -412,3 +412,15 @@ pub async fn post_caliper(
         .await
         .unwrap()
 }
+
+/// Every event of `course`, each once, counted a page at a time.
+pub async fn event_count(store: &Store, course: CourseId) -> u64 {
+    let (mut cursor, mut count) = (cloop::activity::ActivityCursor::default(), 0);
+    loop {
+        let page = store.activity_page(course, &mut cursor).await.unwrap();
+        if page.is_empty() {
+            return count;
+        }
+        count += page.len() as u64;
+    }
+}
