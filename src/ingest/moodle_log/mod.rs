@@ -241,8 +241,9 @@ impl<R: Read> MoodleLogRows<R> {
         );
         let kind = kind_of_event_name(name)
             .ok_or_else(|| format!("event {name:?} is not activity cloop records"))?;
-        let hidden = matches!(named(description, &["user with id"]), Named::Hidden);
-        let (user, content) = match named(description, &["user with id"]) {
+        let user_named = named(description, &["user with id"]);
+        let hidden = matches!(user_named, Named::Hidden);
+        let (user, content) = match user_named {
             Named::Id(user) => {
                 let module =
                     match named(description, &["course module with id", "course module id"]) {
