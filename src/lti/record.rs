@@ -78,7 +78,7 @@ pub async fn record(
     let write = LaunchWrite {
         platform: registration.platform.id,
         deployment: launch.deployment,
-        nonce,
+        nonce: nonce.to_string(),
         nonce_expires: EpochMs((claims.exp + LEEWAY_SECS) * 1000),
         user: UserUpsert {
             lms_sub: sub.to_string(),
@@ -102,14 +102,14 @@ pub async fn record(
             .collect::<Vec<_>>()
             .join(" "),
         staff: launch.staff,
-        memberships_url,
-        lineitems_url,
+        memberships_url: memberships_url.map(str::to_string),
+        lineitems_url: lineitems_url.map(str::to_string),
         // Groups are named through the Course Groups service where the platform grants it.
         groups_url: claims.groups_service.as_ref().and_then(|g| {
             g.scope
                 .iter()
                 .any(|s| s == SCOPE_GROUPS)
-                .then_some(g.context_groups_url.as_deref())
+                .then(|| g.context_groups_url.clone())
                 .flatten()
         }),
         ags_scopes: lineitems_url
@@ -135,7 +135,7 @@ pub async fn record(
                 )
             }),
     };
-    let recorded = match store.record_launch(&write).await {
+    let recorded = match store.record_launch(write).await {
         Ok(Some(recorded)) => recorded,
         Ok(None) => return Err(LaunchError::ReplayedNonce),
         Err(StoreError::NotFound(_)) => {

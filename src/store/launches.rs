@@ -2,6 +2,8 @@
 //! are signed tokens, not rows, so only a launch whose id_token verified writes here.
 
 use super::courses::CourseUpsert;
+use super::statements::Param::{Bool, Int, MaybeText, Text};
+use super::statements::{Refusal, Statements, in_postgres_transaction, refusal};
 use super::users::UserUpsert;
 use super::{
     CourseId, DeploymentId, EpochMs, PlatformId, Store, StoreError, StoreResult, UserId,
@@ -62,10 +64,10 @@ pub enum JobCondition {
 
 /// Everything a valid launch records, written in one transaction.
 #[derive(Debug)]
-pub struct LaunchWrite<'a> {
+pub struct LaunchWrite {
     pub platform: PlatformId,
     pub deployment: DeploymentId,
-    pub nonce: &'a str,
+    pub nonce: String,
     /// How long the nonce is remembered: past the token's expiry.
     pub nonce_expires: EpochMs,
     pub user: UserUpsert,
@@ -74,9 +76,9 @@ pub struct LaunchWrite<'a> {
     pub roles: String,
     pub staff: bool,
     /// LTI Advantage service URLs the launch carried (kept when absent).
-    pub memberships_url: Option<&'a str>,
-    pub lineitems_url: Option<&'a str>,
-    pub groups_url: Option<&'a str>,
+    pub memberships_url: Option<String>,
+    pub lineitems_url: Option<String>,
+    pub groups_url: Option<String>,
     pub ags_scopes: Option<String>,
     /// Framing origins the platform's row did not list when the launch was validated.
     pub frame_origins: Vec<String>,
@@ -104,128 +106,163 @@ impl Store {
     /// used before (a replay), which the insert decides, so that of two concurrent
     /// launches with one nonce only one records anything; `NotFound` when the platform
     /// is gone.
-    pub async fn record_launch(&self, w: &LaunchWrite<'_>) -> StoreResult<Option<LaunchRecorded>> {
+    pub async fn record_launch(&self, w: LaunchWrite) -> StoreResult<Option<LaunchRecorded>> {
         let now = EpochMs::now();
-        // Two launches showing new origins at once must not overwrite each other's. Not
-        // `FOR UPDATE`: that waits for the key-share locks the other launches' nonce
-        // inserts hold on the platform row, while they wait for this one's.
-        let known_origins = match self.backend() {
-            super::Backend::Postgres => {
-                "SELECT frame_origins FROM platforms WHERE id = $1 FOR NO KEY UPDATE"
+        let recorded = match self {
+            Store::Sqlite(db) => {
+                db.writer()
+                    .await?
+                    .transaction(async move |tx| record(tx, &w, now, KNOWN_ORIGINS_SQLITE).await)
+                    .await
             }
-            super::Backend::Sqlite => "SELECT frame_origins FROM platforms WHERE id = $1",
-        };
-        let recorded = on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let nonce = sqlx::query("INSERT INTO used_nonces (platform_id, nonce, expires_at) VALUES ($1, $2, $3)")
-                .bind(w.platform)
-                .bind(w.nonce)
-                .bind(w.nonce_expires)
-                .execute(&mut *tx)
-                .await;
-            match nonce {
-                Err(e) if is_unique_violation(&e) => return Ok(None),
-                // The platform was removed (by another process) since it was cached.
-                Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() => {
-                    return Err(StoreError::NotFound("platform"));
-                }
-                other => other?,
-            };
-            let user: UserId = sqlx::query_scalar(UPSERT_USER)
-                .bind(w.platform)
-                .bind(&w.user.lms_sub)
-                .bind(&w.user.lms_user_pk)
-                .bind(&w.user.name)
-                .bind(&w.user.given_name)
-                .bind(&w.user.family_name)
-                .bind(&w.user.email)
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?;
-            let (course, created_at): (CourseId, EpochMs) = sqlx::query_as(UPSERT_COURSE)
-                .bind(w.platform)
-                .bind(w.deployment)
-                .bind(&w.course.lms_context_id)
-                .bind(&w.course.lms_course_uuid)
-                .bind(&w.course.title)
-                .bind(&w.course.code)
-                .bind(w.memberships_url)
-                .bind(w.lineitems_url)
-                .bind(w.groups_url)
-                .bind(&w.ags_scopes)
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?;
-            let new_course = created_at == now;
-            sqlx::query(ENROL)
-                .bind(course)
-                .bind(user)
-                .bind(&w.roles)
-                .bind(w.staff)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            for job in &w.jobs {
-                let idle_since = match job.when {
-                    JobCondition::NewCourse if !new_course => continue,
-                    // Nothing has run after now.
-                    JobCondition::NewCourse => now,
-                    JobCondition::ServicesIdleSince(since) => since,
-                };
-                sqlx::query(QUEUE_JOB)
-                    .bind(job.kind)
-                    .bind(course.to_string())
-                    .bind(now)
-                    .bind(course)
-                    .bind(idle_since)
-                    .execute(&mut *tx)
-                    .await?;
+            Store::Postgres(db) => {
+                in_postgres_transaction(&db.pool, async |tx| {
+                    record(tx, &w, now, KNOWN_ORIGINS_POSTGRES).await
+                })
+                .await
             }
-            if let Some((sealed, expires)) = &w.rest_grant_offer {
-                sqlx::query(OFFER_REST_GRANT)
-                    .bind(course)
-                    .bind(user)
-                    .bind(sealed)
-                    .bind(*expires)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            let mut new_origin = false;
-            if !w.frame_origins.is_empty() {
-                let known: String = sqlx::query_scalar(known_origins)
-                .bind(w.platform)
-                .fetch_one(&mut *tx)
-                .await?;
-                let mut origins: Vec<&str> = known.split_whitespace().collect();
-                for origin in &w.frame_origins {
-                    if !origins.contains(&origin.as_str()) {
-                        origins.push(origin);
-                        new_origin = true;
-                    }
-                }
-                if new_origin {
-                    sqlx::query("UPDATE platforms SET frame_origins = $2, updated_at = $3 WHERE id = $1")
-                        .bind(w.platform)
-                        .bind(origins.join(" "))
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-            }
-            let pending_activity: bool = sqlx::query_scalar(PENDING_FOR_COURSE)
-                .bind(course)
-                .fetch_one(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            LaunchRecorded { user, course, new_course, new_origin, pending_activity }
-        });
-        if recorded.new_origin {
+        }?;
+        if recorded.is_some_and(|r| r.new_origin) {
             self.registry().clear();
         }
-        Ok(Some(recorded))
+        Ok(recorded)
     }
 }
+
+/// A launch's statements, in one transaction that begins with its nonce.
+async fn record(
+    tx: &mut impl Statements,
+    w: &LaunchWrite,
+    now: EpochMs,
+    known_origins: &str,
+) -> StoreResult<Option<LaunchRecorded>> {
+    let nonce = tx
+        .execute(
+            "INSERT INTO used_nonces (platform_id, nonce, expires_at) VALUES ($1, $2, $3)",
+            &[Int(w.platform.0), Text(&w.nonce), Int(w.nonce_expires.0)],
+        )
+        .await;
+    match nonce.as_ref().map_err(refusal) {
+        Err(Some(Refusal::Unique)) => return Ok(None),
+        // The platform was removed (by another process) since it was cached.
+        Err(Some(Refusal::ForeignKey)) => return Err(StoreError::NotFound("platform")),
+        _ => nonce?,
+    }
+    let user = UserId(
+        tx.integers(
+            UPSERT_USER,
+            &[
+                Int(w.platform.0),
+                Text(&w.user.lms_sub),
+                MaybeText(w.user.lms_user_pk.as_deref()),
+                Text(&w.user.name),
+                Text(&w.user.given_name),
+                Text(&w.user.family_name),
+                MaybeText(w.user.email.as_deref()),
+                Int(now.0),
+            ],
+        )
+        .await?[0],
+    );
+    let course_row = tx
+        .integers(
+            UPSERT_COURSE,
+            &[
+                Int(w.platform.0),
+                Int(w.deployment.0),
+                Text(&w.course.lms_context_id),
+                MaybeText(w.course.lms_course_uuid.as_deref()),
+                Text(&w.course.title),
+                Text(&w.course.code),
+                MaybeText(w.memberships_url.as_deref()),
+                MaybeText(w.lineitems_url.as_deref()),
+                MaybeText(w.groups_url.as_deref()),
+                MaybeText(w.ags_scopes.as_deref()),
+                Int(now.0),
+            ],
+        )
+        .await?;
+    let course = CourseId(course_row[0]);
+    let new_course = course_row[1] == now.0;
+    tx.execute(
+        ENROL,
+        &[
+            Int(course.0),
+            Int(user.0),
+            Text(&w.roles),
+            Bool(w.staff),
+            Int(now.0),
+        ],
+    )
+    .await?;
+    let course_key = course.to_string();
+    for job in &w.jobs {
+        let idle_since = match job.when {
+            JobCondition::NewCourse if !new_course => continue,
+            // Nothing has run after now.
+            JobCondition::NewCourse => now,
+            JobCondition::ServicesIdleSince(since) => since,
+        };
+        tx.execute(
+            QUEUE_JOB,
+            &[
+                Text(job.kind),
+                Text(&course_key),
+                Int(now.0),
+                Int(course.0),
+                Int(idle_since.0),
+            ],
+        )
+        .await?;
+    }
+    if let Some((sealed, expires)) = &w.rest_grant_offer {
+        tx.execute(
+            OFFER_REST_GRANT,
+            &[
+                Int(course.0),
+                Int(user.0),
+                Text(sealed),
+                Int(expires.0),
+                Int(now.0),
+            ],
+        )
+        .await?;
+    }
+    let mut new_origin = false;
+    if !w.frame_origins.is_empty() {
+        let known = tx.text(known_origins, &[Int(w.platform.0)]).await?;
+        let mut origins: Vec<&str> = known.split_whitespace().collect();
+        for origin in &w.frame_origins {
+            if !origins.contains(&origin.as_str()) {
+                origins.push(origin);
+                new_origin = true;
+            }
+        }
+        if new_origin {
+            tx.execute(
+                "UPDATE platforms SET frame_origins = $2, updated_at = $3 WHERE id = $1",
+                &[Int(w.platform.0), Text(&origins.join(" ")), Int(now.0)],
+            )
+            .await?;
+        }
+    }
+    let pending_activity = tx.integers(PENDING_FOR_COURSE, &[Int(course.0)]).await?[0] != 0;
+    Ok(Some(LaunchRecorded {
+        user,
+        course,
+        new_course,
+        new_origin,
+        pending_activity,
+    }))
+}
+
+/// The platform's framing origins, read so that two launches showing new origins at once
+/// do not overwrite each other's. Not `FOR UPDATE` on PostgreSQL: that waits for the
+/// key-share locks the other launches' nonce inserts hold on the platform row, while they
+/// wait for this one's. SQLite's write transaction already excludes other writers.
+const KNOWN_ORIGINS_POSTGRES: &str =
+    "SELECT frame_origins FROM platforms WHERE id = $1 FOR NO KEY UPDATE";
+const KNOWN_ORIGINS_SQLITE: &str = "SELECT frame_origins FROM platforms WHERE id = $1";
 
 /// As `Store::upsert_user`: fields the LMS left out are kept.
 const UPSERT_USER: &str = "INSERT INTO users (platform_id, lms_sub, lms_user_pk, name, given_name, \
@@ -272,7 +309,7 @@ const OFFER_REST_GRANT: &str = "INSERT INTO rest_grant_offers (course_id, user_i
 
 /// Whether activity pushed before the course was known names it (as
 /// `Store::pending_events_for_course` matches it).
-const PENDING_FOR_COURSE: &str = "SELECT EXISTS (SELECT 1 FROM pending_activity p JOIN courses c \
+const PENDING_FOR_COURSE: &str = "SELECT COUNT(*) FROM (SELECT 1 FROM pending_activity p JOIN courses c \
     ON c.platform_id = p.platform_id AND p.lms_course_ref IN (c.lms_context_id, \
     COALESCE(c.lms_course_pk, ''), COALESCE(c.lms_external_id, ''), COALESCE(c.lms_course_uuid, '')) \
-    WHERE c.id = $1)";
+    WHERE c.id = $1 LIMIT 1) AS pending";

@@ -34,6 +34,8 @@ pub mod rest_grants;
 pub mod rollups;
 pub mod settings;
 pub mod signing_keys;
+mod sqlite_writer;
+mod statements;
 pub mod sync_runs;
 pub mod synced_events;
 pub mod text;
@@ -56,6 +58,7 @@ use crate::activity::store::Activity;
 use crate::activity::{DEFAULT_QUEUE_EVENTS, PackError};
 pub use ids::*;
 use registry::RegistryCache;
+use sqlite_writer::SqliteWriter;
 
 /// Page cache of SQLite's activity writer (negative: KiB), so the index pages a batch of
 /// events touches stay in memory from one batch to the next.
@@ -131,8 +134,20 @@ pub struct SqliteDb {
     pub pool: SqlitePool,
     pub(crate) activity: Activity<SqliteActivity>,
     pub(crate) registry: Arc<RegistryCache>,
+    /// The connection launches are written through, opened with `options` on first use.
+    writer: Arc<tokio::sync::OnceCell<SqliteWriter>>,
+    options: Arc<SqliteConnectOptions>,
     /// The shared lock that tells `cloop restore` the database is in use (none in memory).
     _in_use: Option<Arc<std::fs::File>>,
+}
+
+impl SqliteDb {
+    /// The connection for short write transactions, opened on first use.
+    pub(crate) async fn writer(&self) -> StoreResult<&SqliteWriter> {
+        self.writer
+            .get_or_try_init(|| SqliteWriter::open(&self.options))
+            .await
+    }
 }
 
 /// PostgreSQL's pool, and the writers that activity is recorded through.
@@ -209,7 +224,7 @@ impl Store {
         let activity_writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(60))
-            .connect_with(options.pragma("cache_size", ACTIVITY_WRITER_CACHE))
+            .connect_with(options.clone().pragma("cache_size", ACTIVITY_WRITER_CACHE))
             .await
             .map_err(connect_error)?;
         let activity = SqliteActivity {
@@ -219,6 +234,8 @@ impl Store {
             pool,
             activity: Activity::new(activity, 1, queue_events),
             registry: Arc::default(),
+            writer: Arc::default(),
+            options: Arc::new(options),
             _in_use: in_use,
         }))
     }
