@@ -6,6 +6,8 @@
 //! of the raw events (index on course and time), p50/p95 of `BENCH_BASELINE_RUNS` runs.
 //!
 //! Run: `cargo bench --bench pages` (`BENCH_EVENTS` sets the events, default 5,000,000).
+//! While working on a page: `BENCH_DIR` keeps the seeded databases there and reuses them
+//! on the next run; `BENCH_PAGES` times only the pages whose name contains it.
 
 #[path = "pages/baseline.rs"]
 mod baseline;
@@ -55,23 +57,41 @@ pub struct Course {
 fn run() {
     let events = env_number("BENCH_EVENTS", 5_000_000);
     let runs = env_number("BENCH_RUNS", 40) as usize;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}", dir.path().join("cloop.db").display());
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let dir = match std::env::var("BENCH_DIR") {
+        Ok(kept) => {
+            std::fs::create_dir_all(&kept).expect("BENCH_DIR");
+            std::path::PathBuf::from(kept)
+        }
+        Err(_) => scratch.path().to_path_buf(),
+    };
+    let url = format!("sqlite://{}", dir.join("cloop.db").display());
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let started = Instant::now();
     let course = runtime.block_on(seed(&url, events / u64::from(STUDENTS)));
     println!("seeded in {:.1} s", started.elapsed().as_secs_f64());
-    let raw = dir.path().join("raw.db");
-    let started = Instant::now();
-    let copied = runtime.block_on(baseline::load(&url, course.id, &raw));
-    println!(
-        "{copied} raw events copied into the GROUP BY table in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-    let baselines = baseline::time_all(&raw, &course, env_number("BENCH_BASELINE_RUNS", 3));
+    let raw = dir.join("raw.db");
+    if !raw.exists() {
+        let started = Instant::now();
+        let copied = runtime.block_on(baseline::load(&url, course.id, &raw));
+        println!(
+            "{copied} raw events copied into the GROUP BY table in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    // `BENCH_BASELINE_RUNS=0` leaves the baselines out, while working on a page.
+    let baseline_runs = env_number("BENCH_BASELINE_RUNS", 3);
+    let baselines = match baseline_runs {
+        0 => Vec::new(),
+        runs => baseline::time_all(&raw, &course, runs),
+    };
     let mut server = Server::start(&url);
     let client = reqwest::Client::new();
-    for (name, path) in pages(&course) {
+    let only = std::env::var("BENCH_PAGES").unwrap_or_default();
+    for (name, path) in pages(&course)
+        .into_iter()
+        .filter(|(name, _)| name.contains(&only))
+    {
         let query = match path.split_once('?') {
             Some((path, query)) => format!("{path}?s={}&{query}", course.token),
             None => format!("{path}?s={}", course.token),
@@ -94,6 +114,7 @@ fn run() {
                 ms(*b95),
                 b50.as_secs_f64() / p50.as_secs_f64()
             ),
+            None if baseline_runs == 0 => "baseline not timed".into(),
             None => "no activity shown".into(),
         };
         support::table_row(
