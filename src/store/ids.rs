@@ -111,6 +111,12 @@ impl EpochMs {
     }
 }
 
+impl rusqlite::types::FromSql for EpochMs {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        i64::column_result(value).map(Self)
+    }
+}
+
 impl From<OffsetDateTime> for EpochMs {
     fn from(t: OffsetDateTime) -> Self {
         Self((t.unix_timestamp_nanos() / 1_000_000) as i64)

@@ -36,6 +36,7 @@ pub mod settings;
 pub mod signing_keys;
 mod sqlite_writer;
 mod statements;
+mod student_totals;
 pub mod sync_runs;
 pub mod synced_events;
 pub mod text;

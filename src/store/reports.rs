@@ -58,6 +58,13 @@ pub struct PostRow {
     pub posted_at: EpochMs,
 }
 
+sqlite_row!(PostRow {
+    forum_id,
+    content_item_id,
+    user_id,
+    posted_at
+});
+
 /// An assessment (grade column) of the course.
 #[derive(Clone, Debug, PartialEq, Serialize, sqlx::FromRow)]
 pub struct AssessmentRow {
@@ -76,6 +83,14 @@ pub struct AttemptRow {
     pub at: Option<EpochMs>,
     pub score: Option<f64>,
 }
+
+sqlite_row!(AttemptRow {
+    assessment_id,
+    content_item_id,
+    user_id,
+    at,
+    score
+});
 
 /// A student's latest grade on an assessment.
 #[derive(Clone, Debug, PartialEq, Serialize, sqlx::FromRow)]
@@ -269,30 +284,10 @@ impl Store {
         &self,
         course: CourseId,
     ) -> StoreResult<Vec<(ContentItemId, i64, i64)>> {
-        Ok(on_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT content_item_id, views, unique_students FROM rollup_item_total \
-                 WHERE course_id = $1 AND content_item_id <> 0",
-            )
-            .bind(course)
-            .fetch_all(pool)
-            .await
-        })?)
-    }
-
-    /// Each student's totals over a range of days.
-    pub async fn student_totals(
-        &self,
-        course: CourseId,
-        from_day: i64,
-        to_day: i64,
-    ) -> StoreResult<Vec<StudentTotals>> {
         self.read_rows(
-            "SELECT user_id, CAST(SUM(views) AS BIGINT) AS views, \
-             CAST(SUM(sessions) AS BIGINT) AS sessions, \
-             CAST(SUM(active_ms) AS BIGINT) AS active_ms FROM rollup_student_day \
-             WHERE course_id = $1 AND day >= $2 AND day < $3 GROUP BY user_id",
-            &[course.0, from_day, to_day],
+            "SELECT content_item_id, views, unique_students FROM rollup_item_total \
+             WHERE course_id = $1 AND content_item_id <> 0",
+            &[course.0],
         )
         .await
     }
@@ -319,18 +314,13 @@ impl Store {
         from_day: i64,
         to_day: i64,
     ) -> StoreResult<Vec<(ContentItemId, i64)>> {
-        Ok(on_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT content_item_id, CAST(SUM(views) AS BIGINT) FROM rollup_content_day \
-                 WHERE course_id = $1 AND day >= $2 AND day < $3 AND content_item_id <> 0 \
-                 GROUP BY content_item_id",
-            )
-            .bind(course)
-            .bind(from_day)
-            .bind(to_day)
-            .fetch_all(pool)
-            .await
-        })?)
+        self.read_rows(
+            "SELECT content_item_id, CAST(SUM(views) AS BIGINT) FROM rollup_content_day \
+             WHERE course_id = $1 AND day >= $2 AND day < $3 AND content_item_id <> 0 \
+             GROUP BY content_item_id",
+            &[course.0, from_day, to_day],
+        )
+        .await
     }
 
     /// Every resource-day row in a range (heat maps, event windows).
@@ -502,16 +492,13 @@ impl Store {
     }
 
     pub async fn course_posts(&self, course: CourseId) -> StoreResult<Vec<PostRow>> {
-        Ok(on_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT p.forum_id, f.content_item_id, p.user_id, p.posted_at FROM forum_posts p \
-                 JOIN forums f ON f.id = p.forum_id WHERE p.course_id = $1 \
-                 AND p.removed_at IS NULL AND f.removed_at IS NULL",
-            )
-            .bind(course)
-            .fetch_all(pool)
-            .await
-        })?)
+        self.read_rows(
+            "SELECT p.forum_id, f.content_item_id, p.user_id, p.posted_at FROM forum_posts p \
+             JOIN forums f ON f.id = p.forum_id WHERE p.course_id = $1 \
+             AND p.removed_at IS NULL AND f.removed_at IS NULL",
+            &[course.0],
+        )
+        .await
     }
 
     pub async fn course_assessments(&self, course: CourseId) -> StoreResult<Vec<AssessmentRow>> {
@@ -527,17 +514,14 @@ impl Store {
     }
 
     pub async fn course_attempts(&self, course: CourseId) -> StoreResult<Vec<AttemptRow>> {
-        Ok(on_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT t.assessment_id, a.content_item_id, t.user_id, \
-                 COALESCE(t.submitted_at, t.attempted_at) AS at, t.score FROM attempts t \
-                 JOIN assessments a ON a.id = t.assessment_id \
-                 WHERE a.course_id = $1 AND a.removed_at IS NULL",
-            )
-            .bind(course)
-            .fetch_all(pool)
-            .await
-        })?)
+        self.read_rows(
+            "SELECT t.assessment_id, a.content_item_id, t.user_id, \
+             COALESCE(t.submitted_at, t.attempted_at) AS at, t.score FROM attempts t \
+             JOIN assessments a ON a.id = t.assessment_id \
+             WHERE a.course_id = $1 AND a.removed_at IS NULL",
+            &[course.0],
+        )
+        .await
     }
 
     pub async fn course_grades(&self, course: CourseId) -> StoreResult<Vec<GradeRow>> {

@@ -16,7 +16,7 @@ use crate::ingest_support::{GAP_MS, assert_rollups_match, course, platform};
 use crate::{fresh_store, on_both_backends};
 
 /// 2024-03-04T00:00Z, a Monday.
-const BASE: i64 = 1_709_510_400_000;
+pub const BASE: i64 = 1_709_510_400_000;
 
 const KINDS: [ActivityKind; 7] = [
     ActivityKind::View,
@@ -28,14 +28,14 @@ const KINDS: [ActivityKind; 7] = [
     ActivityKind::Login,
 ];
 
-fn bucketing(zone: &str) -> Bucketing {
+pub fn bucketing(zone: &str) -> Bucketing {
     Bucketing {
         clock: CourseClock::new(zone).unwrap(),
         session_gap_ms: GAP_MS,
     }
 }
 
-fn event(
+pub fn event(
     user: Option<UserId>,
     item: Option<ContentItemId>,
     kind: ActivityKind,

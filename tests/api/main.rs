@@ -43,6 +43,7 @@ mod store_courses;
 mod store_migrations;
 mod store_platforms;
 mod store_settings;
+mod student_totals;
 mod sync;
 mod sync_admin;
 mod sync_cli;
