@@ -94,8 +94,12 @@ pub enum StoreError {
     NotFound(&'static str),
     #[error("{0}")]
     Conflict(String),
+    /// The database is out of reach just now (connection refused or dropped, the server
+    /// shutting down, no connection free in time); the caller should try again shortly.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     /// From the SQLite writer that drives SQLite's API directly (activity recording).
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
@@ -107,6 +111,35 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+impl From<sqlx::Error> for StoreError {
+    /// An error that says the server cannot be reached, not that the statement was wrong,
+    /// becomes [`StoreError::Unavailable`].
+    fn from(e: sqlx::Error) -> Self {
+        if out_of_reach(&e) {
+            Self::Unavailable(e.to_string())
+        } else {
+            Self::Database(e)
+        }
+    }
+}
+
+/// True for the errors of a database that is down, restarting or overloaded: the pool
+/// found no connection in time or is closed, the connection failed, or PostgreSQL refused
+/// or ended the session (connection exceptions, class 08; shutting down, crashed, starting
+/// up, 57P01–57P03; too many connections, 53300).
+fn out_of_reach(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+        sqlx::Error::Database(db) => db
+            .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+            .is_some_and(|pg| {
+                let code = pg.code();
+                code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300")
+            }),
+        _ => false,
+    }
+}
 
 /// Which database engine a store runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
