@@ -71,7 +71,7 @@ impl Error {
                 "Something went wrong on cloop's side. It has been logged; please try again, and tell your cloop administrator if it persists.".into()
             }
             Self::Store(StoreError::Unavailable(_)) => {
-                "cloop cannot reach its database just now. Please try again in a few seconds; tell your cloop administrator if it persists.".into()
+                "cloop's database is not answering just now. Please try again in a few seconds; tell your cloop administrator if it persists.".into()
             }
             other => other.to_string(),
         }

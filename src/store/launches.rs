@@ -7,6 +7,7 @@ use super::{
     CourseId, DeploymentId, EpochMs, PlatformId, Store, StoreError, StoreResult, UserId,
     is_unique_violation, on_pool,
 };
+use crate::store::BeginWrite;
 
 impl Store {
     /// Records a nonce as used outside a launch's transaction (a launch refused for its
@@ -116,7 +117,7 @@ impl Store {
             super::Backend::Sqlite => "SELECT frame_origins FROM platforms WHERE id = $1",
         };
         let recorded = on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let nonce = sqlx::query("INSERT INTO used_nonces (platform_id, nonce, expires_at) VALUES ($1, $2, $3)")
                 .bind(w.platform)
                 .bind(w.nonce)

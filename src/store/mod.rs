@@ -10,6 +10,7 @@ pub mod content;
 pub mod course_events;
 pub mod course_hours;
 pub mod courses;
+mod error;
 pub mod forums;
 pub mod gradebook;
 pub mod groups;
@@ -39,6 +40,7 @@ pub mod synced_events;
 pub mod text;
 pub mod users;
 pub mod windows;
+mod write_tx;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -50,12 +52,14 @@ use sqlx::sqlite::{
 };
 use sqlx::{ConnectOptions, Connection};
 
+use crate::activity::DEFAULT_QUEUE_EVENTS;
 use crate::activity::postgres::{self, PostgresActivity};
 use crate::activity::sqlite::SqliteActivity;
 use crate::activity::store::Activity;
-use crate::activity::{DEFAULT_QUEUE_EVENTS, PackError};
+pub use error::{StoreError, StoreResult};
 pub use ids::*;
 use registry::RegistryCache;
+pub(crate) use write_tx::BeginWrite;
 
 /// Page cache of SQLite's activity writer (negative: KiB), so the index pages a batch of
 /// events touches stay in memory from one batch to the next.
@@ -72,74 +76,6 @@ const READ_MMAP_SIZE: &str = "1073741824";
 /// import's progress output; `RUST_LOG=sqlx=debug` shows them.
 const SLOW_STATEMENT: Duration = Duration::from_secs(1);
 const SLOW_STATEMENT_LOG: log::LevelFilter = log::LevelFilter::Debug;
-
-/// Errors of the storage layer.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error(
-        "database_url {0:?} names an unsupported database; use sqlite://PATH or postgres://USER@HOST/DB"
-    )]
-    UnsupportedUrl(String),
-    #[error("database_url is not valid: {0}")]
-    InvalidUrl(String),
-    #[error("cannot open the database at {target}: {source}")]
-    Connect {
-        target: String,
-        #[source]
-        source: sqlx::Error,
-    },
-    #[error("applying database migrations failed: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("{0} not found")]
-    NotFound(&'static str),
-    #[error("{0}")]
-    Conflict(String),
-    /// The database is out of reach just now (connection refused or dropped, the server
-    /// shutting down, no connection free in time); the caller should try again shortly.
-    #[error("database unavailable: {0}")]
-    Unavailable(String),
-    #[error("database error: {0}")]
-    Database(sqlx::Error),
-    /// From the SQLite writer that drives SQLite's API directly (activity recording).
-    #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("database error: {0}")]
-    Pack(#[from] PackError),
-    /// Too much is waiting to be written; the caller should try again shortly.
-    #[error("{0}")]
-    Busy(String),
-}
-
-pub type StoreResult<T> = Result<T, StoreError>;
-
-impl From<sqlx::Error> for StoreError {
-    /// An error that says the server cannot be reached, not that the statement was wrong,
-    /// becomes [`StoreError::Unavailable`].
-    fn from(e: sqlx::Error) -> Self {
-        if out_of_reach(&e) {
-            Self::Unavailable(e.to_string())
-        } else {
-            Self::Database(e)
-        }
-    }
-}
-
-/// True for the errors of a database that is down, restarting or overloaded: the pool
-/// found no connection in time or is closed, the connection failed, or PostgreSQL refused
-/// or ended the session (connection exceptions, class 08; shutting down, crashed, starting
-/// up, 57P01–57P03; too many connections, 53300).
-fn out_of_reach(e: &sqlx::Error) -> bool {
-    match e {
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
-        sqlx::Error::Database(db) => db
-            .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
-            .is_some_and(|pg| {
-                let code = pg.code();
-                code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300")
-            }),
-        _ => false,
-    }
-}
 
 /// Which database engine a store runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -129,7 +129,7 @@ async fn assert_unavailable(answer: reqwest::Result<reqwest::Response>, what: &s
     let expected = if what == "/healthz" {
         "unavailable"
     } else {
-        "cannot reach its database"
+        "database is not answering"
     };
     assert!(body.contains(expected), "{what}: {body}");
 }
