@@ -9,27 +9,21 @@
 //! The server's CPU comes from its own accounting (/proc), over the measured window only:
 //! every client has made its warm-up launches before the clock starts.
 
+#[path = "support/lti.rs"]
+mod lti;
 #[path = "support.rs"]
 mod support;
 
-use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::Instant;
 
-use cloop::store::signing_keys::StoredKey;
 use cloop::{App, Config};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
 
-/// The registration `support::platform_and_course` makes.
-const ISSUER: &str = "https://blackboard.com";
-const CLIENT_ID: &str = "bench";
-const DEPLOYMENT: &str = "bench";
 const USERS: usize = 300;
 const COURSES: usize = 30;
 const WARM_UP: usize = 40;
-const INSTRUCTOR: &str = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -55,13 +49,9 @@ fn run() {
     let dir = tempfile::tempdir().expect("temp dir");
     let key = cloop::lti::keys::generate().expect("platform key");
     let key_file = dir.path().join("platform.json");
-    std::fs::write(
-        &key_file,
-        json!({"kid": key.kid, "pem": key.private_key}).to_string(),
-    )
-    .expect("key file");
+    lti::write_key(&key, &key_file);
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let jwks_url = runtime.block_on(publish_jwks(&key));
+    let jwks_url = runtime.block_on(lti::publish_jwks(&key));
     let mut databases = vec![(
         "sqlite",
         format!("sqlite://{}", dir.path().join("bench.db").display()),
@@ -115,25 +105,6 @@ fn run() {
             &format!("DROP DATABASE {name} WITH (FORCE)"),
         ));
     }
-}
-
-/// Serves the platform's key set on 127.0.0.1 from this process; returns its URL.
-async fn publish_jwks(key: &StoredKey) -> String {
-    let jwk: serde_json::Value = serde_json::from_str(&key.public_jwk).expect("jwk");
-    let set = json!({ "keys": [jwk] });
-    let router = axum::Router::new().route(
-        "/jwks",
-        axum::routing::get(move || {
-            let set = set.clone();
-            async move { axum::Json(set) }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("jwks listener");
-    let url = format!("http://{}/jwks", listener.local_addr().expect("address"));
-    tokio::spawn(async move { axum::serve(listener, router).await.expect("jwks") });
-    url
 }
 
 fn percentile(sorted: &[f64], q: f64) -> f64 {
@@ -291,21 +262,7 @@ fn launch(address: &str, key_file: &str, share: &str, count: &str) {
     let (k, _) = share.split_once('/').expect("k/n");
     let k: usize = k.parse().expect("k");
     let count: usize = count.parse().expect("count");
-    let key: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(key_file).expect("key")).expect("key json");
-    let mut header = Header::new(Algorithm::RS256);
-    header.kid = key["kid"].as_str().map(str::to_string);
-    let encoding =
-        EncodingKey::from_rsa_pem(key["pem"].as_str().expect("pem").as_bytes()).expect("pem");
-    let client = Client {
-        http: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client"),
-        base: format!("http://{address}"),
-        header,
-        encoding,
-    };
+    let client = lti::Launcher::new(address, key_file);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -313,7 +270,7 @@ fn launch(address: &str, key_file: &str, share: &str, count: &str) {
     let first = k * (count + WARM_UP);
     runtime.block_on(async {
         for i in 0..WARM_UP {
-            client.login_and_launch(first + i).await;
+            login_and_launch(&client, first + i).await;
         }
     });
     println!("ready");
@@ -323,7 +280,7 @@ fn launch(address: &str, key_file: &str, share: &str, count: &str) {
         let mut latencies = Vec::with_capacity(count);
         for i in 0..count {
             let started = Instant::now();
-            client.login_and_launch(first + WARM_UP + i).await;
+            login_and_launch(&client, first + WARM_UP + i).await;
             latencies.push(started.elapsed().as_secs_f64() * 1e3);
         }
         latencies
@@ -332,94 +289,16 @@ fn launch(address: &str, key_file: &str, share: &str, count: &str) {
     println!("{}", text.join(" "));
 }
 
-/// One client: the platform's signing key and a browser without cookie jar.
-struct Client {
-    http: reqwest::Client,
-    base: String,
-    header: Header,
-    encoding: EncodingKey,
-}
-
-impl Client {
-    /// Launch `n`: instructor `n % USERS` opens course `n % COURSES`.
-    async fn login_and_launch(&self, n: usize) {
-        let target = format!("{}/lti/launch", self.base);
-        let login = self
-            .http
-            .get(format!("{}/lti/login", self.base))
-            .query(&[
-                ("iss", ISSUER),
-                ("login_hint", &format!("hint-{n}")),
-                ("target_link_uri", &target),
-                ("client_id", CLIENT_ID),
-                ("lti_deployment_id", DEPLOYMENT),
-            ])
-            .send()
-            .await
-            .expect("login");
-        assert_eq!(login.status(), 303, "login redirects to the platform");
-        let cookie = login.headers()["set-cookie"]
-            .to_str()
-            .expect("cookie")
-            .split(';')
-            .next()
-            .expect("cookie pair")
-            .to_string();
-        let redirect = url::Url::parse(login.headers()["location"].to_str().expect("location"))
-            .expect("redirect URL");
-        let query: HashMap<_, _> = redirect.query_pairs().into_owned().collect();
-        let id_token = jsonwebtoken::encode(
-            &self.header,
-            &claims(&target, &query["nonce"], n % USERS, n % COURSES),
-            &self.encoding,
-        )
-        .expect("sign");
-        let launch = self
-            .http
-            .post(&target)
-            .header("cookie", cookie)
-            .form(&[("id_token", id_token.as_str()), ("state", &query["state"])])
-            .send()
-            .await
-            .expect("launch");
-        assert_eq!(launch.status(), 303, "{:?}", launch.text().await);
-        let landing = launch.headers()["location"].to_str().expect("landing");
-        assert!(landing.starts_with("/courses/"), "{landing}");
-    }
-}
-
-/// A Blackboard-shaped instructor launch, with the names and roles service on offer.
-fn claims(target: &str, nonce: &str, user: usize, course: usize) -> serde_json::Value {
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    json!({
-        "iss": ISSUER,
-        "aud": CLIENT_ID,
-        "sub": format!("user-{user}"),
-        "exp": now + 3600,
-        "iat": now,
-        "nonce": nonce,
-        "name": format!("Instructor {user}"),
-        "given_name": "Instructor",
-        "family_name": format!("{user}"),
-        "email": format!("instructor{user}@bench.example.edu"),
-        "https://purl.imsglobal.org/spec/lti/claim/message_type": "LtiResourceLinkRequest",
-        "https://purl.imsglobal.org/spec/lti/claim/version": "1.3.0",
-        "https://purl.imsglobal.org/spec/lti/claim/deployment_id": DEPLOYMENT,
-        "https://purl.imsglobal.org/spec/lti/claim/target_link_uri": target,
-        "https://purl.imsglobal.org/spec/lti/claim/resource_link": { "id": format!("link-{course}") },
-        "https://purl.imsglobal.org/spec/lti/claim/roles": [INSTRUCTOR],
-        "https://purl.imsglobal.org/spec/lti/claim/context": {
-            "id": format!("ctx-{course}"), "label": format!("BENCH{course}"), "title": format!("Bench course {course}"),
-        },
-        "https://purl.imsglobal.org/spec/lti/claim/tool_platform": {
-            "guid": "bench", "product_family_code": "BlackboardLearn", "url": format!("{ISSUER}/"),
-        },
-        "https://purl.imsglobal.org/spec/lti/claim/launch_presentation": {
-            "return_url": format!("{ISSUER}/ultra/courses/_{course}_1/outline"),
-        },
-        "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice": {
-            "context_memberships_url": format!("{ISSUER}/nrps/{course}"),
-            "service_versions": ["2.0"],
-        },
-    })
+/// Launch `n`: instructor `n % USERS` opens course `n % COURSES`, with the names and roles
+/// service on offer.
+async fn login_and_launch(client: &lti::Launcher, n: usize) {
+    let course = n % COURSES;
+    client
+        .login_and_launch(n % USERS, &format!("ctx-{course}"), |claims| {
+            claims["https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"] = json!({
+                "context_memberships_url": format!("{}/nrps/{course}", lti::ISSUER),
+                "service_versions": ["2.0"],
+            });
+        })
+        .await;
 }

@@ -23,9 +23,11 @@ bench() {
 bench import_accumulator BENCH_EVENTS=2000000 BENCH_ROUNDS=2
 bench import_accumulator -u CLOOP_TEST_POSTGRES_URL BENCH_EVENTS=10000000 BENCH_ROUNDS=1
 bench caliper_post
+# A minute of mixed load per engine: 0 errors and a flat RSS.
+bench soak SOAK_SECONDS=60
 for extra in benches/*.rs; do
   name=$(basename "$extra" .rs)
-  case $name in support | import_accumulator | caliper_post) continue ;; esac
+  case $name in support | import_accumulator | caliper_post | soak) continue ;; esac
   bench "$name"
 done
 

@@ -57,7 +57,9 @@ impl Error {
             Self::Conflict(_) | Self::Store(StoreError::Conflict(_)) => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Store(StoreError::Busy(_)) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Store(StoreError::Busy(_) | StoreError::Unavailable(_)) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Internal(_) | Self::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -67,6 +69,9 @@ impl Error {
         match self {
             Self::Internal(_) | Self::Store(StoreError::Database(_) | StoreError::Connect { .. } | StoreError::Migrate(_)) => {
                 "Something went wrong on cloop's side. It has been logged; please try again, and tell your cloop administrator if it persists.".into()
+            }
+            Self::Store(StoreError::Unavailable(_)) => {
+                "cloop's database is not answering just now. Please try again in a few seconds; tell your cloop administrator if it persists.".into()
             }
             other => other.to_string(),
         }

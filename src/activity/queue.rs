@@ -150,6 +150,13 @@ async fn write_jobs<S: ActivityStore>(store: S, mut inbox: mpsc::UnboundedReceiv
                     let _ = job.reply.send(Ok(answer));
                 }
             }
+            // Written alone, each batch would wait as long again for a database that is
+            // down: every caller hears at once, and resends.
+            Err(StoreError::Unavailable(why)) => {
+                for job in group {
+                    let _ = job.reply.send(Err(StoreError::Unavailable(why.clone())));
+                }
+            }
             Err(e) if group.len() == 1 => {
                 let job = group.pop().expect("one job");
                 let _ = job.reply.send(Err(e));
@@ -244,4 +251,78 @@ async fn write_group<S: ActivityStore>(
                 .collect()
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use futures_util::poll;
+    use tokio::sync::Notify;
+
+    use super::*;
+
+    /// A database that is down: every write fails as out of reach, the first only once
+    /// the test lets it.
+    #[derive(Clone)]
+    struct Down {
+        writes: Arc<AtomicUsize>,
+        first_may_fail: Arc<Notify>,
+    }
+
+    impl ActivityStore for Down {
+        async fn record(&self, _: &[CourseWrite<'_>]) -> StoreResult<Vec<Vec<bool>>> {
+            if self.writes.fetch_add(1, Ordering::SeqCst) == 0 {
+                self.first_may_fail.notified().await;
+            }
+            Err(StoreError::Unavailable("connection refused".into()))
+        }
+
+        async fn recount_rollups(&self, _: CourseId, _: &Bucketing) -> StoreResult<()> {
+            unreachable!("not recounted")
+        }
+    }
+
+    fn batch() -> Vec<CourseBatch> {
+        vec![CourseBatch {
+            course: CourseId(1),
+            events: Vec::new(),
+            bucketing: None,
+        }]
+    }
+
+    #[tokio::test]
+    async fn a_group_the_database_is_down_for_fails_together_not_one_by_one() {
+        let down = Down {
+            writes: Arc::default(),
+            first_may_fail: Arc::default(),
+        };
+        let queue = ActivityQueue::start(down.clone(), 1, 100);
+        let first = queue.record(queue.reserve(1).await, batch());
+        tokio::pin!(first);
+        assert!(poll!(&mut first).is_pending());
+        while down.writes.load(Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
+        // Two more wait behind the first write, so the writer takes them as one group.
+        let (second, third) = (
+            queue.record(queue.reserve(1).await, batch()),
+            queue.record(queue.reserve(1).await, batch()),
+        );
+        tokio::pin!(second, third);
+        assert!(poll!(&mut second).is_pending() && poll!(&mut third).is_pending());
+        down.first_may_fail.notify_one();
+        for answer in [first.await, second.await, third.await] {
+            assert!(
+                matches!(answer, Err(StoreError::Unavailable(_))),
+                "{answer:?}"
+            );
+        }
+        assert_eq!(
+            down.writes.load(Ordering::SeqCst),
+            2,
+            "the group of two was tried once"
+        );
+        assert_eq!(queue.waiting(), 0, "their room is given back");
+    }
 }

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 
 use super::sync_runs::SyncCounts;
 use super::{AssessmentId, CourseId, EpochMs, PlatformId, Store, StoreResult, UserId, on_pool};
+use crate::store::BeginWrite;
 
 /// One line item as the container lists it.
 #[derive(Clone, Debug)]
@@ -40,7 +41,7 @@ impl Store {
     ) -> StoreResult<SyncCounts> {
         let now = EpochMs::now();
         let counts = on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let existing: HashSet<String> = sqlx::query_scalar::<_, String>(
                 "SELECT lms_id FROM assessments WHERE course_id = $1 AND source = 'ags'",
             )
@@ -139,7 +140,7 @@ impl Store {
     ) -> StoreResult<SyncCounts> {
         let now = EpochMs::now();
         let counts = on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let assessment: AssessmentId = sqlx::query_scalar(
                 "SELECT id FROM assessments WHERE course_id = $1 AND lms_id = $2",
             )

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::sync_runs::SyncCounts;
 use super::{ContentItemId, CourseId, EpochMs, Store, StoreResult, UserId, on_pool};
+use crate::store::BeginWrite;
 
 /// The three groups Loop sorted content into.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -91,7 +92,7 @@ impl Store {
         let rows = parents_first(rows);
         let now = EpochMs::now();
         let counts = on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let existing: HashSet<String> = sqlx::query_scalar::<_, String>(
                 "SELECT lms_id FROM content_items WHERE course_id = $1",
             )
@@ -193,7 +194,7 @@ impl Store {
         rows: &[ReviewRow],
     ) -> StoreResult<i64> {
         let changed = on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let mut changed = 0;
             for row in rows {
                 changed += sqlx::query(

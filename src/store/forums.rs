@@ -4,6 +4,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::sync_runs::SyncCounts;
 use super::{ContentItemId, CourseId, EpochMs, ForumId, Store, StoreResult, UserId, on_pool};
+use crate::store::BeginWrite;
 
 /// One discussion as fetched from the LMS.
 #[derive(Clone, Debug)]
@@ -53,7 +54,7 @@ impl Store {
     ) -> StoreResult<(SyncCounts, HashMap<String, ForumId>)> {
         let now = EpochMs::now();
         let result = on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let existing: HashMap<String, ForumId> = sqlx::query_as::<_, (String, ForumId)>(
                 "SELECT lms_id, id FROM forums WHERE course_id = $1",
             )
@@ -112,7 +113,7 @@ impl Store {
     ) -> StoreResult<SyncCounts> {
         let now = EpochMs::now();
         let counts = on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let existing: HashSet<String> = sqlx::query_scalar::<_, String>(
                 "SELECT lms_id FROM forum_posts WHERE forum_id = $1",
             )

@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::sync_runs::SyncCounts;
 use super::{AssessmentId, ContentItemId, CourseId, EpochMs, Store, StoreResult, UserId, on_pool};
 use crate::activity::{ActivityCursor, ActivityKind, ActivitySource, NewActivity};
+use crate::store::BeginWrite;
 
 /// One grade column as fetched from the LMS.
 #[derive(Clone, Debug)]
@@ -81,7 +82,7 @@ impl Store {
     ) -> StoreResult<SyncCounts> {
         let now = EpochMs::now();
         let counts = on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let existing: HashSet<String> = sqlx::query_scalar::<_, String>(
                 "SELECT lms_id FROM assessments WHERE course_id = $1 AND source = 'gradebook'",
             )
@@ -206,7 +207,7 @@ impl Store {
     ) -> StoreResult<SyncCounts> {
         let now = EpochMs::now();
         let counts = on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let existing: HashSet<String> = sqlx::query_scalar::<_, String>(
                 "SELECT lms_id FROM attempts WHERE assessment_id = $1",
             )
@@ -274,7 +275,7 @@ impl Store {
     ) -> StoreResult<SyncCounts> {
         let now = EpochMs::now();
         let counts = on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let existing: HashSet<UserId> = sqlx::query_scalar::<_, UserId>(
                 "SELECT user_id FROM grades WHERE assessment_id = $1",
             )

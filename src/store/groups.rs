@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::sync_runs::SyncCounts;
 use super::{CourseGroupId, CourseId, EpochMs, PlatformId, Store, StoreResult, UserId, on_pool};
+use crate::store::BeginWrite;
 
 /// Where a course's groups came from; each source's groups are replaced only by its own
 /// reads.
@@ -67,7 +68,7 @@ impl Store {
     ) -> StoreResult<SyncCounts> {
         let now = EpochMs::now();
         let counts = on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let users: HashMap<String, UserId> = sqlx::query_as::<_, (String, UserId)>(source.users_sql())
                 .bind(platform)
                 .fetch_all(&mut *tx)

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::sync_runs::SyncCounts;
 use super::{CourseId, EpochMs, PlatformId, Store, StoreResult, UserId, on_pool};
+use crate::store::BeginWrite;
 
 /// The last read of one service for one course.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
@@ -191,7 +192,7 @@ impl Store {
     ) -> StoreResult<SyncCounts> {
         let now = EpochMs::now();
         let counts = on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let existing: HashSet<UserId> = sqlx::query_scalar::<_, UserId>(
                 "SELECT user_id FROM enrolments WHERE course_id = $1",
             )

@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::sync_runs::SyncCounts;
 use super::{CourseId, EpochMs, PlatformId, Store, StoreResult, UserId, on_pool};
+use crate::store::BeginWrite;
 
 /// One membership with its user, as the LMS lists it.
 #[derive(Clone, Debug, Default)]
@@ -42,7 +43,7 @@ impl Store {
     ) -> StoreResult<SyncCounts> {
         let now = EpochMs::now();
         let counts = on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let existing: HashSet<UserId> = sqlx::query_scalar::<_, UserId>(
                 "SELECT user_id FROM enrolments WHERE course_id = $1",
             )

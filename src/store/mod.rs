@@ -10,6 +10,7 @@ pub mod content;
 pub mod course_events;
 pub mod course_hours;
 pub mod courses;
+mod error;
 pub mod forums;
 pub mod gradebook;
 pub mod groups;
@@ -42,6 +43,7 @@ pub mod synced_events;
 pub mod text;
 pub mod users;
 pub mod windows;
+mod write_tx;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -53,13 +55,15 @@ use sqlx::sqlite::{
 };
 use sqlx::{ConnectOptions, Connection};
 
+use crate::activity::DEFAULT_QUEUE_EVENTS;
 use crate::activity::postgres::{self, PostgresActivity};
 use crate::activity::sqlite::SqliteActivity;
 use crate::activity::store::Activity;
-use crate::activity::{DEFAULT_QUEUE_EVENTS, PackError};
+pub use error::{StoreError, StoreResult};
 pub use ids::*;
 use registry::RegistryCache;
 use sqlite_writer::SqliteWriter;
+pub(crate) use write_tx::BeginWrite;
 
 /// Page cache of SQLite's activity writer (negative: KiB), so the index pages a batch of
 /// events touches stay in memory from one batch to the next.
@@ -76,41 +80,6 @@ const READ_MMAP_SIZE: &str = "1073741824";
 /// import's progress output; `RUST_LOG=sqlx=debug` shows them.
 const SLOW_STATEMENT: Duration = Duration::from_secs(1);
 const SLOW_STATEMENT_LOG: log::LevelFilter = log::LevelFilter::Debug;
-
-/// Errors of the storage layer.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error(
-        "database_url {0:?} names an unsupported database; use sqlite://PATH or postgres://USER@HOST/DB"
-    )]
-    UnsupportedUrl(String),
-    #[error("database_url is not valid: {0}")]
-    InvalidUrl(String),
-    #[error("cannot open the database at {target}: {source}")]
-    Connect {
-        target: String,
-        #[source]
-        source: sqlx::Error,
-    },
-    #[error("applying database migrations failed: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("{0} not found")]
-    NotFound(&'static str),
-    #[error("{0}")]
-    Conflict(String),
-    #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
-    /// From the SQLite writer that drives SQLite's API directly (activity recording).
-    #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("database error: {0}")]
-    Pack(#[from] PackError),
-    /// Too much is waiting to be written; the caller should try again shortly.
-    #[error("{0}")]
-    Busy(String),
-}
-
-pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Which database engine a store runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::{CourseId, Store, StoreResult, on_pool};
 use crate::activity::item_views::{item_views_text, parse_item_views};
+use crate::store::BeginWrite;
 
 /// One row of the course × day × content item rollup.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, sqlx::FromRow)]
@@ -66,7 +67,7 @@ impl Store {
     /// transaction: for day rollups written by other means (a benchmark's seed, a repair).
     pub async fn rebuild_course_rollups(&self, course: CourseId) -> StoreResult<()> {
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             for statement in REBUILD_COURSE_ROLLUPS {
                 sqlx::query(statement).bind(course).execute(&mut *tx).await?;
             }

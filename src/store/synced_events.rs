@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::sync_runs::SyncCounts;
 use super::{CourseEventId, CourseId, EpochMs, Store, StoreResult, on_pool};
+use crate::store::BeginWrite;
 
 /// One calendar item of the course.
 #[derive(Clone, Debug)]
@@ -42,7 +43,7 @@ impl Store {
     ) -> StoreResult<SyncCounts> {
         let now = EpochMs::now();
         let counts = on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let existing: HashSet<String> = sqlx::query_scalar::<_, String>(
                 "SELECT lms_id FROM course_events WHERE course_id = $1 AND source = 'calendar' \
                  AND starts_at >= $2 AND starts_at < $3",

@@ -36,25 +36,16 @@ impl TestDatabase {
                     _dir: Some(dir),
                 })
             }
-            Backend::Postgres => {
-                let Ok(admin_url) = std::env::var(POSTGRES_ENV) else {
-                    if std::env::var_os("CI").is_some() {
-                        panic!(
-                            "{POSTGRES_ENV} is not set under CI: the PostgreSQL half of {test} cannot run"
-                        );
-                    }
-                    let _ = writeln!(
-                        std::io::stderr(),
-                        "\n!!! PostgreSQL half of `{test}` DID NOT RUN: set {POSTGRES_ENV} (see README) !!!\n"
-                    );
-                    return None;
-                };
-                Some(Self {
-                    url: create_postgres_database(&admin_url).await,
-                    _dir: None,
-                })
-            }
+            Backend::Postgres => Some(Self {
+                url: create_postgres_database(&postgres_server(test)?).await,
+                _dir: None,
+            }),
         }
+    }
+
+    /// A database the test made itself, at `url`.
+    pub fn at(url: String) -> Self {
+        Self { url, _dir: None }
     }
 
     pub async fn store(&self) -> Store {
@@ -64,6 +55,23 @@ impl TestDatabase {
         store.migrate().await.expect("migrate test database");
         store
     }
+}
+
+/// The PostgreSQL server the tests may use (`CLOOP_TEST_POSTGRES_URL`), or `None` when
+/// none was given; that is announced on stderr past the test harness's capture, and is a
+/// failure under CI.
+pub fn postgres_server(test: &str) -> Option<String> {
+    let Ok(admin_url) = std::env::var(POSTGRES_ENV) else {
+        if std::env::var_os("CI").is_some() {
+            panic!("{POSTGRES_ENV} is not set under CI: the PostgreSQL half of {test} cannot run");
+        }
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n!!! PostgreSQL half of `{test}` DID NOT RUN: set {POSTGRES_ENV} (see README) !!!\n"
+        );
+        return None;
+    };
+    Some(admin_url)
 }
 
 /// Test databases are named `cloop_test_{pid}_{random}`, so a later run can drop those of
