@@ -6,13 +6,7 @@
 /// any order when SQL did. Returns the pairs by item, each item once; only cloop writes
 /// the column, so a pair that does not parse is skipped rather than reported.
 pub(crate) fn parse_item_views(text: &str) -> Vec<(i64, i64)> {
-    let mut views: Vec<(i64, i64)> = text
-        .split(',')
-        .filter_map(|pair| {
-            let (item, n) = pair.split_once(':')?;
-            Some((item.trim().parse().ok()?, n.trim().parse().ok()?))
-        })
-        .collect();
+    let mut views: Vec<(i64, i64)> = pairs(text).collect();
     views.sort_unstable();
     views.dedup_by(|later, kept| {
         let same = later.0 == kept.0;
@@ -27,11 +21,7 @@ pub(crate) fn parse_item_views(text: &str) -> Vec<(i64, i64)> {
 /// The items of a stored text (see [`parse_item_views`]), in stored order, an item repeated
 /// if the text repeats it; without the parsing of counts and sorting a total needs.
 pub(crate) fn viewed_items(text: &str) -> impl Iterator<Item = i64> + '_ {
-    text.split(',').filter_map(|pair| {
-        let (item, n) = pair.split_once(':')?;
-        n.trim().parse::<i64>().ok()?;
-        item.trim().parse().ok()
-    })
+    pairs(text).map(|(item, _)| item)
 }
 
 /// `stored` (see [`parse_item_views`]) with `added` (item, views) counted in; `first_view`
