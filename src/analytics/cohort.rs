@@ -115,21 +115,23 @@ pub struct Cohort {
     members: Members,
     /// Everyone the roster has for the course, as read for this page.
     roster: Arc<Vec<Person>>,
-    /// The leavers' student-days of the last range asked for, read once per page.
-    pub(super) leavers_share: LeaversShare,
+    /// The student-days of the people the filter names (the leavers it leaves out, or the
+    /// only ones it keeps) over the last range asked for, read once per page.
+    pub(super) days_share: DaysShare,
 }
 
 /// Some students' student-days over a range, each with its views per item.
 pub(super) type StudentDaysOf = Vec<(StudentDay, Vec<(ContentItemId, i64)>)>;
 
-/// A page's one read of the leavers' student-days, kept for the range it was read for.
+/// A page's one read of the student-days of the people its filter names, kept for the range
+/// it was read for.
 #[derive(Clone, Debug, Default)]
-pub(super) struct LeaversShare(Arc<Mutex<Option<KeptShare>>>);
+pub(super) struct DaysShare(Arc<Mutex<Option<KeptShare>>>);
 
 /// A range and the share read for it.
 type KeptShare = ((i64, i64), Arc<StudentDaysOf>);
 
-impl LeaversShare {
+impl DaysShare {
     pub(super) async fn get(
         &self,
         store: &Store,
@@ -137,13 +139,13 @@ impl LeaversShare {
         out: &[UserId],
         range: (i64, i64),
     ) -> StoreResult<Arc<StudentDaysOf>> {
-        if let Some((kept, share)) = self.0.lock().expect("leavers' share").as_ref()
+        if let Some((kept, share)) = self.0.lock().expect("days share").as_ref()
             && *kept == range
         {
             return Ok(share.clone());
         }
         let share = Arc::new(store.student_days_of(course, out, range.0, range.1).await?);
-        *self.0.lock().expect("leavers' share") = Some((range, share.clone()));
+        *self.0.lock().expect("days share") = Some((range, share.clone()));
         Ok(share)
     }
 }
@@ -193,7 +195,7 @@ impl Cohort {
             leavers: leavers.len(),
             members,
             roster: Arc::new(people),
-            leavers_share: LeaversShare::default(),
+            days_share: DaysShare::default(),
         })
     }
 
@@ -285,8 +287,8 @@ impl Cohort {
         to: i64,
     ) -> StoreResult<Vec<StudentDay>> {
         if let Some(only) = self.only() {
-            let days = store.student_days_of(course, &only, from, to).await?;
-            return Ok(days.into_iter().map(|(d, _)| d).collect());
+            let days = self.days_share.get(store, course, &only, (from, to)).await?;
+            return Ok(days.iter().map(|(d, _)| *d).collect());
         }
         let mut days = store.student_days(course, from, to).await?;
         days.retain(|d| self.has(d.user_id));

@@ -3,8 +3,9 @@
 //! per-student rollups (student-days and their views per item).
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
-use super::cohort::Cohort;
+use super::cohort::{Cohort, StudentDaysOf};
 use crate::store::reports::{CourseDay, ItemDay, StudentDay};
 use crate::store::{ContentItemId, CourseId, Store, StoreResult, UserId};
 
@@ -25,7 +26,7 @@ impl Cohort {
         }
         if let Some(out) = self.left_out() {
             let share = self
-                .leavers_share
+                .days_share
                 .get(store, course, &out, (from, to))
                 .await?;
             return course_days_without(store, course, &share, (from, to)).await;
@@ -33,13 +34,13 @@ impl Cohort {
         let mut days: HashMap<i64, CourseDay> = HashMap::new();
         let groups = store.item_groups(course).await?;
         let mut pages: HashMap<i64, HashSet<ContentItemId>> = HashMap::new();
-        for (s, items) in self.own_days(store, course, (from, to)).await? {
+        for (s, items) in self.own_days(store, course, (from, to)).await?.iter() {
             let d = day_entry(&mut days, s.day);
             d.active_students += 1;
             d.views += s.views;
             d.sessions += s.sessions;
             d.active_ms += s.active_ms;
-            for (item, views) in items {
+            for &(item, views) in items {
                 *group_views(d, groups.get(&item).map(String::as_str)) += views;
                 if item.0 != 0 && views > 0 {
                     pages.entry(s.day).or_default().insert(item);
@@ -71,14 +72,14 @@ impl Cohort {
         if let Some(out) = self.left_out() {
             let stored = store.item_days(course, from, to).await?;
             let share = self
-                .leavers_share
+                .days_share
                 .get(store, course, &out, (from, to))
                 .await?;
             return Ok(item_days_without(stored, &share, None));
         }
         let mut days: HashMap<(i64, ContentItemId), ItemDay> = HashMap::new();
-        for (s, items) in self.own_days(store, course, (from, to)).await? {
-            for (item, views) in items {
+        for (s, items) in self.own_days(store, course, (from, to)).await?.iter() {
+            for &(item, views) in items {
                 let d = days.entry((s.day, item)).or_insert(ItemDay {
                     day: s.day,
                     content_item_id: item,
@@ -108,7 +109,7 @@ impl Cohort {
         if let Some(out) = self.left_out() {
             let stored = store.days_of_item(course, item, from, to).await?;
             let share = self
-                .leavers_share
+                .days_share
                 .get(store, course, &out, (from, to))
                 .await?;
             return Ok(item_days_without(stored, &share, Some(item)));
@@ -147,7 +148,7 @@ impl Cohort {
             };
             if let Some(out) = out {
                 let share = self
-                    .leavers_share
+                    .days_share
                     .get(store, course, &out, (from, to))
                     .await?;
                 take_out_item_totals(&mut totals, &share);
@@ -155,8 +156,8 @@ impl Cohort {
             return Ok(totals);
         }
         let mut totals: HashMap<ContentItemId, (i64, HashSet<UserId>)> = HashMap::new();
-        for (s, items) in self.own_days(store, course, (from, to)).await? {
-            for (item, views) in items.into_iter().filter(|(i, _)| i.0 != 0) {
+        for (s, items) in self.own_days(store, course, (from, to)).await?.iter() {
+            for &(item, views) in items.iter().filter(|(i, _)| i.0 != 0) {
                 let t = totals.entry(item).or_default();
                 t.0 += views;
                 t.1.insert(s.user_id);
@@ -169,15 +170,16 @@ impl Cohort {
     }
 
     /// The student-days of the people a group or role filter keeps, with their views per
-    /// item, read by student (only called once the course-wide paths are ruled out).
+    /// item, read by student once a page (only called once the course-wide paths are ruled
+    /// out).
     async fn own_days(
         &self,
         store: &Store,
         course: CourseId,
-        (from, to): (i64, i64),
-    ) -> StoreResult<Vec<(StudentDay, Vec<(ContentItemId, i64)>)>> {
+        range: (i64, i64),
+    ) -> StoreResult<Arc<StudentDaysOf>> {
         let only = self.only().unwrap_or_default();
-        store.student_days_of(course, &only, from, to).await
+        self.days_share.get(store, course, &only, range).await
     }
 
     /// Distinct students of each of `items` over a range, for the cohort (the ones
@@ -193,7 +195,7 @@ impl Cohort {
         if let Some(out) = self.left_out().filter(|_| !items.is_empty()) {
             let mut theirs: HashMap<ContentItemId, HashSet<UserId>> = HashMap::new();
             let share = self
-                .leavers_share
+                .days_share
                 .get(store, course, &out, (from, to))
                 .await?;
             for (s, viewed) in share.iter() {
