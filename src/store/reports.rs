@@ -10,7 +10,7 @@ use super::bulk_read::sqlite_row;
 use super::{
     AssessmentId, ContentItemId, CourseId, EpochMs, ForumId, Store, StoreResult, UserId, on_pool,
 };
-use crate::activity::item_views::{parse_item_views, viewed_items};
+use crate::activity::item_views::{pairs, parse_item_views, viewed_items};
 
 /// A node of the course content tree.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
@@ -395,17 +395,25 @@ impl Store {
         let mut outside: foldhash::HashMap<(i64, i64), i64> = foldhash::HashMap::default();
         let mut days = self.student_days_viewing(course, first, from_day).await?;
         days.extend(self.student_days_viewing(course, to_day, last + 1).await?);
+        // Only the asked items' pairs are kept: a student's row lists every item they opened.
         for (_, user, text) in days {
-            for (item, views) in parse_item_views(&text) {
+            for (item, views) in pairs(&text) {
                 if counts.contains_key(&ContentItemId(item)) {
                     *outside.entry((user, item)).or_default() += views;
                 }
             }
         }
+        let mut theirs: foldhash::HashMap<i64, i64> = foldhash::HashMap::default();
         for (user, text) in self.student_item_rows(course).await? {
-            for (item, views) in parse_item_views(&text) {
-                if let Some(n) = counts.get_mut(&ContentItemId(item))
-                    && views > outside.get(&(user.0, item)).copied().unwrap_or(0)
+            theirs.clear();
+            for (item, views) in pairs(&text) {
+                if counts.contains_key(&ContentItemId(item)) {
+                    *theirs.entry(item).or_default() += views;
+                }
+            }
+            for (item, views) in &theirs {
+                if views > outside.get(&(user.0, *item)).unwrap_or(&0)
+                    && let Some(n) = counts.get_mut(&ContentItemId(*item))
                 {
                     *n += 1;
                 }
