@@ -287,7 +287,10 @@ impl Cohort {
         to: i64,
     ) -> StoreResult<Vec<StudentDay>> {
         if let Some(only) = self.only() {
-            let days = self.days_share.get(store, course, &only, (from, to)).await?;
+            let days = self
+                .days_share
+                .get(store, course, &only, (from, to))
+                .await?;
             return Ok(days.iter().map(|(d, _)| *d).collect());
         }
         let mut days = store.student_days(course, from, to).await?;

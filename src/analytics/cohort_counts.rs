@@ -2,7 +2,7 @@
 //! the leavers' share when only leavers are left out; else recounted from the cohort's own
 //! per-student rollups (student-days and their views per item).
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet};
 use std::sync::Arc;
 
 use super::cohort::{Cohort, StudentDaysOf};
@@ -25,10 +25,7 @@ impl Cohort {
             return store.course_days(course, from, to).await;
         }
         if let Some(out) = self.left_out() {
-            let share = self
-                .days_share
-                .get(store, course, &out, (from, to))
-                .await?;
+            let share = self.days_share.get(store, course, &out, (from, to)).await?;
             return course_days_without(store, course, &share, (from, to)).await;
         }
         let mut days: HashMap<i64, CourseDay> = HashMap::new();
@@ -71,10 +68,7 @@ impl Cohort {
         }
         if let Some(out) = self.left_out() {
             let stored = store.item_days(course, from, to).await?;
-            let share = self
-                .days_share
-                .get(store, course, &out, (from, to))
-                .await?;
+            let share = self.days_share.get(store, course, &out, (from, to)).await?;
             return Ok(item_days_without(stored, &share, None));
         }
         let mut days: HashMap<(i64, ContentItemId), ItemDay> = HashMap::new();
@@ -108,10 +102,7 @@ impl Cohort {
         }
         if let Some(out) = self.left_out() {
             let stored = store.days_of_item(course, item, from, to).await?;
-            let share = self
-                .days_share
-                .get(store, course, &out, (from, to))
-                .await?;
+            let share = self.days_share.get(store, course, &out, (from, to)).await?;
             return Ok(item_days_without(stored, &share, Some(item)));
         }
         let mut days = self.item_days(store, course, from, to).await?;
@@ -147,10 +138,7 @@ impl Cohort {
                     .collect()
             };
             if let Some(out) = out {
-                let share = self
-                    .days_share
-                    .get(store, course, &out, (from, to))
-                    .await?;
+                let share = self.days_share.get(store, course, &out, (from, to)).await?;
                 take_out_item_totals(&mut totals, &share);
             }
             return Ok(totals);
@@ -194,10 +182,7 @@ impl Cohort {
         let mut counted = store.items_unique_students(course, items, from, to).await?;
         if let Some(out) = self.left_out().filter(|_| !items.is_empty()) {
             let mut theirs: HashMap<ContentItemId, HashSet<UserId>> = HashMap::new();
-            let share = self
-                .days_share
-                .get(store, course, &out, (from, to))
-                .await?;
+            let share = self.days_share.get(store, course, &out, (from, to)).await?;
             for (s, viewed) in share.iter() {
                 for (item, _) in viewed {
                     theirs.entry(*item).or_default().insert(s.user_id);

@@ -2,8 +2,6 @@
 //! people, grades, posts). Raw activity is read only for the course's latest event
 //! (`Store::latest_activity`).
 
-use std::collections::HashMap;
-
 use serde::Serialize;
 
 use super::bulk_read::sqlite_row;
@@ -370,15 +368,15 @@ impl Store {
         items: &[ContentItemId],
         from_day: i64,
         to_day: i64,
-    ) -> StoreResult<HashMap<ContentItemId, i64>> {
+    ) -> StoreResult<foldhash::HashMap<ContentItemId, i64>> {
         // foldhash: these maps take a lookup per item a student-day viewed.
         let mut counts: foldhash::HashMap<ContentItemId, i64> =
             items.iter().map(|i| (*i, 0)).collect();
         let Some((first, last)) = self.course_activity_span(course).await? else {
-            return Ok(counts.into_iter().collect());
+            return Ok(counts);
         };
         if items.is_empty() {
-            return Ok(counts.into_iter().collect());
+            return Ok(counts);
         }
         let inside = (to_day.min(last + 1) - from_day.max(first)).max(0);
         if inside * 2 <= last + 1 - first {
@@ -390,7 +388,7 @@ impl Store {
                     }
                 }
             }
-            return Ok(counts.into_iter().collect());
+            return Ok(counts);
         }
         let mut outside: foldhash::HashMap<(i64, i64), i64> = foldhash::HashMap::default();
         let mut days = self.student_days_viewing(course, first, from_day).await?;
@@ -419,7 +417,7 @@ impl Store {
                 }
             }
         }
-        Ok(counts.into_iter().collect())
+        Ok(counts)
     }
 
     /// The student-days of a range with any views: (day, user, `item_views`).
