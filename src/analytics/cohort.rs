@@ -298,20 +298,14 @@ impl Cohort {
         Ok(days)
     }
 
-    /// The cohort's totals per student over a range; `whole` when every recorded day lies
-    /// in it, so the stored all-days totals are the range's.
+    /// The cohort's totals per student over a range.
     pub async fn student_totals(
         &self,
         store: &Store,
         course: CourseId,
         (from, to): (i64, i64),
-        whole: bool,
     ) -> StoreResult<Vec<StudentTotals>> {
-        let mut totals = if whole {
-            store.student_course_totals(course).await?
-        } else {
-            store.student_totals(course, from, to).await?
-        };
+        let mut totals = store.student_totals(course, from, to).await?;
         totals.retain(|t| self.has(t.user_id));
         Ok(totals)
     }

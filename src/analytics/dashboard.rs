@@ -35,7 +35,7 @@ pub async fn dashboard(store: &Store, cv: &CourseView, range: Range) -> StoreRes
         .course_activity_span(id)
         .await?
         .is_none_or(|(first, last)| first >= from && last < to);
-    let per_student = cohort.student_totals(store, id, (from, to), whole).await?;
+    let per_student = cohort.student_totals(store, id, (from, to)).await?;
     let item_totals = cohort.item_totals(store, id, (from, to), whole).await?;
     let tree = store.content_tree(id).await?;
     let people = cohort.counted_people();

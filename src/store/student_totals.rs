@@ -35,8 +35,12 @@ impl Store {
                 .await;
         }
         let mut totals = self.student_course_totals(course).await?;
-        let mut outside_days = self.student_days(course, first, from).await?;
-        outside_days.extend(self.student_days(course, to, last + 1).await?);
+        let mut outside_days = Vec::new();
+        for (start, end) in [(first, from), (to, last + 1)] {
+            if start < end {
+                outside_days.extend(self.student_days(course, start, end).await?);
+            }
+        }
         let row_of: std::collections::HashMap<UserId, usize> = totals
             .iter()
             .enumerate()

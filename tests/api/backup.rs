@@ -10,7 +10,7 @@ use cloop::activity::{Bucketing, CourseClock};
 use cloop::ingest::synthetic::{self, CourseShape, Generator};
 
 use crate::activity_contract::rollup_rows;
-use crate::ingest_support::{course, event_count, platform};
+use crate::ingest_support::{cloop_import, course, event_count, platform};
 
 const ZONE: &str = "Australia/Melbourne";
 
@@ -50,17 +50,8 @@ async fn a_backup_taken_mid_import_restores_to_a_consistent_database() {
     )
     .unwrap();
 
-    let mut import = Command::new(env!("CARGO_BIN_EXE_cloop"))
-        .args([
-            "import",
-            "--course",
-            &course.to_string(),
-            "--format",
-            "bb-accumulator",
-        ])
+    let mut import = cloop_import(&url, course, "bb-accumulator")
         .arg(&file)
-        .env("CLOOP_DATABASE_URL", &url)
-        .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();

@@ -11,24 +11,15 @@ use cloop::store::CourseId;
 
 use crate::activity_contract::rollup_rows;
 use crate::helpers::TestDatabase;
-use crate::ingest_support::{course, event_count, platform};
+use crate::ingest_support::{cloop_import, course, event_count, platform};
 use crate::on_both_backends;
 
 const ZONE: &str = "Australia/Melbourne";
 const PK1: u64 = 6200;
 
 fn import(url: &str, course: CourseId, file: &std::path::Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_cloop"))
-        .args([
-            "import",
-            "--course",
-            &course.to_string(),
-            "--format",
-            "bb-accumulator",
-        ])
+    cloop_import(url, course, "bb-accumulator")
         .arg(file)
-        .env("CLOOP_DATABASE_URL", url)
-        .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .spawn()
         .unwrap()

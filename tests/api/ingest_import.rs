@@ -1,13 +1,12 @@
 //! File imports: accumulator, Loop zip, Moodle log, Caliper and xAPI lines, and the CLI.
 
 use std::io::Write;
-use std::process::Command;
 
 use cloop::ingest::DEFAULT_SESSION_GAP;
 use cloop::ingest::import::{Format, ImportError, import_file};
 use cloop::ingest::synthetic::{self, CourseShape, Generator};
 
-use crate::ingest_support::{assert_rollups_match, course, platform};
+use crate::ingest_support::{assert_rollups_match, cloop_import, course, platform};
 use crate::{fresh_store, on_both_backends};
 
 const ZONE: &str = "Australia/Melbourne";
@@ -165,17 +164,8 @@ async fn cli_import_reports_rejected_lines_and_fails_only_when_nothing_is_read()
     let course = course(&store, platform.id, 1358, ZONE).await;
     store.close().await;
     let run = |format: &str, file: &std::path::Path| {
-        Command::new(env!("CARGO_BIN_EXE_cloop"))
-            .args([
-                "import",
-                "--course",
-                &course.to_string(),
-                "--format",
-                format,
-            ])
+        cloop_import(&db.url, course, format)
             .arg(file)
-            .env("CLOOP_DATABASE_URL", &db.url)
-            .env("RUST_LOG", "warn")
             .output()
             .unwrap()
     };

@@ -3,7 +3,6 @@
 //! `cloop import` summarises instead of listing.
 
 use std::io::Write;
-use std::process::Command;
 
 use cloop::ingest::DEFAULT_SESSION_GAP;
 use cloop::ingest::import::{Format, ImportOptions, import_file_with};
@@ -11,7 +10,7 @@ use cloop::store::courses::CourseCalendar;
 use cloop::store::users::UserUpsert;
 use cloop::store::{CourseId, PlatformId, Store};
 
-use crate::ingest_support::{course, platform};
+use crate::ingest_support::{cloop_import, course, platform};
 use crate::{fresh_store, on_both_backends};
 
 const HEADER: &str = "Time,User full name,Affected user,Event context,Component,Event name,Description,Origin,IP address\n";
@@ -136,18 +135,9 @@ async fn cli_summarises_thousands_of_rejections_in_a_few_lines() {
     let dir = tempfile::tempdir().unwrap();
     let listed = dir.path().join("all.tsv");
     let run = |extra: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_cloop"))
-            .args([
-                "import",
-                "--course",
-                &course.to_string(),
-                "--format",
-                "moodle-log",
-            ])
+        cloop_import(&db.url, course, "moodle-log")
             .args(extra)
             .arg(log.path())
-            .env("CLOOP_DATABASE_URL", &db.url)
-            .env("RUST_LOG", "warn")
             .output()
             .unwrap()
     };

@@ -67,6 +67,23 @@ pub async fn key(store: &Store, platform: PlatformId, kind: IngestKeyKind) -> St
         .1
 }
 
+/// `cloop import --course COURSE --format FORMAT` on the database at `url`, logging
+/// warnings only; the caller adds the file, any options and how it runs.
+pub fn cloop_import(url: &str, course: CourseId, format: &str) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_cloop"));
+    command
+        .args([
+            "import",
+            "--course",
+            &course.to_string(),
+            "--format",
+            format,
+        ])
+        .env("CLOOP_DATABASE_URL", url)
+        .env("RUST_LOG", "warn");
+    command
+}
+
 pub fn fixture(path: &str) -> String {
     std::fs::read_to_string(format!(
         "{}/tests/fixtures/{path}",
