@@ -5,6 +5,7 @@ use foldhash::{HashMap, HashMapExt, HashSet};
 
 use super::clock::CourseClock;
 use super::event::{ActivityKind, NewActivity};
+use super::item_views::summed;
 use crate::store::EpochMs;
 
 /// A change to one student-day rollup row: (day, user) → (views, sessions, active ms).
@@ -17,12 +18,31 @@ pub(crate) struct SessionEdits {
     pub added: Vec<(i64, i64, i64)>,
 }
 
+/// What a batch adds to one item's day (`rollup_content_day`).
+#[derive(Debug, Default)]
+pub(crate) struct ItemDayChange {
+    pub views: i64,
+    /// The students whose first view of the item that day is in the batch.
+    pub first_viewers: Vec<i64>,
+}
+
+/// A student's views in a batch, per item over all days and per day over all items (what
+/// `rollup_student_items` adds up).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct StudentViews {
+    pub user: i64,
+    /// (content item or 0, views), by item.
+    pub items: Vec<(i64, i64)>,
+    /// (day, views), by day.
+    pub days: Vec<(i64, i64)>,
+}
+
 /// What a set of new events adds to the rollups, before unique students and sessions are
 /// settled against what is stored.
 #[derive(Default)]
 pub(crate) struct RollupDeltas {
-    /// (day, content item or 0) → (views, new unique students)
-    pub content: HashMap<(i64, i64), (i64, i64)>,
+    /// (day, content item or 0) → views and the students first viewing it that day.
+    pub content: HashMap<(i64, i64), ItemDayChange>,
     /// (day, content item or 0, user) → views in these events.
     pub content_students: HashMap<(i64, i64, i64), i64>,
     /// (day, user) → (views, sessions, active ms)
@@ -48,7 +68,7 @@ impl RollupDeltas {
             }
             let day = clock.day_of(e.occurred_at).0;
             let item = e.content_item.map_or(0, |c| c.0);
-            deltas.content.entry((day, item)).or_default().0 += 1;
+            deltas.content.entry((day, item)).or_default().views += 1;
             if let Some(user) = user {
                 *deltas
                     .content_students
@@ -69,22 +89,31 @@ impl RollupDeltas {
         views
     }
 
-    /// user → (content item or 0, views) in these events, over all their days, in user
-    /// order.
-    pub fn student_item_views(&self) -> Vec<(i64, Vec<(i64, i64)>)> {
-        let mut views: HashMap<(i64, i64), i64> = HashMap::new();
-        for ((_, item, user), n) in &self.content_students {
-            *views.entry((*user, *item)).or_default() += n;
+    /// Each student's views in these events per item and per day, in user order.
+    pub fn student_views(&self) -> Vec<StudentViews> {
+        let mut by_user: HashMap<i64, StudentViews> = HashMap::new();
+        for ((day, item, user), n) in &self.content_students {
+            let views = by_user.entry(*user).or_insert_with(|| StudentViews {
+                user: *user,
+                items: Vec::new(),
+                days: Vec::new(),
+            });
+            views.items.push((*item, *n));
+            views.days.push((*day, *n));
         }
-        let mut pairs: Vec<((i64, i64), i64)> = views.into_iter().collect();
-        pairs.sort_unstable();
-        pairs
-            .chunk_by(|a, b| a.0.0 == b.0.0)
-            .map(|student| {
-                let items = student.iter().map(|((_, item), n)| (*item, *n)).collect();
-                (student[0].0.0, items)
-            })
-            .collect()
+        let mut students: Vec<StudentViews> = by_user.into_values().collect();
+        students.sort_unstable_by_key(|s| s.user);
+        for s in &mut students {
+            s.items = summed(std::mem::take(&mut s.items));
+            s.days = summed(std::mem::take(&mut s.days));
+        }
+        students
+    }
+
+    /// `user`'s first view of `item` on `day` (the stored rollups did not have it).
+    pub fn first_view(&mut self, day: i64, item: i64, user: i64) {
+        let change = self.content.entry((day, item)).or_default();
+        change.first_viewers.push(user);
     }
 
     /// Settles the sessions of the users with new events against their stored sessions
@@ -264,7 +293,7 @@ mod tests {
     const GAP: i64 = 40 * 60_000;
 
     #[test]
-    fn a_students_views_per_item_add_up_over_days_and_come_in_user_order() {
+    fn a_students_views_add_up_per_item_and_per_day_and_come_in_user_order() {
         let day_ms = 86_400_000;
         let view = |user: i64, item: Option<i64>, at: i64| NewActivity {
             user: Some(UserId(user)),
@@ -285,8 +314,19 @@ mod tests {
         let refs: Vec<&NewActivity> = events.iter().collect();
         let deltas = RollupDeltas::from_new_events(&refs, &CourseClock::utc());
         assert_eq!(
-            deltas.student_item_views(),
-            vec![(2, vec![(1, 1), (3, 1)]), (9, vec![(0, 1), (3, 2)])]
+            deltas.student_views(),
+            vec![
+                StudentViews {
+                    user: 2,
+                    items: vec![(1, 1), (3, 1)],
+                    days: vec![(0, 1), (2, 1)]
+                },
+                StudentViews {
+                    user: 9,
+                    items: vec![(0, 1), (3, 2)],
+                    days: vec![(0, 1), (1, 2)]
+                },
+            ]
         );
     }
 

@@ -16,10 +16,10 @@ use sqlx::SqlitePool;
 use super::clock::Bucketing;
 use super::event::{NewActivity, StoredActivity};
 use super::hours::{course_hour_deltas, student_hour_deltas};
-use super::item_views::add_item_views;
+use super::item_views::{add_item_views, student_list_text};
 use super::pack::{PackError, add_to_packs, unpack};
 use super::queue::CourseWrite;
-use super::rollup::{CourseTotals, RollupDeltas};
+use super::rollup::{CourseTotals, ItemDayChange, RollupDeltas};
 use super::store::{ActivityStore, ROLLUP_TABLES, counts_in_rollups};
 use super::upserts::{
     ADD_COURSE_DAYS, ADD_ITEM_TOTALS, ADD_STUDENT_HOURS, ADD_STUDENT_TOTALS, PUT_COURSE_HOURS,
@@ -170,26 +170,32 @@ fn roll_up(
     let day_item_views = deltas.student_day_item_views();
     let mut totals = CourseTotals::default();
 
-    // Each student's views per item over all days, read, added to and written back whole:
-    // an item the row did not hold counts the student once towards the item's unique
-    // students.
+    // Each student's views per item and per day over all days, read, added to and written
+    // back whole: an item the row did not hold counts the student once towards the item's
+    // unique students.
     let mut stored_student_items = db.prepare(
-        "SELECT item_views FROM rollup_student_items WHERE course_id = ?1 AND user_id = ?2",
+        "SELECT item_views, day_views FROM rollup_student_items \
+         WHERE course_id = ?1 AND user_id = ?2",
     )?;
     let mut add_student_items = db.prepare(
-        "UPDATE rollup_student_items SET item_views = ?3 WHERE course_id = ?1 AND user_id = ?2",
+        "UPDATE rollup_student_items SET item_views = ?3, day_views = ?4 \
+         WHERE course_id = ?1 AND user_id = ?2",
     )?;
     let mut new_student_items = db.prepare(
-        "INSERT INTO rollup_student_items (course_id, user_id, item_views) VALUES (?1, ?2, ?3)",
+        "INSERT INTO rollup_student_items (course_id, user_id, item_views, day_views) \
+         VALUES (?1, ?2, ?3, ?4)",
     )?;
-    for (user, added) in deltas.student_item_views() {
-        let stored: Option<String> = stored_student_items
-            .query_row(params![course, user], |r| r.get(0))
+    for student in deltas.student_views() {
+        let user = student.user;
+        let stored: Option<(String, String)> = stored_student_items
+            .query_row(params![course, user], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
-        let item_views = add_item_views(stored.as_deref().unwrap_or_default(), &added, |item| {
+        let (items, days) = stored.as_ref().map_or(("", ""), |(i, d)| (i, d));
+        let item_views = add_item_views(items, &student.items, |item| {
             totals.new_item_student(item);
         });
-        let row = params![course, user, item_views];
+        let day_views = add_item_views(days, &student.days, |_| {});
+        let row = params![course, user, item_views, day_views];
         if stored.is_some() {
             add_student_items.execute(row)?;
         } else {
@@ -255,7 +261,7 @@ fn roll_up(
             .map_or(&[][..], Vec::as_slice);
         let stored_views = stored.as_ref().map_or("", |(_, text)| text.as_str());
         let item_views = add_item_views(stored_views, added, |item| {
-            deltas.content.entry((day, item)).or_default().1 += 1;
+            deltas.first_view(day, item, user);
         });
         let before = stored.as_ref().map(|(counts, _)| *counts);
         let (views, sessions, active_ms) = before.unwrap_or_default();
@@ -275,17 +281,20 @@ fn roll_up(
     let mut group_of = db.prepare("SELECT item_group FROM content_items WHERE id = ?1")?;
     let mut groups: HashMap<i64, Option<String>> = HashMap::new();
     let mut add_content_day = db.prepare(
-        "UPDATE rollup_content_day SET views = views + ?4, unique_students = unique_students + ?5 \
-         WHERE course_id = ?1 AND day = ?2 AND content_item_id = ?3",
+        "UPDATE rollup_content_day SET views = views + ?4, unique_students = unique_students + ?5, \
+         students = students || ?6 WHERE course_id = ?1 AND day = ?2 AND content_item_id = ?3",
     )?;
     let mut new_content_day = db.prepare(
-        "INSERT INTO rollup_content_day (course_id, day, content_item_id, views, unique_students) \
-         VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO rollup_content_day (course_id, day, content_item_id, views, unique_students, \
+         students) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
-    let mut content_days: Vec<((i64, i64), (i64, i64))> = deltas.content.drain().collect();
-    content_days.sort_unstable();
-    for ((day, item), (views, uniques)) in content_days {
-        let row = params![course, day, item, views, uniques];
+    let mut content_days: Vec<((i64, i64), ItemDayChange)> = deltas.content.drain().collect();
+    content_days.sort_unstable_by_key(|(key, _)| *key);
+    for ((day, item), mut change) in content_days {
+        let views = change.views;
+        let uniques = change.first_viewers.len() as i64;
+        let students = student_list_text(&mut change.first_viewers);
+        let row = params![course, day, item, views, uniques, students];
         let created = add_content_day.execute(row)? == 0;
         if created {
             new_content_day.execute(row)?;

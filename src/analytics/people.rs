@@ -70,9 +70,12 @@ pub async fn students(
         .filter(|p| !p.is_staff)
         .map(|p| (p.user_id, vec![0; buckets.len()]))
         .collect();
-    for r in cv.cohort.student_days(store, id, from, to).await? {
-        if let Some(v) = views.get_mut(&r.user_id) {
-            v[((r.day - from) / width) as usize] += r.views;
+    for (user, days) in store.student_day_views(id).await? {
+        let Some(v) = views.get_mut(&user) else {
+            continue;
+        };
+        for (day, n) in days.into_iter().filter(|(day, _)| (from..to).contains(day)) {
+            v[((day - from) / width) as usize] += n;
         }
     }
     let grand: i64 = views.values().flatten().sum();

@@ -1,10 +1,10 @@
-//! Which students opened each resource in each bucket of days, from the student-days' views
-//! per item: as bit sets over the students seen, since a big course has millions of them.
+//! Which students opened each resource in each bucket of days, from the item-days' lists
+//! of students: as bit sets over the students seen, since a big course has millions of them.
 
 use foldhash::HashMap;
 
-use super::{ContentItemId, CourseId, Store, StoreResult, UserId, on_pool};
-use crate::activity::item_views::viewed_items;
+use super::{ContentItemId, CourseId, Store, StoreResult, UserId};
+use crate::activity::item_views::listed_students;
 
 /// Students numbered densely in the order first seen, so sets of them can be bits.
 #[derive(Debug, Default)]
@@ -91,8 +91,7 @@ pub struct ItemBucketStudents {
 
 impl Store {
     /// Per resource, the students who opened it in each of `buckets` buckets of `width`
-    /// days counted from `from_day` (the course's content items only: views with no item
-    /// are left out).
+    /// days counted from `from_day` (views with no item are left out).
     pub async fn item_bucket_students(
         &self,
         course: CourseId,
@@ -100,34 +99,30 @@ impl Store {
         to_day: i64,
         (width, buckets): (i64, usize),
     ) -> StoreResult<ItemBucketStudents> {
-        let items: Vec<i64> = on_pool!(self, pool => {
-            sqlx::query_scalar("SELECT id FROM content_items WHERE course_id = $1")
-                .bind(course)
-                .fetch_all(pool)
-                .await
-        })?;
-        let mut out = ItemBucketStudents {
-            students: StudentIndex::default(),
-            items: items
-                .into_iter()
-                .map(|item| (ContentItemId(item), vec![StudentSet::default(); buckets]))
-                .collect(),
-        };
-        for (day, user, text) in self.student_days_viewing(course, from_day, to_day).await? {
+        let rows: Vec<(i64, i64, String)> = self
+            .read_rows(
+                "SELECT day, content_item_id, students FROM rollup_content_day \
+                 WHERE course_id = $1 AND day >= $2 AND day < $3 AND content_item_id <> 0 \
+                 AND students <> ''",
+                &[course.0, from_day, to_day],
+            )
+            .await?;
+        let mut out = ItemBucketStudents::default();
+        for (day, item, students) in rows {
             let Some(bucket) = usize::try_from((day - from_day) / width)
                 .ok()
                 .filter(|b| *b < buckets)
             else {
                 continue;
             };
-            let student = out.students.number(UserId(user));
-            for item in viewed_items(&text) {
-                if let Some(per) = out.items.get_mut(&ContentItemId(item)) {
-                    per[bucket].insert(student);
-                }
+            let per = out
+                .items
+                .entry(ContentItemId(item))
+                .or_insert_with(|| vec![StudentSet::default(); buckets]);
+            for user in listed_students(&students) {
+                per[bucket].insert(out.students.number(UserId(user)));
             }
         }
-        out.items.retain(|_, per| per.iter().any(|s| !s.is_empty()));
         Ok(out)
     }
 }

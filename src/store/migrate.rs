@@ -1,12 +1,14 @@
 //! Migrations: the embedded SQL of both engines, then the one-off data changes that need
 //! more than SQL (packing SQLite's old event rows, counting new rollups from old events).
 
+use std::collections::BTreeMap;
+
 use foldhash::{HashMap, HashMapExt};
 use sqlx::migrate::Migrator;
 
-use super::{ContentItemId, CourseId, EpochMs, Store, StoreResult, UserId, on_pool};
+use super::{BeginWrite, ContentItemId, CourseId, EpochMs, Store, StoreResult, UserId, on_pool};
 use crate::activity::hours::{course_hour_deltas, student_hour_deltas};
-use crate::activity::item_views::item_views_text;
+use crate::activity::item_views::{item_views_text, student_list_text, viewed_items};
 use crate::activity::pack::{merge, minute_of, pack};
 use crate::activity::{ActivityCursor, ActivityKind, ActivitySource, CourseClock, NewActivity};
 
@@ -23,7 +25,8 @@ impl Store {
         }
         self.pack_unpacked_activity().await?;
         self.backfill_student_item_views().await?;
-        self.backfill_student_hours().await
+        self.backfill_student_hours().await?;
+        self.backfill_student_lists().await
     }
 
     /// Packs the rows the activity table held before migration 0015 (SQLite) or 0027
@@ -243,6 +246,55 @@ impl Store {
                     .await?;
                 }
                 sqlx::query("DELETE FROM pending_hour_backfill WHERE course_id = $1")
+                    .bind(course)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Fills the item-days' students and the students' views per day of the courses
+    /// migration 0031 listed, from their student-days: the students' rows are derived
+    /// afresh with the other course-wide rollups, then each item-day's list is written, and
+    /// the course leaves the list in the same transaction.
+    async fn backfill_student_lists(&self) -> StoreResult<()> {
+        let courses: Vec<CourseId> = on_pool!(self, pool => {
+            sqlx::query_scalar("SELECT course_id FROM pending_student_lists")
+                .fetch_all(pool)
+                .await
+        })?;
+        for course in courses {
+            self.rebuild_course_rollups(course).await?;
+            let days: Vec<(i64, i64, String)> = self
+                .read_rows(
+                    "SELECT day, user_id, item_views FROM rollup_student_day \
+                     WHERE course_id = $1 AND item_views <> ''",
+                    &[course.0],
+                )
+                .await?;
+            let mut students: BTreeMap<(i64, i64), Vec<i64>> = BTreeMap::new();
+            for (day, user, text) in &days {
+                for item in viewed_items(text) {
+                    students.entry((*day, item)).or_default().push(*user);
+                }
+            }
+            on_pool!(self, pool => {
+                let mut tx = pool.begin_write().await?;
+                for ((day, item), mut users) in students {
+                    sqlx::query(
+                        "UPDATE rollup_content_day SET students = $4 \
+                         WHERE course_id = $1 AND day = $2 AND content_item_id = $3",
+                    )
+                    .bind(course)
+                    .bind(day)
+                    .bind(item)
+                    .bind(student_list_text(&mut users))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                sqlx::query("DELETE FROM pending_student_lists WHERE course_id = $1")
                     .bind(course)
                     .execute(&mut *tx)
                     .await?;

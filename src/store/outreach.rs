@@ -1,10 +1,8 @@
 //! Read queries behind the outreach lists: per-student facts from the rollups (last
 //! active day, item views); who the students are comes from `Store::course_people`.
 
-use foldhash::HashMap as FastMap;
-
 use super::{CourseId, Store, StoreResult, UserId};
-use crate::activity::item_views::parse_item_views;
+use crate::activity::item_views::{pairs, parse_item_views};
 
 impl Store {
     /// Each student's last local day with a page view (kept in `rollup_student_total`).
@@ -17,9 +15,8 @@ impl Store {
         .await
     }
 
-    /// Each student's views in `[from, split)` and in `[split, to)`, in one pass over
-    /// their day rollups, summed here: SQLite sorts a `GROUP BY` of the course's tens of
-    /// thousands of student-days (about three times the scan), a map per student does not.
+    /// Each student's views in `[from, split)` and in `[split, to)`, from their views per
+    /// day (one row a student, not one a student-day).
     pub async fn student_views_split(
         &self,
         course: CourseId,
@@ -27,25 +24,36 @@ impl Store {
         split: i64,
         to: i64,
     ) -> StoreResult<Vec<(UserId, i64, i64)>> {
-        let days: Vec<(UserId, i64, i64)> = self
+        let mut split_views = Vec::new();
+        for (user, days) in self.student_day_views(course).await? {
+            let (mut before, mut after) = (0, 0);
+            for (day, views) in days {
+                if (from..split).contains(&day) {
+                    before += views;
+                } else if (split..to).contains(&day) {
+                    after += views;
+                }
+            }
+            split_views.push((user, before, after));
+        }
+        Ok(split_views)
+    }
+
+    /// Each student's page views per day over the whole course, by day
+    /// (`rollup_student_items.day_views`); students with no views are left out.
+    pub async fn student_day_views(
+        &self,
+        course: CourseId,
+    ) -> StoreResult<Vec<(UserId, Vec<(i64, i64)>)>> {
+        let rows: Vec<(UserId, String)> = self
             .read_rows(
-                "SELECT user_id, day, views FROM rollup_student_day \
-                 WHERE course_id = $1 AND day >= $2 AND day < $3",
-                &[course.0, from, to],
+                "SELECT user_id, day_views FROM rollup_student_items WHERE course_id = $1",
+                &[course.0],
             )
             .await?;
-        let mut split_views: FastMap<UserId, (i64, i64)> = FastMap::default();
-        for (user, day, views) in days {
-            let sums = split_views.entry(user).or_default();
-            if day < split {
-                sums.0 += views;
-            } else {
-                sums.1 += views;
-            }
-        }
-        Ok(split_views
+        Ok(rows
             .into_iter()
-            .map(|(user, (before, after))| (user, before, after))
+            .map(|(user, text)| (user, pairs(&text).collect()))
             .collect())
     }
 

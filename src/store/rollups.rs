@@ -29,9 +29,13 @@ pub struct StudentDay {
     pub active_ms: i64,
 }
 
+/// A student's views per item over all days (item → views) and per day ((day, views), by
+/// day), as `rollup_student_items` keeps them.
+type StudentViewTotals = (BTreeMap<i64, i64>, Vec<(i64, i64)>);
+
 /// Statements that derive a course's course-wide rollups from its day rollups, in order;
-/// each student's views per item (`rollup_student_items`) and the items' unique students
-/// are counted after them, in Rust, from the student-days' `item_views`.
+/// each student's views per item and per day (`rollup_student_items`) and the items' unique
+/// students are counted after them, in Rust, from the student-days' `item_views`.
 const REBUILD_COURSE_ROLLUPS: [&str; 7] = [
     "DELETE FROM rollup_course_day WHERE course_id = $1",
     "DELETE FROM rollup_student_total WHERE course_id = $1",
@@ -71,34 +75,37 @@ impl Store {
             for statement in REBUILD_COURSE_ROLLUPS {
                 sqlx::query(statement).bind(course).execute(&mut *tx).await?;
             }
-            let days: Vec<(i64, String)> = sqlx::query_as(
-                "SELECT user_id, item_views FROM rollup_student_day \
-                 WHERE course_id = $1 AND item_views <> ''",
+            let days: Vec<(i64, i64, String)> = sqlx::query_as(
+                "SELECT user_id, day, item_views FROM rollup_student_day \
+                 WHERE course_id = $1 AND item_views <> '' ORDER BY user_id, day",
             )
             .bind(course)
             .fetch_all(&mut *tx)
             .await?;
-            // user → item → views over all days.
-            let mut views: BTreeMap<i64, BTreeMap<i64, i64>> = BTreeMap::new();
-            for (user, text) in &days {
-                let student = views.entry(*user).or_default();
+            let mut views: BTreeMap<i64, StudentViewTotals> = BTreeMap::new();
+            for (user, day, text) in &days {
+                let (items, days) = views.entry(*user).or_default();
+                let mut that_day = 0;
                 for (item, n) in parse_item_views(text) {
-                    *student.entry(item).or_default() += n;
+                    *items.entry(item).or_default() += n;
+                    that_day += n;
                 }
+                days.push((*day, that_day));
             }
             let mut students_of_item: HashMap<i64, i64> = HashMap::new();
-            for (user, items) in &views {
+            for (user, (items, days)) in &views {
                 for item in items.keys() {
                     *students_of_item.entry(*item).or_default() += 1;
                 }
                 let items: Vec<(i64, i64)> = items.iter().map(|(i, n)| (*i, *n)).collect();
                 sqlx::query(
-                    "INSERT INTO rollup_student_items (course_id, user_id, item_views) \
-                     VALUES ($1, $2, $3)",
+                    "INSERT INTO rollup_student_items (course_id, user_id, item_views, day_views) \
+                     VALUES ($1, $2, $3, $4)",
                 )
                 .bind(course)
                 .bind(user)
                 .bind(item_views_text(&items))
+                .bind(item_views_text(days))
                 .execute(&mut *tx)
                 .await?;
             }

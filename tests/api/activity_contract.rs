@@ -12,7 +12,7 @@ use cloop::store::{ContentItemId, CourseId, EpochMs, UserId};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
 
-use crate::ingest_support::{GAP_MS, assert_rollups_match, course, platform};
+use crate::ingest_support::{GAP_MS, assert_rollups_match, content_day_students, course, platform};
 use crate::{fresh_store, on_both_backends};
 
 /// 2024-03-04T00:00Z, a Monday.
@@ -88,7 +88,7 @@ pub async fn rollup_rows(store: &Store, course: CourseId) -> Vec<(&'static str, 
         ),
         (
             "rollup_student_items",
-            "SELECT user_id || ',' || item_views FROM rollup_student_items \
+            "SELECT user_id || ',' || item_views || ';' || day_views FROM rollup_student_items \
              WHERE course_id = $1 ORDER BY user_id",
         ),
         (
@@ -120,6 +120,11 @@ pub async fn rollup_rows(store: &Store, course: CourseId) -> Vec<(&'static str, 
     rows.push((
         "rollup_content_day",
         content.iter().map(|r| format!("{r:?}")).collect(),
+    ));
+    let students = content_day_students(store, course).await;
+    rows.push((
+        "rollup_content_day students",
+        students.iter().map(|r| format!("{r:?}")).collect(),
     ));
     let hours = store.student_hour_rollups(course).await.unwrap();
     rows.push((

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use cloop::Store;
 use cloop::activity::ActivityKind;
+use cloop::activity::item_views::listed_students;
 use cloop::ingest::CourseClock;
 use cloop::store::course_hours::CourseHour;
 use cloop::store::courses::{CourseCalendar, CourseUpsert};
@@ -188,6 +189,7 @@ pub async fn assert_rollups_match(store: &Store, course: CourseId, zone: &str) {
         *last = (*last).max(*day);
     }
     assert_last_view_days(store, course, last_view_days, "from the events").await;
+    assert_student_lists(store, course, &counted).await;
     for ((user, day, item), views) in counted {
         item_days.entry(user).or_default().push(StudentItemDay {
             day,
@@ -204,6 +206,60 @@ pub async fn assert_rollups_match(store: &Store, course: CourseId, zone: &str) {
     }
     assert_hour_rollups_match(store, course).await;
     assert_course_rollups_match(store, course).await;
+}
+
+/// Asserts each item-day's list of students and each student's views per day equal a
+/// recount from `counted` ((user, day, item) → views, from the raw events).
+async fn assert_student_lists(
+    store: &Store,
+    course: CourseId,
+    counted: &BTreeMap<(i64, i64, i64), i64>,
+) {
+    let mut expected_lists: BTreeMap<(i64, i64), Vec<i64>> = BTreeMap::new();
+    let mut expected_days: BTreeMap<i64, BTreeMap<i64, i64>> = BTreeMap::new();
+    for ((user, day, item), views) in counted {
+        expected_lists.entry((*day, *item)).or_default().push(*user);
+        *expected_days
+            .entry(*user)
+            .or_default()
+            .entry(*day)
+            .or_default() += views;
+    }
+    assert_eq!(
+        content_day_students(store, course).await,
+        expected_lists,
+        "students of each item-day"
+    );
+    let days: BTreeMap<i64, BTreeMap<i64, i64>> = store
+        .student_day_views(course)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(user, days)| (user.0, days.into_iter().collect()))
+        .collect();
+    assert_eq!(days, expected_days, "views per day of each student");
+}
+
+/// Each item-day's students as stored, sorted ((day, item) → students); item-days with
+/// none are left out.
+pub async fn content_day_students(
+    store: &Store,
+    course: CourseId,
+) -> BTreeMap<(i64, i64), Vec<i64>> {
+    let sql = "SELECT day, content_item_id, students FROM rollup_content_day \
+               WHERE course_id = $1 AND students <> ''";
+    let rows: Vec<(i64, i64, String)> = match store {
+        Store::Sqlite(db) => sqlx::query_as(sql).bind(course.0).fetch_all(&db.pool).await,
+        Store::Postgres(db) => sqlx::query_as(sql).bind(course.0).fetch_all(&db.pool).await,
+    }
+    .unwrap();
+    rows.into_iter()
+        .map(|(day, item, text)| {
+            let mut students: Vec<i64> = listed_students(&text).collect();
+            students.sort_unstable();
+            ((day, item), students)
+        })
+        .collect()
 }
 
 /// Asserts the hour rollups equal a recount from the raw events: per UTC hour and student,

@@ -4,7 +4,8 @@
 //! per day (0011, counted after the SQL migrations, into the student-days since 0014 drops
 //! the per-item-day rows); its day rollups and sessions survive 0012, which rebuilds those
 //! tables on new keys, and go on being kept; its views are counted into the student-hour
-//! rollup of 0022 (after the SQL migrations), which goes on being kept too.
+//! rollup of 0022 (after the SQL migrations), which goes on being kept too; and its
+//! item-days' students and students' views per day are filled in for 0031.
 
 use cloop::Store;
 use cloop::ingest::{ActivityKind, ActivitySource, DEFAULT_SESSION_GAP, NewActivity, record};
@@ -15,7 +16,7 @@ use cloop::store::{ContentItemId, CourseId, EpochMs, UserId};
 use sqlx::migrate::Migrator;
 
 use crate::helpers::TestDatabase;
-use crate::ingest_support::{assert_hour_rollups_match, platform};
+use crate::ingest_support::{assert_hour_rollups_match, content_day_students, platform};
 use crate::on_both_backends;
 use crate::views_fixture::{V, exec};
 
@@ -181,6 +182,15 @@ on_both_backends! {
             vec![(ContentItemId(10), vec![UserId(1), UserId(2)])],
             "an item's students over a range, items of the course only"
         );
+        assert_eq!(
+            content_day_students(&store, course).await.into_iter().collect::<Vec<_>>(),
+            vec![((0, 0), vec![2]), ((0, 10), vec![1, 2])],
+            "each item-day's students, filled in by 0031's backfill"
+        );
+        let mut day_views = store.student_day_views(course).await.unwrap();
+        day_views.sort();
+        assert_eq!(day_views, vec![(UserId(1), vec![(0, 2)]), (UserId(2), vec![(0, 2)])]);
+        assert_eq!(crate::helpers::count_rows(&store, "pending_student_lists").await, 0);
         // A view by user 1 at 2.5 s joins the session kept from before (1–2 s): one more
         // view, no new session, half a second more activity.
         let later = NewActivity {
@@ -216,6 +226,9 @@ on_both_backends! {
         students.sort();
         assert_eq!(students, vec![student_day(1, 3, 1500), student_day(2, 2, 1000)]);
         assert_eq!(days(1).await.unwrap(), vec![day(10, 3)]);
+        let mut day_views = store.student_day_views(course).await.unwrap();
+        day_views.sort();
+        assert_eq!(day_views, vec![(UserId(1), vec![(0, 3)]), (UserId(2), vec![(0, 2)])]);
         let items = store.item_days(course, 0, 1).await.unwrap();
         assert_eq!(
             items.iter().map(|r| (r.content_item_id.0, r.views, r.unique_students)).collect::<Vec<_>>(),

@@ -210,7 +210,8 @@ pub async fn insert_views(store: &Store, course: i64, views: &[(i64, i64, i64)])
     // (day, user) → item → views, kept as the student-day's `item_views`.
     let mut item_views: BTreeMap<(i64, i64), BTreeMap<i64, i64>> = BTreeMap::new();
     for ((day, item), (n, users)) in &content {
-        exec(store, "INSERT INTO rollup_content_day (course_id, day, content_item_id, views, unique_students) VALUES ($1, $2, $3, $4, $5)", &[I(course), I(*day), I(*item), I(*n), I(users.len() as i64)]).await;
+        let students: String = users.keys().map(|u| format!("{u},")).collect();
+        exec(store, "INSERT INTO rollup_content_day (course_id, day, content_item_id, views, unique_students, students) VALUES ($1, $2, $3, $4, $5, $6)", &[I(course), I(*day), I(*item), I(*n), I(users.len() as i64), S(students)]).await;
         for (u, n) in users {
             item_views.entry((*day, *u)).or_default().insert(*item, *n);
         }

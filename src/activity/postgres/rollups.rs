@@ -8,8 +8,8 @@ use sqlx::{AssertSqlSafe, PgConnection};
 use crate::activity::clock::Bucketing;
 use crate::activity::event::NewActivity;
 use crate::activity::hours::{course_hour_deltas, student_hour_deltas};
-use crate::activity::item_views::add_item_views;
-use crate::activity::rollup::{CourseTotals, RollupDeltas};
+use crate::activity::item_views::{add_item_views, student_list_text};
+use crate::activity::rollup::{CourseTotals, ItemDayChange, RollupDeltas};
 use crate::activity::upserts::{
     ADD_COURSE_DAYS, ADD_ITEM_TOTALS, ADD_STUDENT_TOTALS, PUT_COURSE_HOURS,
 };
@@ -72,7 +72,7 @@ pub(super) async fn apply_rollups(
     for (key, added) in &day_item_views {
         let stored = item_views.get(key).map_or("", String::as_str);
         let merged = add_item_views(stored, added, |item| {
-            deltas.content.entry((key.0, item)).or_default().1 += 1;
+            deltas.first_view(key.0, item, key.1);
         });
         item_views.insert(*key, merged);
     }
@@ -141,58 +141,62 @@ pub(super) async fn apply_rollups(
     Ok(())
 }
 
-/// Each student's views per item over all days, read, added to and written back whole
-/// (the advisory lock keeps other writers of the course out meanwhile): an item a row did
-/// not hold counts the student once towards the item's unique students.
+/// Each student's views per item and per day over all days, read, added to and written
+/// back whole (the advisory lock keeps other writers of the course out meanwhile): an item
+/// a row did not hold counts the student once towards the item's unique students.
 async fn write_student_items(
     tx: &mut PgConnection,
     course: CourseId,
     deltas: &RollupDeltas,
     totals: &mut CourseTotals,
 ) -> StoreResult<()> {
-    let student_items = deltas.student_item_views();
-    let users: Vec<i64> = student_items.iter().map(|(user, _)| *user).collect();
-    let stored: HashMap<i64, String> = sqlx::query_as(
-        "SELECT user_id, item_views FROM rollup_student_items \
-         WHERE course_id = $1 AND user_id = ANY($2)",
+    let students = deltas.student_views();
+    let users: Vec<i64> = students.iter().map(|s| s.user).collect();
+    let stored: HashMap<i64, (String, String)> = sqlx::query_as::<_, (i64, String, String)>(
+        "SELECT user_id, item_views, day_views FROM rollup_student_items \
+             WHERE course_id = $1 AND user_id = ANY($2)",
     )
     .bind(course)
     .bind(&users)
     .fetch_all(&mut *tx)
     .await?
     .into_iter()
+    .map(|(user, items, days)| (user, (items, days)))
     .collect();
     let (mut old, mut new) = (Rows::default(), Rows::default());
-    for (user, added) in &student_items {
-        let held = stored.get(user);
-        let merged = add_item_views(held.map_or("", String::as_str), added, |item| {
-            totals.new_item_student(item)
-        });
+    for student in &students {
+        let held = stored.get(&student.user);
+        let (items, days) = held.map_or(("", ""), |(i, d)| (i.as_str(), d.as_str()));
         let rows = if held.is_some() { &mut old } else { &mut new };
-        rows.0.push(*user);
-        rows.1.push(merged);
+        rows.0.push(student.user);
+        rows.1.push(add_item_views(items, &student.items, |item| {
+            totals.new_item_student(item)
+        }));
+        rows.2.push(add_item_views(days, &student.days, |_| {}));
     }
-    const INSERT: &str = "INSERT INTO rollup_student_items (course_id, user_id, item_views) \
-         SELECT $1, * FROM UNNEST($2::bigint[], $3::text[])";
+    const INSERT: &str = "INSERT INTO rollup_student_items (course_id, user_id, item_views, \
+         day_views) SELECT $1, * FROM UNNEST($2::bigint[], $3::text[], $4::text[])";
     let update = format!(
-        "{INSERT} ON CONFLICT (course_id, user_id) DO UPDATE SET item_views = excluded.item_views"
+        "{INSERT} ON CONFLICT (course_id, user_id) DO UPDATE SET \
+         item_views = excluded.item_views, day_views = excluded.day_views"
     );
-    for (sql, (users, views)) in [(INSERT, new), (update.as_str(), old)] {
+    for (sql, (users, items, days)) in [(INSERT, new), (update.as_str(), old)] {
         if users.is_empty() {
             continue;
         }
         sqlx::query(AssertSqlSafe(sql))
             .bind(course)
             .bind(users)
-            .bind(views)
+            .bind(items)
+            .bind(days)
             .execute(&mut *tx)
             .await?;
     }
     Ok(())
 }
 
-/// Users and their merged item views, as two columns.
-type Rows = (Vec<i64>, Vec<String>);
+/// Users with their merged views per item and per day, as three columns.
+type Rows = (Vec<i64>, Vec<String>, Vec<String>);
 
 /// Each day's views per item (`deltas.content`, emptied), added to the content-day rows;
 /// the course-day totals learn which items were first viewed that day.
@@ -202,8 +206,13 @@ async fn write_content_days(
     deltas: &mut RollupDeltas,
     totals: &mut CourseTotals,
 ) -> StoreResult<()> {
-    let content: HashMap<(i64, i64), (i64, i64)> = deltas.content.drain().collect();
-    let keys: Vec<(i64, i64)> = content.keys().copied().collect();
+    let mut content: HashMap<(i64, i64), ItemDayChange> = deltas.content.drain().collect();
+    let (mut keys, mut uniques, mut students) = (Vec::new(), Vec::new(), Vec::new());
+    for (key, change) in &mut content {
+        keys.push(*key);
+        uniques.push(change.first_viewers.len() as i64);
+        students.push(student_list_text(&mut change.first_viewers));
+    }
     let items: Vec<i64> = keys.iter().map(|(_, item)| *item).collect();
     let groups: HashMap<i64, String> =
         sqlx::query_as("SELECT id, item_group FROM content_items WHERE id = ANY($1)")
@@ -214,22 +223,24 @@ async fn write_content_days(
             .collect();
     let created: Vec<(i64, i64, bool)> = sqlx::query_as(
         "INSERT INTO rollup_content_day (course_id, day, content_item_id, views, \
-         unique_students) SELECT $1, * FROM UNNEST($2::bigint[], $3::bigint[], $4::bigint[], \
-         $5::bigint[]) \
+         unique_students, students) SELECT $1, * FROM UNNEST($2::bigint[], $3::bigint[], \
+         $4::bigint[], $5::bigint[], $6::text[]) \
          ON CONFLICT (course_id, day, content_item_id) DO UPDATE SET \
          views = rollup_content_day.views + excluded.views, \
-         unique_students = rollup_content_day.unique_students + excluded.unique_students \
+         unique_students = rollup_content_day.unique_students + excluded.unique_students, \
+         students = rollup_content_day.students || excluded.students \
          RETURNING day, content_item_id, (xmax = 0)",
     )
     .bind(course)
     .bind(keys.iter().map(|k| k.0).collect::<Vec<_>>())
     .bind(&items)
-    .bind(keys.iter().map(|k| content[k].0).collect::<Vec<_>>())
-    .bind(keys.iter().map(|k| content[k].1).collect::<Vec<_>>())
+    .bind(keys.iter().map(|k| content[k].views).collect::<Vec<_>>())
+    .bind(uniques)
+    .bind(students)
     .fetch_all(&mut *tx)
     .await?;
     for (day, item, created) in created {
-        let views = content[&(day, item)].0;
+        let views = content[&(day, item)].views;
         totals.item_day(
             day,
             item,
