@@ -1,6 +1,5 @@
-//! The stored forms of views per key (`rollup_student_day.item_views`, the hour rollups'
-//! texts: `key:views` pairs joined by commas) and of lists of students
-//! (`rollup_content_day.students`), read back and added to.
+//! The stored form of views per key (`rollup_student_day.item_views`, the hour rollups'
+//! texts): `key:views` pairs joined by commas, read back and added to.
 
 /// A student's views per item on one day as `rollup_student_day.item_views` keeps them:
 /// `item:views` pairs joined by commas, in item order when cloop's writers wrote them, in
@@ -21,24 +20,6 @@ pub(crate) fn summed(mut pairs: Vec<(i64, i64)>) -> Vec<(i64, i64)> {
         same
     });
     pairs
-}
-
-/// Students as `rollup_content_day.students` keeps them: each id followed by a comma, so a
-/// batch's list is appended to the stored one as it is. Sorted, for a stable text.
-pub(crate) fn student_list_text(students: &mut [i64]) -> String {
-    students.sort_unstable();
-    let mut text = String::with_capacity(students.len() * 6);
-    let mut digits = itoa::Buffer::new();
-    for student in students.iter() {
-        text.push_str(digits.format(*student));
-        text.push(',');
-    }
-    text
-}
-
-/// The students of a stored list (see [`student_list_text`]), in stored order.
-pub fn listed_students(text: &str) -> impl Iterator<Item = i64> + '_ {
-    text.as_bytes().split(|&b| b == b',').filter_map(integer)
 }
 
 /// The items of a stored text (see [`parse_item_views`]), in stored order, an item repeated
@@ -144,15 +125,6 @@ mod tests {
         );
         assert_eq!(first, vec![0], "item 3 was viewed that day before");
         assert_eq!(add_item_views("3:2", &[], |_| unreachable!()), "3:2");
-    }
-
-    #[test]
-    fn student_lists_are_appended_to_as_they_are() {
-        let stored = student_list_text(&mut [12, 3]);
-        assert_eq!(stored, "3,12,");
-        let appended = stored + &student_list_text(&mut [7]);
-        assert_eq!(listed_students(&appended).collect::<Vec<_>>(), [3, 12, 7]);
-        assert_eq!(listed_students("").count(), 0);
     }
 
     #[test]

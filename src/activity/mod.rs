@@ -16,6 +16,7 @@ pub mod queue;
 pub mod rollup;
 pub mod sqlite;
 pub mod store;
+pub mod student_list;
 mod upserts;
 
 pub use clock::{Bucketing, CourseClock, Day};

@@ -16,11 +16,12 @@ use sqlx::SqlitePool;
 use super::clock::Bucketing;
 use super::event::{NewActivity, StoredActivity};
 use super::hours::{course_hour_deltas, student_hour_deltas};
-use super::item_views::{add_item_views, student_list_text};
+use super::item_views::add_item_views;
 use super::pack::{PackError, add_to_packs, unpack};
 use super::queue::CourseWrite;
 use super::rollup::{CourseTotals, ItemDayChange, RollupDeltas};
 use super::store::{ActivityStore, ROLLUP_TABLES, counts_in_rollups};
+use super::student_list::student_list_text;
 use super::upserts::{
     ADD_COURSE_DAYS, ADD_ITEM_TOTALS, ADD_STUDENT_HOURS, ADD_STUDENT_TOTALS, PUT_COURSE_HOURS,
 };

@@ -4,22 +4,71 @@
 use foldhash::HashMap;
 
 use super::{ContentItemId, CourseId, Store, StoreResult, UserId};
-use crate::activity::item_views::listed_students;
+use crate::activity::student_list::listed_students;
 
 /// Students numbered densely in the order first seen, so sets of them can be bits.
 #[derive(Debug, Default)]
 pub struct StudentIndex {
     ids: Vec<UserId>,
+    /// The numbers of the students known up front, by id less `base` (`NONE` for ids that
+    /// are not): a lookup per student of a list, millions a page, without hashing.
+    table: Vec<u32>,
+    base: i64,
     of: HashMap<UserId, usize>,
 }
 
+/// A slot of [`StudentIndex`]'s table with no student.
+const NONE: u32 = u32::MAX;
+
 impl StudentIndex {
+    /// An index numbering `known` first. They are found through a table over their span
+    /// of ids when that is at most a few times their number (a course's students are
+    /// mostly created together), through a map otherwise.
+    pub fn with_known(known: &[UserId]) -> Self {
+        let mut index = Self::default();
+        let (Some(low), Some(high)) = (known.iter().min(), known.iter().max()) else {
+            return index;
+        };
+        let span = usize::try_from(high.0 - low.0 + 1).unwrap_or(usize::MAX);
+        if span <= 16 * known.len() + 4096 {
+            index.base = low.0;
+            index.table = vec![NONE; span];
+        }
+        for user in known {
+            index.number(*user);
+        }
+        index
+    }
+
     /// The student's number, given the next one when first seen.
+    #[inline]
     pub fn number(&mut self, user: UserId) -> usize {
-        *self.of.entry(user).or_insert_with(|| {
+        match self.slot(user).map(|at| self.table[at]) {
+            Some(n) if n != NONE => n as usize,
+            _ => self.number_unlisted(user),
+        }
+    }
+
+    /// The student's place in the table, if its span holds them.
+    fn slot(&self, user: UserId) -> Option<usize> {
+        usize::try_from(user.0.wrapping_sub(self.base))
+            .ok()
+            .filter(|at| *at < self.table.len())
+    }
+
+    /// [`StudentIndex::number`] for a student not in the table: numbered through the
+    /// map, and written into the table when its span holds them.
+    #[inline(never)]
+    fn number_unlisted(&mut self, user: UserId) -> usize {
+        let next = self.ids.len();
+        let n = *self.of.entry(user).or_insert(next);
+        if n == next {
             self.ids.push(user);
-            self.ids.len() - 1
-        })
+            if let Some(at) = self.slot(user) {
+                self.table[at] = n as u32;
+            }
+        }
+        n
     }
 
     /// The student numbered `n`.
@@ -107,7 +156,17 @@ impl Store {
                 &[course.0, from_day, to_day],
             )
             .await?;
-        let mut out = ItemBucketStudents::default();
+        let known: Vec<(UserId,)> = self
+            .read_rows(
+                "SELECT user_id FROM rollup_student_items WHERE course_id = $1",
+                &[course.0],
+            )
+            .await?;
+        let known: Vec<UserId> = known.into_iter().map(|(user,)| user).collect();
+        let mut out = ItemBucketStudents {
+            students: StudentIndex::with_known(&known),
+            items: HashMap::default(),
+        };
         for (day, item, students) in rows {
             let Some(bucket) = usize::try_from((day - from_day) / width)
                 .ok()
@@ -130,6 +189,27 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn students_are_numbered_once_in_order_known_first() {
+        for known in [
+            vec![UserId(10), UserId(12)],
+            vec![UserId(10), UserId(1 << 40)],
+        ] {
+            let mut index = StudentIndex::with_known(&known);
+            assert_eq!(index.len(), 2);
+            assert_eq!(index.number(known[1]), 1);
+            assert_eq!(index.number(UserId(11)), 2, "unknown, inside the span");
+            assert_eq!(index.number(UserId(-5)), 3, "unknown, below the span");
+            assert_eq!(index.number(UserId(11)), 2);
+            assert_eq!(index.number(known[0]), 0);
+            assert_eq!(index.user(3), UserId(-5));
+            assert_eq!(index.len(), 4);
+        }
+        let mut empty = StudentIndex::with_known(&[]);
+        assert_eq!(empty.number(UserId(7)), 0);
+        assert_eq!(empty.number(UserId(7)), 0);
+    }
 
     #[test]
     fn student_sets_insert_union_intersect_and_count() {

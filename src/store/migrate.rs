@@ -8,8 +8,9 @@ use sqlx::migrate::Migrator;
 
 use super::{BeginWrite, ContentItemId, CourseId, EpochMs, Store, StoreResult, UserId, on_pool};
 use crate::activity::hours::{course_hour_deltas, student_hour_deltas};
-use crate::activity::item_views::{item_views_text, student_list_text, viewed_items};
+use crate::activity::item_views::{item_views_text, viewed_items};
 use crate::activity::pack::{merge, minute_of, pack};
+use crate::activity::student_list::student_list_text;
 use crate::activity::{ActivityCursor, ActivityKind, ActivitySource, CourseClock, NewActivity};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");

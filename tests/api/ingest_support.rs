@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use cloop::Store;
 use cloop::activity::ActivityKind;
-use cloop::activity::item_views::listed_students;
+use cloop::activity::student_list::listed_students;
 use cloop::ingest::CourseClock;
 use cloop::store::course_hours::CourseHour;
 use cloop::store::courses::{CourseCalendar, CourseUpsert};

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use cloop::Store;
+use cloop::activity::student_list::student_list_text;
 use cloop::ingest::{ActivityKind, ActivitySource, NewActivity};
 use cloop::store::{ContentItemId, CourseId, DeploymentId, EpochMs, PlatformId, UserId};
 use cloop::web::session::CourseSession;
@@ -210,7 +211,7 @@ pub async fn insert_views(store: &Store, course: i64, views: &[(i64, i64, i64)])
     // (day, user) → item → views, kept as the student-day's `item_views`.
     let mut item_views: BTreeMap<(i64, i64), BTreeMap<i64, i64>> = BTreeMap::new();
     for ((day, item), (n, users)) in &content {
-        let students: String = users.keys().map(|u| format!("{u},")).collect();
+        let students = student_list_text(&mut users.keys().copied().collect::<Vec<i64>>());
         exec(store, "INSERT INTO rollup_content_day (course_id, day, content_item_id, views, unique_students, students) VALUES ($1, $2, $3, $4, $5, $6)", &[I(course), I(*day), I(*item), I(*n), I(users.len() as i64), S(students)]).await;
         for (u, n) in users {
             item_views.entry((*day, *u)).or_default().insert(*item, *n);

@@ -8,8 +8,9 @@ use sqlx::{AssertSqlSafe, PgConnection};
 use crate::activity::clock::Bucketing;
 use crate::activity::event::NewActivity;
 use crate::activity::hours::{course_hour_deltas, student_hour_deltas};
-use crate::activity::item_views::{add_item_views, student_list_text};
+use crate::activity::item_views::add_item_views;
 use crate::activity::rollup::{CourseTotals, ItemDayChange, RollupDeltas};
+use crate::activity::student_list::student_list_text;
 use crate::activity::upserts::{
     ADD_COURSE_DAYS, ADD_ITEM_TOTALS, ADD_STUDENT_TOTALS, PUT_COURSE_HOURS,
 };
