@@ -98,14 +98,15 @@ fn run() {
         };
         let url = format!("http://{}/courses/{}{query}", server.address, course.id);
         let cpu_before = support::cpu_seconds_of(&server.pid());
-        let times = runtime.block_on(request_times(&client, &url, runs));
+        let (times, size) = runtime.block_on(request_times(&client, &url, runs));
         let cpu = (support::cpu_seconds_of(&server.pid()) - cpu_before) / (runs + 5) as f64;
         let (p50, p95) = percentiles(times);
         println!(
-            "{name}: p50 {:.1} ms, p95 {:.1} ms, server CPU {:.1} ms a request",
+            "{name}: p50 {:.1} ms, p95 {:.1} ms, server CPU {:.1} ms a request, {} kB",
             ms(p50),
             ms(p95),
-            cpu * 1e3
+            cpu * 1e3,
+            size / 1000
         );
         let base = match baselines.iter().find(|(page, _)| *page == name) {
             Some((_, (b50, b95))) => format!(
@@ -247,8 +248,10 @@ async fn seed(url: &str, per_student: u64) -> Course {
 }
 
 /// Requests `url` five times to warm up, then `runs` times; every answer must be a page.
-async fn request_times(client: &reqwest::Client, url: &str, runs: usize) -> Vec<Duration> {
+/// The times of `runs` requests after five to warm up, and the page's size in bytes.
+async fn request_times(client: &reqwest::Client, url: &str, runs: usize) -> (Vec<Duration>, usize) {
     let mut times = Vec::with_capacity(runs);
+    let mut size = 0;
     for i in 0..runs + 5 {
         let t = Instant::now();
         let res = client.get(url).send().await.expect("request");
@@ -258,9 +261,10 @@ async fn request_times(client: &reqwest::Client, url: &str, runs: usize) -> Vec<
             times.push(t.elapsed());
         } else if i == 0 {
             assert!(body.contains("</html>"), "{url} is a page");
+            size = body.len();
         }
     }
-    times
+    (times, size)
 }
 
 /// p50 and p95 of `times`.

@@ -97,7 +97,12 @@ pub async fn outreach(
         .into_iter()
         .filter(|s| !s.is_staff && (s.active || p.include_left))
         .collect();
-    let last: HashMap<UserId, i64> = store.last_active_days(id).await?.into_iter().collect();
+    let last: HashMap<UserId, (i64, String)> = store
+        .last_active_days(id)
+        .await?
+        .into_iter()
+        .map(|(user, day)| (user, (day, day_label(day))))
+        .collect();
     let who = Who {
         last: &last,
         left_note: if p.include_left {
@@ -126,7 +131,9 @@ pub async fn outreach(
 
 /// The columns every list starts with, and how they are filled.
 struct Who<'a> {
-    last: &'a HashMap<UserId, i64>,
+    /// Each student's last day with a page view, and its label (a student is in several
+    /// lists).
+    last: &'a HashMap<UserId, (i64, String)>,
     left_note: &'static str,
 }
 
@@ -147,8 +154,8 @@ impl Who<'_> {
             Cell::Text(
                 self.last
                     .get(&s.user_id)
-                    .map(|&d| day_label(d))
-                    .unwrap_or_else(|| "never".into()),
+                    .map_or("never", |(_, label)| label.as_str())
+                    .into(),
             ),
         ]);
         cells.extend(extra);
@@ -165,8 +172,8 @@ fn inactive(students: &[Person], who: &Who<'_>, p: OutreachParams, today: i64) -
     );
     for s in students {
         match who.last.get(&s.user_id) {
-            Some(&day) if day > today - n => {}
-            Some(&day) => table.rows.push(who.cells(s, vec![Cell::Int(today - day)])),
+            Some(&(day, _)) if day > today - n => {}
+            Some(&(day, _)) => table.rows.push(who.cells(s, vec![Cell::Int(today - day)])),
             None => table
                 .rows
                 .push(who.cells(s, vec![Cell::Text("never".into())])),
@@ -273,6 +280,7 @@ async fn assessments(
     );
     for (at, a) in &due {
         let status = if at.0 > now.0 { "due soon" } else { "missed" };
+        let due_at = cv.cal.format(*at);
         for s in students
             .iter()
             .filter(|s| !attempted.contains(&(a.id, s.user_id)))
@@ -281,7 +289,7 @@ async fn assessments(
                 s,
                 vec![
                     Cell::Text(a.name.clone()),
-                    Cell::Text(cv.cal.format(*at)),
+                    Cell::Text(due_at.clone()),
                     Cell::Text(status.into()),
                     Cell::Int((at.0 - now.0).div_euclid(3_600_000)),
                 ],

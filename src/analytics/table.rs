@@ -23,15 +23,7 @@ pub enum Cell {
 impl Cell {
     /// The text shown and exported.
     pub fn text(&self) -> String {
-        match self {
-            Self::Text(s) | Self::Item(_, s) | Self::Student(_, s) | Self::Course(_, s) => {
-                s.clone()
-            }
-            Self::Int(n) => n.to_string(),
-            Self::Num(Some(x), d) => format!("{x:.d$}"),
-            Self::Num(None, _) => String::new(),
-            Self::Pct(p) => format!("{p:.1}%"),
-        }
+        self.to_string()
     }
 
     /// The value a chart plots.
@@ -41,6 +33,21 @@ impl Cell {
             Self::Num(x, _) => x.unwrap_or(0.0),
             Self::Pct(p) => *p,
             _ => 0.0,
+        }
+    }
+}
+
+/// The text shown and exported, written straight into a page or a file.
+impl std::fmt::Display for Cell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Text(s) | Self::Item(_, s) | Self::Student(_, s) | Self::Course(_, s) => {
+                f.write_str(s)
+            }
+            Self::Int(n) => write!(f, "{n}"),
+            Self::Num(Some(x), d) => write!(f, "{x:.d$}"),
+            Self::Num(None, _) => Ok(()),
+            Self::Pct(p) => write!(f, "{p:.1}%"),
         }
     }
 }

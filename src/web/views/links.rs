@@ -4,6 +4,8 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use std::sync::OnceLock;
+
 use maud::{Markup, html};
 use url::form_urlencoded;
 
@@ -26,6 +28,9 @@ pub struct Links {
     pub(super) cohort: Vec<(&'static str, String)>,
     /// The page being drawn, whose tables' header links and search forms keep its query.
     pub page: TableQuery,
+    /// The query of a link with no parameters of its own (the token and the cohort), made
+    /// once: a page links thousands of students.
+    pub(super) plain_query: OnceLock<String>,
 }
 
 impl std::fmt::Debug for Links {
@@ -45,12 +50,14 @@ impl Links {
             token: session.token(secret),
             cohort: Vec::new(),
             page: TableQuery::default(),
+            plain_query: OnceLock::new(),
         }
     }
 
     /// These links carry `filter` (nothing for the default cohort).
     pub fn with_cohort(mut self, filter: &CohortFilter) -> Self {
         self.cohort = filter.params();
+        self.plain_query = OnceLock::new();
         self
     }
 
@@ -62,6 +69,15 @@ impl Links {
     /// `/courses/{id}{path}?s=…&k=v…` and the cohort filter (where `params` does not set
     /// the same key), empty values left out.
     pub fn href(&self, path: &str, params: &[(&str, &str)]) -> String {
+        if params.is_empty() {
+            let query = self.plain_query.get_or_init(|| self.query(&[]));
+            return format!("/courses/{}{}?{}", self.course, path, query);
+        }
+        format!("/courses/{}{}?{}", self.course, path, self.query(params))
+    }
+
+    /// The query string of [`Links::href`].
+    fn query(&self, params: &[(&str, &str)]) -> String {
         let mut query = form_urlencoded::Serializer::new(String::new());
         query.append_pair(TOKEN_PARAM, &self.token);
         for (k, v) in params.iter().filter(|(_, v)| !v.is_empty()) {
@@ -70,7 +86,7 @@ impl Links {
         for (k, v) in self.cohort_except(params.iter().map(|(k, _)| *k)) {
             query.append_pair(k, v);
         }
-        format!("/courses/{}{}?{}", self.course, path, query.finish())
+        query.finish()
     }
 
     /// The hidden fields of a GET form on a course page: the session token and the cohort

@@ -153,6 +153,7 @@ mod tests {
             token: "T".into(),
             cohort: Vec::new(),
             page: TableQuery::default(),
+            plain_query: Default::default(),
         }
     }
 

@@ -51,7 +51,7 @@ fn table(t: &Table, shown: &Table, links: &Links, sort: Option<Sort>) -> Markup 
                 @if let Some(totals) = &shown.totals {
                     tfoot { tr {
                         @for (i, cell) in totals.iter().enumerate() {
-                            @if i == 0 { th scope="row" { (cell.text()) } } @else { td class="num" { (cell.text()) } }
+                            @if i == 0 { th scope="row" { (cell) } } @else { td class="num" { (cell) } }
                         }
                     } }
                 }
@@ -138,7 +138,7 @@ pub fn cell_markup(cell: &Cell, links: &Links) -> Markup {
         Cell::Student(id, name) => {
             html! { a href=(links.href(&format!("/students/{id}"), &[])) { (name) } }
         }
-        other => html! { (other.text()) },
+        other => html! { (other) },
     }
 }
 
