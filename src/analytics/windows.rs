@@ -287,10 +287,20 @@ async fn opened_after_due(
         return Ok(None);
     };
     let due_day = cv.cal.day_of(due);
-    let mut early = store.item_students_before_day(id, item, due_day).await?;
+    let mut early = store
+        .item_students_on_days(id, item, (i64::MIN, due_day))
+        .await?;
+    // Of those who opened it on the due day and not before, the times tell who did before
+    // the due time.
+    let due_day_only: Vec<UserId> = store
+        .item_students_on_days(id, item, (due_day, due_day + 1))
+        .await?
+        .into_iter()
+        .filter(|user| !early.contains(user))
+        .collect();
     early.extend(
         store
-            .views_in(id, cv.day_start(due_day), due)
+            .views_in(id, (cv.day_start(due_day), due), &due_day_only)
             .await?
             .into_iter()
             .filter(|v| v.content_item_id == Some(item))

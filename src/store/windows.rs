@@ -12,6 +12,7 @@ use super::{
 };
 use crate::activity::hours::HOUR_MS;
 use crate::activity::item_views::pairs;
+use crate::activity::student_list::listed_students;
 
 /// A window's views by the users it counts, per user and per content item.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -141,34 +142,40 @@ impl Store {
         Ok(views)
     }
 
-    /// The course's views in the half-open span [from, to) per student and item, exactly:
-    /// the hours the span covers whole are read as views per item, the (at most two) hours
-    /// its edges cut as the instants of their views.
+    /// The views of `students` in the half-open span [from, to) per student and item,
+    /// exactly: the hours the span covers whole are read as views per item, the (at most
+    /// two) hours its edges cut as the instants of their views.
     pub async fn views_in(
         &self,
         course: CourseId,
-        from: EpochMs,
-        to: EpochMs,
+        (from, to): (EpochMs, EpochMs),
+        students: &[UserId],
     ) -> StoreResult<Vec<ItemViews>> {
         if to.0 <= from.0 {
             return Ok(Vec::new());
         }
         let ((first, last), [cut_first, cut_last]) = span_hours(from, to);
         let no_hour = i64::MIN;
-        let rows: Vec<HourRow> = self
-            .read_rows(
+        let mut rows: Vec<HourRow> = Vec::new();
+        for chunk in students.chunks(STUDENTS_PER_READ) {
+            let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 6)).collect();
+            let sql = format!(
                 "SELECT hour, user_id, item_views, \
                  CASE WHEN hour = $4 OR hour = $5 THEN instants ELSE '' END AS instants \
-                 FROM rollup_student_hour WHERE course_id = $1 AND hour >= $2 AND hour <= $3",
-                &[
-                    course.0,
-                    first,
-                    last,
-                    cut_first.unwrap_or(no_hour),
-                    cut_last.unwrap_or(no_hour),
-                ],
-            )
-            .await?;
+                 FROM rollup_student_hour WHERE course_id = $1 AND hour >= $2 AND hour <= $3 \
+                 AND user_id IN ({})",
+                list.join(", ")
+            );
+            let mut args = vec![
+                course.0,
+                first,
+                last,
+                cut_first.unwrap_or(no_hour),
+                cut_last.unwrap_or(no_hour),
+            ];
+            args.extend(chunk.iter().map(|u| u.0));
+            rows.extend(self.read_built_rows::<HourRow>(&sql, &args).await?);
+        }
         Ok(count_span(&rows, from, to))
     }
 
@@ -192,28 +199,25 @@ impl Store {
         Ok(rows.into_iter().collect())
     }
 
-    /// The students who viewed the item on a day before `to_day` (from the student-day
-    /// rollup). `item_views` holds `item:views` pairs joined by commas, so `{item}:` at its
-    /// start or `,{item}:` inside it is found exactly in the rows that hold the item.
-    pub async fn item_students_before_day(
+    /// The students who viewed the item on a day in [from_day, to_day), from the item-days'
+    /// lists of students.
+    pub async fn item_students_on_days(
         &self,
         course: CourseId,
         item: ContentItemId,
-        to_day: i64,
+        (from_day, to_day): (i64, i64),
     ) -> StoreResult<HashSet<UserId>> {
-        let rows: Vec<(UserId, String)> = self
+        let lists: Vec<(String,)> = self
             .read_rows(
-                "SELECT user_id, item_views FROM rollup_student_day \
-                 WHERE course_id = $1 AND day < $2 AND item_views <> ''",
-                &[course.0, to_day],
+                "SELECT students FROM rollup_content_day \
+                 WHERE course_id = $1 AND content_item_id = $2 AND day >= $3 AND day < $4",
+                &[course.0, item.0, from_day, to_day],
             )
             .await?;
-        let pair = format!(",{}:", item.0);
-        let prefix = &pair[1..];
-        Ok(rows
-            .into_iter()
-            .filter(|(_, text)| text.starts_with(prefix) || text.contains(&pair))
-            .map(|(user, _)| user)
+        Ok(lists
+            .iter()
+            .flat_map(|(list,)| listed_students(list))
+            .map(UserId)
             .collect())
     }
 }
