@@ -156,15 +156,8 @@ impl Store {
                 &[course.0, from_day, to_day],
             )
             .await?;
-        let known: Vec<(UserId,)> = self
-            .read_rows(
-                "SELECT user_id FROM rollup_student_items WHERE course_id = $1",
-                &[course.0],
-            )
-            .await?;
-        let known: Vec<UserId> = known.into_iter().map(|(user,)| user).collect();
         let mut out = ItemBucketStudents {
-            students: StudentIndex::with_known(&known),
+            students: self.student_index(course).await?,
             items: HashMap::default(),
         };
         for (day, item, students) in rows {
@@ -184,7 +177,59 @@ impl Store {
         }
         Ok(out)
     }
+
+    /// How many distinct students opened each of `items` in a range of days.
+    pub async fn items_unique_students(
+        &self,
+        course: CourseId,
+        items: &[ContentItemId],
+        from_day: i64,
+        to_day: i64,
+    ) -> StoreResult<HashMap<ContentItemId, i64>> {
+        let mut counts: HashMap<ContentItemId, i64> = items.iter().map(|i| (*i, 0)).collect();
+        if items.is_empty() || from_day >= to_day {
+            return Ok(counts);
+        }
+        let mut students = self.student_index(course).await?;
+        let mut sets: HashMap<i64, StudentSet> = HashMap::default();
+        for chunk in items.chunks(ITEMS_PER_READ) {
+            let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 4)).collect();
+            let sql = format!(
+                "SELECT content_item_id, students FROM rollup_content_day WHERE course_id = $1 \
+                 AND day >= $2 AND day < $3 AND content_item_id IN ({})",
+                list.join(", ")
+            );
+            let mut args = vec![course.0, from_day, to_day];
+            args.extend(chunk.iter().map(|item| item.0));
+            let rows: Vec<(i64, String)> = self.read_built_rows(&sql, &args).await?;
+            for (item, list) in rows {
+                let set = sets.entry(item).or_default();
+                for user in listed_students(&list) {
+                    set.insert(students.number(UserId(user)));
+                }
+            }
+        }
+        for (item, set) in sets {
+            counts.insert(ContentItemId(item), set.len() as i64);
+        }
+        Ok(counts)
+    }
+
+    /// An index numbering the course's students who viewed anything first.
+    async fn student_index(&self, course: CourseId) -> StoreResult<StudentIndex> {
+        let known: Vec<(UserId,)> = self
+            .read_rows(
+                "SELECT user_id FROM rollup_student_items WHERE course_id = $1",
+                &[course.0],
+            )
+            .await?;
+        let known: Vec<UserId> = known.into_iter().map(|(user,)| user).collect();
+        Ok(StudentIndex::with_known(&known))
+    }
 }
+
+/// Items named in one read (each a statement parameter).
+const ITEMS_PER_READ: usize = 100;
 
 #[cfg(test)]
 mod tests {

@@ -8,7 +8,7 @@ use super::bulk_read::sqlite_row;
 use super::{
     AssessmentId, ContentItemId, CourseId, EpochMs, ForumId, Store, StoreResult, UserId, on_pool,
 };
-use crate::activity::item_views::{pairs, parse_item_views, viewed_items};
+use crate::activity::item_views::parse_item_views;
 
 /// A node of the course content tree.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
@@ -305,20 +305,56 @@ impl Store {
         .await
     }
 
-    /// Total views per resource over a range of days.
+    /// Total views per resource over a range of days: summed from the item-days in the
+    /// range, or, when it holds most of them, the all-days totals less the days outside.
     pub async fn item_totals(
         &self,
         course: CourseId,
         from_day: i64,
         to_day: i64,
     ) -> StoreResult<Vec<(ContentItemId, i64)>> {
-        self.read_rows(
-            "SELECT content_item_id, CAST(SUM(views) AS BIGINT) FROM rollup_content_day \
-             WHERE course_id = $1 AND day >= $2 AND day < $3 AND content_item_id <> 0 \
-             GROUP BY content_item_id",
-            &[course.0, from_day, to_day],
-        )
-        .await
+        let Some((first, last)) = self.course_activity_span(course).await? else {
+            return Ok(Vec::new());
+        };
+        let (from, to) = (from_day.max(first), to_day.min(last + 1));
+        if from >= to {
+            return Ok(Vec::new());
+        }
+        if to - from <= (last + 1 - first) - (to - from) {
+            return self
+                .read_rows(
+                    "SELECT content_item_id, CAST(SUM(views) AS BIGINT) FROM rollup_content_day \
+                     WHERE course_id = $1 AND day >= $2 AND day < $3 AND content_item_id <> 0 \
+                     GROUP BY content_item_id",
+                    &[course.0, from, to],
+                )
+                .await;
+        }
+        let mut totals: foldhash::HashMap<ContentItemId, i64> = self
+            .item_course_totals(course)
+            .await?
+            .into_iter()
+            .map(|(item, views, _)| (item, views))
+            .collect();
+        for (start, end) in [(first, from), (to, last + 1)]
+            .into_iter()
+            .filter(|(a, b)| a < b)
+        {
+            let outside: Vec<(ContentItemId, i64)> = self
+                .read_rows(
+                    "SELECT content_item_id, views FROM rollup_content_day \
+                     WHERE course_id = $1 AND day >= $2 AND day < $3 AND content_item_id <> 0",
+                    &[course.0, start, end],
+                )
+                .await?;
+            for (item, views) in outside {
+                *totals.entry(item).or_default() -= views;
+            }
+        }
+        Ok(totals
+            .into_iter()
+            .filter(|(_, views)| *views != 0)
+            .collect())
     }
 
     /// Every resource-day row in a range (heat maps, event windows).
@@ -356,83 +392,6 @@ impl Store {
             .fetch_all(pool)
             .await
         })?)
-    }
-
-    /// How many distinct students opened each of `items` in a range of days. A range
-    /// holding most of the course's days is counted from the days outside it, the fewer
-    /// rows: a student opened an item inside the range when their views of it over all
-    /// days (`rollup_student_items`) outnumber those outside.
-    pub async fn items_unique_students(
-        &self,
-        course: CourseId,
-        items: &[ContentItemId],
-        from_day: i64,
-        to_day: i64,
-    ) -> StoreResult<foldhash::HashMap<ContentItemId, i64>> {
-        // foldhash: these maps take a lookup per item a student-day viewed.
-        let mut counts: foldhash::HashMap<ContentItemId, i64> =
-            items.iter().map(|i| (*i, 0)).collect();
-        let Some((first, last)) = self.course_activity_span(course).await? else {
-            return Ok(counts);
-        };
-        if items.is_empty() {
-            return Ok(counts);
-        }
-        let inside = (to_day.min(last + 1) - from_day.max(first)).max(0);
-        if inside * 2 <= last + 1 - first {
-            let mut seen: foldhash::HashSet<(ContentItemId, i64)> = foldhash::HashSet::default();
-            for (_, user, text) in self.student_days_viewing(course, from_day, to_day).await? {
-                for item in viewed_items(&text).map(ContentItemId) {
-                    if counts.contains_key(&item) && seen.insert((item, user)) {
-                        *counts.entry(item).or_default() += 1;
-                    }
-                }
-            }
-            return Ok(counts);
-        }
-        let mut outside: foldhash::HashMap<(i64, i64), i64> = foldhash::HashMap::default();
-        let mut days = self.student_days_viewing(course, first, from_day).await?;
-        days.extend(self.student_days_viewing(course, to_day, last + 1).await?);
-        // Only the asked items' pairs are kept: a student's row lists every item they opened.
-        for (_, user, text) in days {
-            for (item, views) in pairs(&text) {
-                if counts.contains_key(&ContentItemId(item)) {
-                    *outside.entry((user, item)).or_default() += views;
-                }
-            }
-        }
-        let mut theirs: foldhash::HashMap<i64, i64> = foldhash::HashMap::default();
-        for (user, text) in self.student_item_rows(course).await? {
-            theirs.clear();
-            for (item, views) in pairs(&text) {
-                if counts.contains_key(&ContentItemId(item)) {
-                    *theirs.entry(item).or_default() += views;
-                }
-            }
-            for (item, views) in &theirs {
-                if views > outside.get(&(user.0, *item)).unwrap_or(&0)
-                    && let Some(n) = counts.get_mut(&ContentItemId(*item))
-                {
-                    *n += 1;
-                }
-            }
-        }
-        Ok(counts)
-    }
-
-    /// The student-days of a range with any views: (day, user, `item_views`).
-    pub(super) async fn student_days_viewing(
-        &self,
-        course: CourseId,
-        from_day: i64,
-        to_day: i64,
-    ) -> StoreResult<Vec<(i64, i64, String)>> {
-        self.read_rows(
-            "SELECT day, user_id, item_views FROM rollup_student_day \
-             WHERE course_id = $1 AND day >= $2 AND day < $3 AND item_views <> ''",
-            &[course.0, from_day, to_day],
-        )
-        .await
     }
 
     /// Each student's row of `rollup_student_items`: their views per item, as stored.
