@@ -298,13 +298,38 @@ impl Cohort {
         Ok(days)
     }
 
-    /// The cohort's totals per student over a range.
+    /// The cohort's totals per student over a range: for a group or role filter, from
+    /// their own student-days (read once a page), else the course's less the others.
     pub async fn student_totals(
         &self,
         store: &Store,
         course: CourseId,
         (from, to): (i64, i64),
     ) -> StoreResult<Vec<StudentTotals>> {
+        if let Some(only) = self.only() {
+            let days = self
+                .days_share
+                .get(store, course, &only, (from, to))
+                .await?;
+            let mut totals: foldhash::HashMap<UserId, StudentTotals> = Default::default();
+            for (d, _) in days.iter() {
+                let t = totals.entry(d.user_id).or_insert(StudentTotals {
+                    user_id: d.user_id,
+                    views: 0,
+                    sessions: 0,
+                    active_ms: 0,
+                });
+                t.views += d.views;
+                t.sessions += d.sessions;
+                t.active_ms += d.active_ms;
+            }
+            let mut totals: Vec<StudentTotals> = totals
+                .into_values()
+                .filter(|t| t.views != 0 || t.sessions != 0 || t.active_ms != 0)
+                .collect();
+            totals.sort_by_key(|t| t.user_id);
+            return Ok(totals);
+        }
         let mut totals = store.student_totals(course, from, to).await?;
         totals.retain(|t| self.has(t.user_id));
         Ok(totals)

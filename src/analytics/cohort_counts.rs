@@ -29,25 +29,40 @@ impl Cohort {
             return course_days_without(store, course, &share, (from, to)).await;
         }
         let mut days: HashMap<i64, CourseDay> = HashMap::new();
-        let groups = store.item_groups(course).await?;
-        let mut pages: HashMap<i64, HashSet<ContentItemId>> = HashMap::new();
+        // Each item's group column and its number among the course's items, looked up once
+        // per item a student-day viewed (hundreds of thousands a page).
+        let groups: HashMap<ContentItemId, (GroupColumn, usize)> = store
+            .item_groups(course)
+            .await?
+            .into_iter()
+            .enumerate()
+            .map(|(n, (item, group))| (item, (GroupColumn::of(Some(&group)), n)))
+            .collect();
+        // day → the items viewed that day, as bits by item number.
+        let mut pages: HashMap<i64, Vec<u64>> = HashMap::new();
         for (s, items) in self.own_days(store, course, (from, to)).await?.iter() {
             let d = day_entry(&mut days, s.day);
             d.active_students += 1;
             d.views += s.views;
             d.sessions += s.sessions;
             d.active_ms += s.active_ms;
+            let viewed = pages
+                .entry(s.day)
+                .or_insert_with(|| vec![0; groups.len().div_ceil(64)]);
             for &(item, views) in items {
-                *group_views(d, groups.get(&item).map(String::as_str)) += views;
-                if item.0 != 0 && views > 0 {
-                    pages.entry(s.day).or_default().insert(item);
+                let (column, n) = groups.get(&item).copied().unzip();
+                *column.unwrap_or(GroupColumn::Content).of_day(d) += views;
+                if let Some(n) = n.filter(|_| item.0 != 0 && views > 0) {
+                    viewed[n / 64] |= 1 << (n % 64);
                 }
             }
         }
         let mut days: Vec<CourseDay> = days
             .into_values()
             .map(|mut d| {
-                d.pages_viewed = pages.get(&d.day).map_or(0, |p| p.len() as i64);
+                d.pages_viewed = pages.get(&d.day).map_or(0, |bits| {
+                    bits.iter().map(|w| i64::from(w.count_ones())).sum()
+                });
                 d
             })
             .collect();
@@ -207,10 +222,32 @@ fn day_entry(days: &mut HashMap<i64, CourseDay>, day: i64) -> &mut CourseDay {
 
 /// The column of a day's views an item's group counts in (no item or no group: content).
 fn group_views<'a>(d: &'a mut CourseDay, group: Option<&str>) -> &'a mut i64 {
-    match group {
-        Some("communication") => &mut d.communication_views,
-        Some("assessment") => &mut d.assessment_views,
-        _ => &mut d.content_views,
+    GroupColumn::of(group).of_day(d)
+}
+
+/// Which of a course day's view columns an item's views count in.
+#[derive(Clone, Copy)]
+enum GroupColumn {
+    Content,
+    Communication,
+    Assessment,
+}
+
+impl GroupColumn {
+    fn of(group: Option<&str>) -> Self {
+        match group {
+            Some("communication") => Self::Communication,
+            Some("assessment") => Self::Assessment,
+            _ => Self::Content,
+        }
+    }
+
+    fn of_day(self, d: &mut CourseDay) -> &mut i64 {
+        match self {
+            Self::Content => &mut d.content_views,
+            Self::Communication => &mut d.communication_views,
+            Self::Assessment => &mut d.assessment_views,
+        }
     }
 }
 
