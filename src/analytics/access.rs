@@ -161,9 +161,12 @@ pub async fn access(
             });
         }
         AccessTab::Students => {
+            // The tree's items, and those whose views stand for a discussion outside it.
+            let loose = discussions.iter().flat_map(|d| d.viewed_items());
+            let items: Vec<ContentItemId> = nodes.iter().map(|n| n.item.id).chain(loose).collect();
             let sets = cv
                 .cohort
-                .item_bucket_students(store, id, (from, to), (width, buckets.len()))
+                .item_bucket_students(store, id, &items, (from, to), (width, buckets.len()))
                 .await?;
             return Ok(student_tables(
                 &nodes,

@@ -341,11 +341,12 @@ impl Cohort {
         &self,
         store: &Store,
         course: CourseId,
-        (from, to): (i64, i64),
+        items: &[ContentItemId],
+        days: (i64, i64),
         buckets: (i64, usize),
     ) -> StoreResult<ItemBucketStudents> {
         let mut sets = store
-            .item_bucket_students(course, from, to, buckets)
+            .item_bucket_students(course, items, days, buckets)
             .await?;
         let mut kept = StudentSet::default();
         for n in (0..sets.students.len()).filter(|n| self.has(sets.students.user(*n))) {

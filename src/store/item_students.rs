@@ -91,6 +91,7 @@ impl StudentIndex {
 pub struct StudentSet(Vec<u64>);
 
 impl StudentSet {
+    #[inline]
     pub fn insert(&mut self, n: usize) {
         let word = n / 64;
         if self.0.len() <= word {
@@ -139,15 +140,16 @@ pub struct ItemBucketStudents {
 }
 
 impl Store {
-    /// Per resource, the students who opened it in each of `buckets` buckets of `width`
-    /// days counted from `from_day` (views with no item are left out).
+    /// Per resource of `items`, the students who opened it in each of `buckets` buckets of
+    /// `width` days counted from `from_day`.
     pub async fn item_bucket_students(
         &self,
         course: CourseId,
-        from_day: i64,
-        to_day: i64,
+        items: &[ContentItemId],
+        (from_day, to_day): (i64, i64),
         (width, buckets): (i64, usize),
     ) -> StoreResult<ItemBucketStudents> {
+        let wanted: foldhash::HashSet<ContentItemId> = items.iter().copied().collect();
         let rows: Vec<(i64, i64, String)> = self
             .read_rows(
                 "SELECT day, content_item_id, students FROM rollup_content_day \
@@ -163,7 +165,7 @@ impl Store {
         for (day, item, students) in rows {
             let Some(bucket) = usize::try_from((day - from_day) / width)
                 .ok()
-                .filter(|b| *b < buckets)
+                .filter(|b| *b < buckets && wanted.contains(&ContentItemId(item)))
             else {
                 continue;
             };

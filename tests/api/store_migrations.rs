@@ -171,7 +171,7 @@ on_both_backends! {
             items.iter().map(|r| (r.content_item_id.0, r.views, r.unique_students)).collect::<Vec<_>>(),
             vec![(0, 1, 1), (10, 3, 2)]
         );
-        let sets = store.item_bucket_students(course, 0, 1, (1, 1)).await.unwrap();
+        let sets = store.item_bucket_students(course, &[ContentItemId(10)], (0, 1), (1, 1)).await.unwrap();
         let students = |per: &Vec<StudentSet>| {
             let mut ids: Vec<UserId> = per[0].iter().map(|n| sets.students.user(n)).collect();
             ids.sort();
