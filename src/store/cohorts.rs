@@ -8,7 +8,7 @@ use super::{
     ContentItemId, CourseId, STUDENTS_PER_READ, Store, StoreResult, UserId, by_students_sql,
     on_pool,
 };
-use crate::activity::item_views::parse_item_views;
+use crate::activity::item_views::pairs;
 
 impl Store {
     /// Some students' student-days of a range, each with its views per item: what they
@@ -36,8 +36,8 @@ impl Store {
                 .filter(|r| (from_day..to_day).contains(&r.0));
             days.extend(
                 in_range.map(|(day, user_id, views, sessions, active_ms, text)| {
-                    let items = parse_item_views(&text)
-                        .into_iter()
+                    // Each item once, as the writers (and the migrations' SQL) wrote them.
+                    let items = pairs(&text)
                         .map(|(item, views)| (ContentItemId(item), views))
                         .collect();
                     (
