@@ -1,7 +1,9 @@
 //! A `Table` as HTML (plain, heat map or tree) with sorting headers and a search box, inside
 //! a figure with its chart, a toggle to show the numbers, and a CSV download.
 
-use maud::{Markup, html};
+use std::fmt::Write;
+
+use maud::{Markup, Render, html};
 
 use super::links::Links;
 use super::table_query::search_key;
@@ -39,10 +41,10 @@ fn table(t: &Table, shown: &Table, links: &Links, sort: Option<Sort>) -> Markup 
                                         @if folder {
                                             button type="button" class="twisty" aria-expanded="true" hidden aria-label="Collapse or expand" { "▾" }
                                         }
-                                        (cell_markup(cell, links))
+                                        (CellMarkup(cell, links))
                                     }
                                 } @else {
-                                    td class=(heat_class(t, i, cell, max)) { (cell_markup(cell, links)) }
+                                    td class=(heat_class(t, i, cell, max)) { (CellMarkup(cell, links)) }
                                 }
                             }
                         }
@@ -130,15 +132,24 @@ fn heat_class(t: &Table, col: usize, cell: &Cell, max: f64) -> String {
     class
 }
 
-pub fn cell_markup(cell: &Cell, links: &Links) -> Markup {
-    match cell {
-        Cell::Item(id, title) => {
-            html! { a href=(links.href(&format!("/resources/{id}"), &[])) { (title) } }
+/// A cell as shown in a table: a resource or a student as a link to their page. Written
+/// straight into the table's markup, as a table can hold thousands of them.
+struct CellMarkup<'a>(&'a Cell, &'a Links);
+
+impl Render for CellMarkup<'_> {
+    fn render_to(&self, buffer: &mut String) {
+        let CellMarkup(cell, links) = *self;
+        let link = |buffer: &mut String, path: String, text: &str| {
+            html! { a href=(links.href(&path, &[])) { (text) } }.render_to(buffer)
+        };
+        match cell {
+            Cell::Item(id, title) => link(buffer, format!("/resources/{id}"), title),
+            Cell::Student(id, name) => link(buffer, format!("/students/{id}"), name),
+            other => {
+                // Writing to a `String` cannot fail.
+                let _ = write!(maud::Escaper::new(buffer), "{other}");
+            }
         }
-        Cell::Student(id, name) => {
-            html! { a href=(links.href(&format!("/students/{id}"), &[])) { (name) } }
-        }
-        other => html! { (other) },
     }
 }
 
