@@ -3,7 +3,7 @@
 
 use foldhash::HashMap;
 
-use super::{ContentItemId, CourseId, Store, StoreResult, UserId};
+use super::{ContentItemId, CourseId, Store, StoreResult, UserId, numbered_params};
 use crate::activity::student_list::listed_students;
 
 /// Students numbered densely in the order first seen, so sets of them can be bits.
@@ -195,11 +195,10 @@ impl Store {
         let mut students = self.student_index(course).await?;
         let mut sets: HashMap<i64, StudentSet> = HashMap::default();
         for chunk in items.chunks(ITEMS_PER_READ) {
-            let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 4)).collect();
             let sql = format!(
                 "SELECT content_item_id, students FROM rollup_content_day WHERE course_id = $1 \
                  AND day >= $2 AND day < $3 AND content_item_id IN ({})",
-                list.join(", ")
+                numbered_params(4, chunk.len())
             );
             let mut args = vec![course.0, from_day, to_day];
             args.extend(chunk.iter().map(|item| item.0));

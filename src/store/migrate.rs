@@ -121,11 +121,7 @@ impl Store {
     /// listed (their rows predate the count) into the student-days' `item_views`, one
     /// course per transaction, reading the course's events a page at a time.
     async fn backfill_student_item_views(&self) -> StoreResult<()> {
-        let courses: Vec<CourseId> = on_pool!(self, pool => {
-            sqlx::query_scalar("SELECT course_id FROM pending_view_backfill")
-                .fetch_all(pool)
-                .await
-        })?;
+        let courses = self.pending_courses("pending_view_backfill").await?;
         for course in courses {
             let clock = CourseClock::or_utc(&self.course(course).await?.time_zone);
             // (day, user, item) → views: one entry per student-item-day, not per event.
@@ -181,11 +177,7 @@ impl Store {
     /// (their events predate the rollups), one course per transaction, reading its events a
     /// page at a time.
     async fn backfill_student_hours(&self) -> StoreResult<()> {
-        let courses: Vec<CourseId> = on_pool!(self, pool => {
-            sqlx::query_scalar("SELECT course_id FROM pending_hour_backfill")
-                .fetch_all(pool)
-                .await
-        })?;
+        let courses = self.pending_courses("pending_hour_backfill").await?;
         for course in courses {
             let mut views = Vec::new();
             let mut cursor = ActivityCursor::default();
@@ -261,11 +253,7 @@ impl Store {
     /// afresh with the other course-wide rollups, then each item-day's list is written, and
     /// the course leaves the list in the same transaction.
     async fn backfill_student_lists(&self) -> StoreResult<()> {
-        let courses: Vec<CourseId> = on_pool!(self, pool => {
-            sqlx::query_scalar("SELECT course_id FROM pending_student_lists")
-                .fetch_all(pool)
-                .await
-        })?;
+        let courses = self.pending_courses("pending_student_lists").await?;
         for course in courses {
             self.rebuild_course_rollups(course).await?;
             let days: Vec<(i64, i64, String)> = self
@@ -303,6 +291,14 @@ impl Store {
             })?;
         }
         Ok(())
+    }
+
+    /// The courses a migration listed in `list` for a data change still to make.
+    async fn pending_courses(&self, list: &'static str) -> StoreResult<Vec<CourseId>> {
+        let courses: Vec<(CourseId,)> = self
+            .read_built_rows(&format!("SELECT course_id FROM {list}"), &[])
+            .await?;
+        Ok(courses.into_iter().map(|(course,)| course).collect())
     }
 }
 

@@ -295,21 +295,26 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-/// True when the error is a unique-constraint violation on either backend.
 /// How many students one `user_id IN (…)` read names at most.
 pub(crate) const STUDENTS_PER_READ: usize = 100;
+
+/// `$first, $first+1, …`: `n` numbered parameters, for an `IN (…)` list.
+pub(crate) fn numbered_params(first: usize, n: usize) -> String {
+    let list: Vec<String> = (first..first + n).map(|i| format!("${i}")).collect();
+    list.join(", ")
+}
 
 /// The students' rows of a per-student rollup, read by `user_id IN (…)` and nothing else:
 /// a bound on its time column would lead the planner to the (course, time) key and a scan
 /// of every student's rows. `$1` is the course; the students are bound after it.
 pub(crate) fn by_students_sql(columns: &str, table: &str, students: usize) -> String {
-    let list: Vec<String> = (0..students).map(|i| format!("${}", i + 2)).collect();
     format!(
         "SELECT {columns} FROM {table} WHERE course_id = $1 AND user_id IN ({})",
-        list.join(", ")
+        numbered_params(2, students)
     )
 }
 
+/// True when the error is a unique-constraint violation on either backend.
 pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
 }

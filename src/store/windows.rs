@@ -8,7 +8,7 @@ use foldhash::{HashMap as FastMap, HashSet as FastSet};
 use super::hours::{HourRow, ItemViews, count_span, span_hours};
 use super::{
     ContentItemId, CourseEventId, CourseId, EpochMs, STUDENTS_PER_READ, Store, StoreResult, UserId,
-    by_students_sql, on_pool,
+    by_students_sql, numbered_params, on_pool,
 };
 use crate::activity::hours::HOUR_MS;
 use crate::activity::item_views::pairs;
@@ -158,13 +158,12 @@ impl Store {
         let no_hour = i64::MIN;
         let mut rows: Vec<HourRow> = Vec::new();
         for chunk in students.chunks(STUDENTS_PER_READ) {
-            let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 6)).collect();
             let sql = format!(
                 "SELECT hour, user_id, item_views, \
                  CASE WHEN hour = $4 OR hour = $5 THEN instants ELSE '' END AS instants \
                  FROM rollup_student_hour WHERE course_id = $1 AND hour >= $2 AND hour <= $3 \
                  AND user_id IN ({})",
-                list.join(", ")
+                numbered_params(6, chunk.len())
             );
             let mut args = vec![
                 course.0,
