@@ -70,10 +70,14 @@ impl Links {
     /// the same key), empty values left out.
     pub fn href(&self, path: &str, params: &[(&str, &str)]) -> String {
         if params.is_empty() {
-            let query = self.plain_query.get_or_init(|| self.query(&[]));
-            return format!("/courses/{}{}?{}", self.course, path, query);
+            return format!("/courses/{}{}?{}", self.course, path, self.plain_query());
         }
         format!("/courses/{}{}?{}", self.course, path, self.query(params))
+    }
+
+    /// The query of a link with no parameters of its own: the token and the cohort.
+    pub(super) fn plain_query(&self) -> &str {
+        self.plain_query.get_or_init(|| self.query(&[]))
     }
 
     /// The query string of [`Links::href`].

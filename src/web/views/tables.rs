@@ -11,55 +11,112 @@ use crate::analytics::{Cell, Search, Sort, Table, TableView};
 
 /// The table as the page's query sorts and searches it, under its search form and a note
 /// saying what the sort and search did (`chart`: a chart above shows the same rows).
-fn arranged(t: &Table, links: &Links, chart: bool) -> Markup {
-    let view = links.page.view(&t.id);
-    let shown = view.apply(t);
-    html! {
-        (search(t, links, &view))
-        (notes(t, links, &view, shown.rows.len(), chart))
-        (table(t, &shown, links, view.sort_of(t)))
+/// Written straight into the figure's markup, as are the table and its rows: a table can
+/// hold thousands of rows, and each markup made on its own is copied into the next.
+struct Arranged<'a> {
+    t: &'a Table,
+    links: &'a Links,
+    chart: bool,
+}
+
+impl Render for Arranged<'_> {
+    fn render_to(&self, out: &mut String) {
+        let Self { t, links, chart } = *self;
+        let view = links.page.view(&t.id);
+        let shown = view.apply(t);
+        search(t, links, &view).render_to(out);
+        notes(t, links, &view, shown.rows.len(), chart).render_to(out);
+        TableMarkup {
+            t,
+            shown: &shown,
+            links,
+            sort: view.sort_of(t),
+        }
+        .render_to(out);
     }
 }
 
-/// Renders the rows of `shown` (`t` sorted and searched); tree rows get expand/collapse
-/// buttons (enabled by the script). The heat map keeps the scale of all rows.
-fn table(t: &Table, shown: &Table, links: &Links, sort: Option<Sort>) -> Markup {
-    let max = t.heat_max();
-    let tree = shown.rows.iter().any(|r| r.tree.is_some());
-    html! {
-        div class="table-wrap" {
-            table id={"table-" (t.id)} class=[tree.then_some("tree")] {
-                caption { (t.caption) }
-                (header(t, links, sort))
-                tbody {
-                    @for row in &shown.rows {
-                        @let (node, parent, depth, folder) = row.tree.as_ref().map(|p| (Some(p.id), p.parent, p.depth, p.folder)).unwrap_or((None, None, 0, false));
-                        tr data-node=[node] data-parent=[parent] {
-                            @for (i, cell) in row.cells.iter().enumerate() {
-                                @if i == 0 {
-                                    th scope="row" class={"depth-" (depth.min(8))} {
-                                        @if folder {
-                                            button type="button" class="twisty" aria-expanded="true" hidden aria-label="Collapse or expand" { "▾" }
-                                        }
-                                        (CellMarkup(cell, links))
-                                    }
-                                } @else {
-                                    td class=(heat_class(t, i, cell, max)) { (CellMarkup(cell, links)) }
-                                }
-                            }
-                        }
-                    }
-                }
-                @if let Some(totals) = &shown.totals {
-                    tfoot { tr {
-                        @for (i, cell) in totals.iter().enumerate() {
-                            @if i == 0 { th scope="row" { (cell) } } @else { td class="num" { (cell) } }
-                        }
-                    } }
+/// The rows of `shown` (`t` sorted and searched); tree rows get expand/collapse buttons
+/// (enabled by the script). The heat map keeps the scale of all rows.
+struct TableMarkup<'a> {
+    t: &'a Table,
+    shown: &'a Table,
+    links: &'a Links,
+    sort: Option<Sort>,
+}
+
+impl Render for TableMarkup<'_> {
+    fn render_to(&self, out: &mut String) {
+        let Self {
+            t,
+            shown,
+            links,
+            sort,
+        } = *self;
+        let tree = shown.rows.iter().any(|r| r.tree.is_some());
+        out.push_str("<div class=\"table-wrap\"><table id=\"table-");
+        escaped(out, &t.id);
+        out.push_str(if tree { "\" class=\"tree\">" } else { "\">" });
+        html! { caption { (t.caption) } (header(t, links, sort)) }.render_to(out);
+        out.push_str("<tbody>");
+        let max = t.heat_max();
+        // Every link of a cell has the same query: escaped once.
+        let mut query = String::from("?");
+        escaped(&mut query, links.plain_query());
+        for row in &shown.rows {
+            out.push_str("<tr");
+            if let Some(pos) = &row.tree {
+                let _ = write!(out, " data-node=\"{}\"", pos.id);
+                if let Some(parent) = pos.parent {
+                    let _ = write!(out, " data-parent=\"{parent}\"");
                 }
             }
+            out.push('>');
+            for (i, cell) in row.cells.iter().enumerate() {
+                if i == 0 {
+                    let (depth, folder) = row
+                        .tree
+                        .as_ref()
+                        .map_or((0, false), |p| (p.depth, p.folder));
+                    let _ = write!(out, "<th scope=\"row\" class=\"depth-{}\">", depth.min(8));
+                    if folder {
+                        out.push_str(TWISTY);
+                    }
+                    cell_markup(out, cell, links, &query);
+                    out.push_str("</th>");
+                } else {
+                    out.push_str("<td class=\"");
+                    out.push_str(heat_class(t, i, cell, max));
+                    out.push_str("\">");
+                    cell_markup(out, cell, links, &query);
+                    out.push_str("</td>");
+                }
+            }
+            out.push_str("</tr>");
         }
+        out.push_str("</tbody>");
+        if let Some(totals) = &shown.totals {
+            html! {
+                tfoot { tr {
+                    @for (i, cell) in totals.iter().enumerate() {
+                        @if i == 0 { th scope="row" { (cell) } } @else { td class="num" { (cell) } }
+                    }
+                } }
+            }
+            .render_to(out);
+        }
+        out.push_str("</table></div>");
     }
+}
+
+/// A tree row's expand/collapse button.
+const TWISTY: &str = "<button type=\"button\" class=\"twisty\" aria-expanded=\"true\" hidden \
+    aria-label=\"Collapse or expand\">▾</button>";
+
+/// `text` escaped for HTML, onto `out`.
+fn escaped(out: &mut String, text: &str) {
+    // Writing to a `String` cannot fail.
+    let _ = maud::Escaper::new(out).write_str(text);
 }
 
 /// The header row: each column's name links to the table sorted by it, ascending first and
@@ -120,37 +177,43 @@ pub fn notes(t: &Table, links: &Links, view: &TableView, shown: usize, chart: bo
     }
 }
 
-fn heat_class(t: &Table, col: usize, cell: &Cell, max: f64) -> String {
-    let mut class = String::from("num");
-    if let Some((from, to)) = t.heat
-        && (from..to).contains(&col)
-        && max > 0.0
-    {
-        let level = ((cell.value() / max) * 5.0).ceil() as i64;
-        class.push_str(&format!(" heat-{}", level.clamp(0, 5)));
+fn heat_class(t: &Table, col: usize, cell: &Cell, max: f64) -> &'static str {
+    const LEVELS: [&str; 6] = [
+        "num heat-0",
+        "num heat-1",
+        "num heat-2",
+        "num heat-3",
+        "num heat-4",
+        "num heat-5",
+    ];
+    match t.heat {
+        Some((from, to)) if (from..to).contains(&col) && max > 0.0 => {
+            let level = ((cell.value() / max) * 5.0).ceil() as i64;
+            LEVELS[level.clamp(0, 5) as usize]
+        }
+        _ => "num",
     }
-    class
 }
 
-/// A cell as shown in a table: a resource or a student as a link to their page. Written
-/// straight into the table's markup, as a table can hold thousands of them.
-struct CellMarkup<'a>(&'a Cell, &'a Links);
-
-impl Render for CellMarkup<'_> {
-    fn render_to(&self, buffer: &mut String) {
-        let CellMarkup(cell, links) = *self;
-        let link = |buffer: &mut String, path: String, text: &str| {
-            html! { a href=(links.href(&path, &[])) { (text) } }.render_to(buffer)
-        };
-        match cell {
-            Cell::Item(id, title) => link(buffer, format!("/resources/{id}"), title),
-            Cell::Student(id, name) => link(buffer, format!("/students/{id}"), name),
-            other => {
-                // Writing to a `String` cannot fail.
-                let _ = write!(maud::Escaper::new(buffer), "{other}");
-            }
+/// A cell as shown in a table: a resource or a student as a link to their page (`query`:
+/// the escaped query every such link carries).
+fn cell_markup(out: &mut String, cell: &Cell, links: &Links, query: &str) {
+    let (kind, id, text): (&str, &dyn std::fmt::Display, &str) = match cell {
+        Cell::Item(id, title) => ("resources", id, title),
+        Cell::Student(id, name) => ("students", id, name),
+        other => {
+            // Writing to a `String` cannot fail.
+            let _ = write!(maud::Escaper::new(out), "{other}");
+            return;
         }
-    }
+    };
+    let _ = write!(
+        out,
+        "<a href=\"/courses/{}/{kind}/{id}{query}\">",
+        links.course
+    );
+    escaped(out, text);
+    out.push_str("</a>");
 }
 
 /// A figure: caption, the chart (if any), the table behind a toggle (open while sorted or
@@ -174,10 +237,10 @@ pub fn figure(
                 (chart)
                 details class="numbers" open[open] {
                     summary { "Show the numbers as a table" }
-                    (arranged(t, links, true))
+                    (Arranged { t, links, chart: true })
                 }
             } @else {
-                (arranged(t, links, false))
+                (Arranged { t, links, chart: false })
             }
             p class="downloads" {
                 a href=(links.href(path, &csv)) download { "Download CSV" }
