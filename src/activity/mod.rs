@@ -14,6 +14,7 @@ pub(crate) mod pack;
 pub mod postgres;
 pub mod queue;
 pub mod rollup;
+pub mod sealed_days;
 pub mod sqlite;
 pub mod store;
 pub mod student_list;

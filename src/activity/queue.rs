@@ -281,6 +281,10 @@ mod tests {
         async fn recount_rollups(&self, _: CourseId, _: &Bucketing) -> StoreResult<()> {
             unreachable!("not recounted")
         }
+
+        async fn seal_finished_days(&self, _: CourseId) -> StoreResult<()> {
+            unreachable!("not sealed")
+        }
     }
 
     fn batch() -> Vec<CourseBatch> {

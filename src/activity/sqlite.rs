@@ -20,13 +20,14 @@ use super::item_views::add_item_views;
 use super::pack::{PackError, add_to_packs, unpack};
 use super::queue::CourseWrite;
 use super::rollup::{CourseTotals, ItemDayChange, RollupDeltas};
+use super::sealed_days::{Sealing, seal_days_before, sealing_cutoff};
 use super::store::{ActivityStore, ROLLUP_TABLES, counts_in_rollups};
 use super::student_list::student_list_text;
 use super::upserts::{
     ADD_COURSE_DAYS, ADD_ITEM_TOTALS, ADD_STUDENT_HOURS, ADD_STUDENT_TOTALS, PUT_COURSE_HOURS,
 };
 use crate::store::bulk_read::on_connection;
-use crate::store::{CourseId, StoreResult};
+use crate::store::{CourseId, EpochMs, StoreResult};
 
 /// Events a recount folds into the rollups at a time.
 const RECOUNT_CHUNK: usize = 50_000;
@@ -35,6 +36,7 @@ const RECOUNT_CHUNK: usize = 50_000;
 #[derive(Clone, Debug)]
 pub struct SqliteActivity {
     pub(crate) writer: SqlitePool,
+    pub(crate) sealing: Sealing,
 }
 
 impl ActivityStore for SqliteActivity {
@@ -52,6 +54,8 @@ impl ActivityStore for SqliteActivity {
                         .filter_map(|(e, new)| new.then_some(*e))
                         .collect();
                     roll_up(db, write.course.0, &new, bucketing)?;
+                    self.sealing
+                        .seal_if_due(db, write.course.0, EpochMs::now().0)?;
                 }
                 fresh_of.push(fresh);
             }
@@ -95,7 +99,16 @@ impl ActivityStore for SqliteActivity {
                     fold(&mut chunk)?;
                 }
             }
-            fold(&mut chunk)
+            fold(&mut chunk)?;
+            seal_days_before(db, course.0, sealing_cutoff(EpochMs::now().0))?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn seal_finished_days(&self, course: CourseId) -> StoreResult<()> {
+        on_writer(&self.writer, |db| {
+            seal_days_before(db, course.0, sealing_cutoff(EpochMs::now().0)).map(drop)
         })
         .await
     }

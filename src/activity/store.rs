@@ -31,6 +31,10 @@ pub(crate) trait ActivityStore: Clone + Send + Sync + 'static {
         course: CourseId,
         bucketing: &Bucketing,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Seals the course's student-days that are over everywhere, where the engine keeps
+    /// sealed days apart for reading by student (SQLite; see `sealed_days`).
+    fn seal_finished_days(&self, course: CourseId) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
 /// A database's activity: its store, and the queue recording goes through.
@@ -234,5 +238,11 @@ impl Store {
         bucketing: &Bucketing,
     ) -> StoreResult<()> {
         on_activity!(self, activity => activity.store.recount_rollups(course, bucketing).await)
+    }
+
+    /// Seals the course's finished student-days now, rather than at the writer's next turn:
+    /// after an import or a seed, so the pages that read by student find them in order.
+    pub async fn seal_finished_student_days(&self, course: CourseId) -> StoreResult<()> {
+        on_activity!(self, activity => activity.store.seal_finished_days(course).await)
     }
 }

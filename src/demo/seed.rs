@@ -124,6 +124,7 @@ pub async fn seed_once_sized(store: &Store, students: u32, per_student: u64) -> 
             per_student,
         )
         .await?;
+        store.seal_finished_student_days(seeded.course).await?;
         tracing::info!(
             course = course.title,
             students = cohort,

@@ -57,6 +57,7 @@ use sqlx::{ConnectOptions, Connection};
 
 use crate::activity::DEFAULT_QUEUE_EVENTS;
 use crate::activity::postgres::{self, PostgresActivity};
+use crate::activity::sealed_days::Sealing;
 use crate::activity::sqlite::SqliteActivity;
 use crate::activity::store::Activity;
 pub use error::{StoreError, StoreResult};
@@ -199,6 +200,7 @@ impl Store {
             .map_err(connect_error)?;
         let activity = SqliteActivity {
             writer: activity_writer,
+            sealing: Sealing::new(),
         };
         Ok(Self::Sqlite(SqliteDb {
             pool,

@@ -38,6 +38,7 @@ mod metrics;
 mod offerings_browser;
 mod offerings_fixture;
 mod outreach_fixture;
+mod sealed_days;
 mod security;
 mod sessions;
 mod store_courses;
