@@ -158,17 +158,22 @@ impl Cohort {
             }
             return Ok(totals);
         }
-        let mut totals: HashMap<ContentItemId, (i64, HashSet<UserId>)> = HashMap::new();
+        // Views, students, and the last student counted: the days come by student, so a
+        // student is new to an item when they are not the last one counted for it.
+        let mut totals: HashMap<ContentItemId, (i64, i64, UserId)> = HashMap::new();
         for (s, items) in self.own_days(store, course, (from, to)).await?.iter() {
             for &(item, views) in items.iter().filter(|(i, _)| i.0 != 0) {
-                let t = totals.entry(item).or_default();
+                let t = totals.entry(item).or_insert((0, 0, UserId(i64::MIN)));
                 t.0 += views;
-                t.1.insert(s.user_id);
+                if t.2 != s.user_id {
+                    t.1 += 1;
+                    t.2 = s.user_id;
+                }
             }
         }
         Ok(totals
             .into_iter()
-            .map(|(item, (views, students))| (item, views, Some(students.len() as i64)))
+            .map(|(item, (views, students, _))| (item, views, Some(students)))
             .collect())
     }
 

@@ -12,7 +12,8 @@ use crate::activity::item_views::pairs;
 
 impl Store {
     /// Some students' student-days of a range, each with its views per item: what they
-    /// add to the course-wide rollups (read by student, then kept to the range).
+    /// add to the course-wide rollups (read by student, then kept to the range), in
+    /// student order, then day.
     pub async fn student_days_of(
         &self,
         course: CourseId,
@@ -63,6 +64,8 @@ impl Store {
                 }),
             );
         }
+        // By student, then day: the sealed days come in that order, the others after.
+        days.sort_unstable_by_key(|(d, _)| (d.user_id, d.day));
         Ok(days)
     }
 
