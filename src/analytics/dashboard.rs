@@ -29,15 +29,18 @@ pub async fn dashboard(store: &Store, cv: &CourseView, range: Range) -> StoreRes
     let id = cv.course.id;
     let (from, to) = cv.days(range);
     let cohort = &cv.cohort;
-    let days = cohort.course_days(store, id, from, to).await?;
+    // The course's posts, tree and span are read on other connections while the cohort's
+    // days are (the cohort's later figures reuse the days it reads first).
+    let (days, recorded, tree, course_posts) = tokio::try_join!(
+        cohort.course_days(store, id, from, to),
+        store.course_activity_span(id),
+        store.content_tree(id),
+        store.course_posts(id),
+    )?;
     // When every recorded day lies in the range, the all-days totals are the range's.
-    let whole = store
-        .course_activity_span(id)
-        .await?
-        .is_none_or(|(first, last)| first >= from && last < to);
+    let whole = recorded.is_none_or(|(first, last)| first >= from && last < to);
     let per_student = cohort.student_totals(store, id, (from, to)).await?;
     let item_totals = cohort.item_totals(store, id, (from, to), whole).await?;
-    let tree = store.content_tree(id).await?;
     let people = cohort.counted_people();
 
     let span = (to - from) as usize;
@@ -137,7 +140,6 @@ pub async fn dashboard(store: &Store, cv: &CourseView, range: Range) -> StoreRes
     // activity counted them on their own item, else by posts with views blank.
     let staff = cohort.staff();
     let (from_ms, to_ms) = (cv.day_start(from), cv.day_start(to));
-    let course_posts = store.course_posts(id).await?;
     let loose = cohort.discussions(loose_discussions(store, id, &course_posts).await?);
     let totals_of: HashMap<ContentItemId, (i64, Option<i64>)> = item_totals
         .iter()

@@ -67,11 +67,22 @@ impl CourseView {
 
     /// The course with its numbers counted for the cohort `filter` chooses.
     pub async fn load_for(store: &Store, id: CourseId, filter: CohortFilter) -> StoreResult<Self> {
-        let course = store.course(id).await?;
-        let (cal, dates_known) = course_calendar(store, &course).await?;
-        let events = store.course_events(id).await?;
+        // Independent reads, on separate connections at once: every course page waits
+        // for these before its own.
+        let course_and_calendar = async {
+            let course = store.course(id).await?;
+            let calendar = course_calendar(store, &course).await?;
+            Ok((course, calendar))
+        };
+        let ((course, (cal, dates_known)), events, (last_sync, last_event), data_sources, cohort) =
+            tokio::try_join!(
+                course_and_calendar,
+                store.course_events(id),
+                store.course_freshness(id),
+                crate::lti::services::status(store, id),
+                Cohort::load(store, id, filter),
+            )?;
         let occurrences = expand(&events, &cal);
-        let (last_sync, last_event) = store.course_freshness(id).await?;
         Ok(Self {
             course,
             cal,
@@ -80,8 +91,8 @@ impl CourseView {
             occurrences,
             last_sync,
             last_event,
-            data_sources: crate::lti::services::status(store, id).await?,
-            cohort: Cohort::load(store, id, filter).await?,
+            data_sources,
+            cohort,
         })
     }
 
