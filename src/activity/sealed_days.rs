@@ -7,7 +7,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use foldhash::{HashMap, HashMapExt};
+use foldhash::HashMap;
 use rusqlite::{Connection, params};
 
 /// How often a course's sealing runs at most when the day has not changed: an import of
@@ -25,10 +25,6 @@ pub fn sealing_cutoff(now_ms: i64) -> i64 {
 pub struct Sealing(Arc<Mutex<HashMap<i64, (i64, Instant)>>>);
 
 impl Sealing {
-    pub fn new() -> Self {
-        Self(Arc::new(Mutex::new(HashMap::new())))
-    }
-
     /// Seals `course`'s finished days when the day has changed since it last did, or a
     /// while has passed (inside the caller's write transaction).
     pub fn seal_if_due(&self, db: &Connection, course: i64, now_ms: i64) -> rusqlite::Result<()> {
@@ -94,7 +90,7 @@ mod tests {
                 .collect::<Result<_, _>>()
                 .unwrap()
         };
-        let sealing = Sealing::new();
+        let sealing = Sealing::default();
         // Day 102 at noon: the cutoff is 101, so only day 100 of course 1 is sealed.
         sealing.seal_if_due(&db, 1, 102 * 86_400_000 + 1).unwrap();
         assert_eq!(sealed(&db), vec![(1, 100)]);

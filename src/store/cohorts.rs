@@ -23,21 +23,21 @@ impl Store {
     ) -> StoreResult<Vec<(StudentDay, Vec<(ContentItemId, i64)>)>> {
         let mut days = Vec::new();
         for chunk in students.chunks(STUDENTS_PER_READ) {
-            let mut sql = by_students_sql(
-                "day, user_id, views, sessions, active_ms, item_views",
-                "rollup_student_day",
-                chunk.len(),
-            );
-            if let Store::Sqlite(_) = self {
+            let columns = "day, user_id, views, sessions, active_ms, item_views";
+            let sql = match self {
                 // Sealed days from the index that holds them by student, in order; the
                 // days still being written through the index of those (a seek a row).
-                let sealed = sql.replacen(
-                    "FROM rollup_student_day",
-                    "FROM rollup_student_day INDEXED BY rollup_student_day_sealed",
-                    1,
-                );
-                sql = format!("{sealed} AND sealed = 1 UNION ALL {sql} AND sealed = 0");
-            }
+                Store::Sqlite(_) => format!(
+                    "{} AND sealed = 1 UNION ALL {} AND sealed = 0",
+                    by_students_sql(
+                        columns,
+                        "rollup_student_day INDEXED BY rollup_student_day_sealed",
+                        chunk.len()
+                    ),
+                    by_students_sql(columns, "rollup_student_day", chunk.len()),
+                ),
+                Store::Postgres(_) => by_students_sql(columns, "rollup_student_day", chunk.len()),
+            };
             let mut args = vec![course.0];
             args.extend(chunk.iter().map(|user| user.0));
             let rows: Vec<(i64, UserId, i64, i64, i64, String)> =

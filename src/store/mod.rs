@@ -200,7 +200,7 @@ impl Store {
             .map_err(connect_error)?;
         let activity = SqliteActivity {
             writer: activity_writer,
-            sealing: Sealing::new(),
+            sealing: Sealing::default(),
         };
         Ok(Self::Sqlite(SqliteDb {
             pool,
