@@ -15,7 +15,7 @@ bench() {
   local name=$1
   shift
   echo "== $name $*" >&2
-  if ! env "$@" cargo bench --quiet --bench "$name" | tee /dev/stderr | sed -n 's/^row: //p' >>"$rows"; then
+  if ! env "$@" cargo bench --quiet --bench "$name" | tee -a /dev/stderr | sed -n 's/^row: //p' >>"$rows"; then
     echo "| $name ($*) | did not finish | | | FAIL |" >>"$rows"
   fi
 }

@@ -122,12 +122,31 @@ pub async fn syncs(
                 && Some(run.id) != counted
                 && run.finished_at.is_some()
             {
-                break run;
+                break Some(run);
             }
-            assert!(
-                tokio::time::Instant::now() < deadline + Duration::from_secs(120),
-                "a sync did not finish"
-            );
+            if tokio::time::Instant::now() > deadline + Duration::from_secs(120) {
+                break None;
+            }
+        };
+        let Some(finished) = finished else {
+            // Said with the sync jobs as they stand (a retry waits a minute or more).
+            let jobs = store
+                .jobs_of_kind(cloop::jobs::COURSE_SYNC)
+                .await
+                .expect("jobs");
+            let states: Vec<String> = jobs
+                .iter()
+                .map(|j| {
+                    format!(
+                        "{} after {} attempts: {:?}",
+                        j.status, j.attempts, j.last_error
+                    )
+                })
+                .collect();
+            errors.push(format!(
+                "no sync finished within 2 min of the end; jobs: {states:?}"
+            ));
+            break;
         };
         runs += 1;
         counted = Some(finished.id);

@@ -129,7 +129,7 @@ pub async fn access(
         AccessTab::Views | AccessTab::Posts | AccessTab::Students
             if group == Group::Communication =>
         {
-            store.course_posts(id).await?
+            cv.cohort.posts(store, id).await?
         }
         _ => Vec::new(),
     };
@@ -139,8 +139,7 @@ pub async fn access(
         {
             let staff = cv.cohort.staff();
             Some(BucketedDiscussions::new(
-                cv.cohort
-                    .discussions(loose_discussions(store, id, &posts).await?),
+                loose_discussions(store, id, &posts).await?,
                 buckets.len(),
                 |at| bucket_of(cv.cal.day_of(at)),
                 &staff,
@@ -191,7 +190,7 @@ pub async fn access(
             }
         }
         AccessTab::Posts => {
-            for p in cv.cohort.posts(posts) {
+            for p in posts {
                 if let (Some(item), Some(b)) =
                     (p.content_item_id, bucket_of(cv.cal.day_of(p.posted_at)))
                 {

@@ -4,7 +4,6 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
-use super::discussions::LooseDiscussion;
 use crate::store::item_students::{ItemBucketStudents, StudentSet};
 use crate::store::reports::{AttemptRow, Person, PostRow, StudentDay, StudentTotals};
 use crate::store::{ContentItemId, CourseGroupId, CourseId, Store, StoreResult, UserId};
@@ -258,24 +257,19 @@ impl Cohort {
         people
     }
 
-    /// The posts written by people in the cohort.
-    pub fn posts(&self, mut posts: Vec<PostRow>) -> Vec<PostRow> {
+    /// The course's posts written by people in the cohort: read by author when the cohort
+    /// is a list of people (a group, a role), else the course's less those it leaves out.
+    pub async fn posts(&self, store: &Store, course: CourseId) -> StoreResult<Vec<PostRow>> {
+        let only = self.only();
+        let mut posts = store.course_posts(course, only.as_deref()).await?;
         posts.retain(|p| self.has_some(p.user_id));
-        posts
+        Ok(posts)
     }
 
     /// The attempts of people in the cohort.
     pub fn attempts(&self, mut attempts: Vec<AttemptRow>) -> Vec<AttemptRow> {
         attempts.retain(|a| self.has(a.user_id));
         attempts
-    }
-
-    /// The discussions outside the tree, with only the cohort's posts.
-    pub fn discussions(&self, mut discussions: Vec<LooseDiscussion>) -> Vec<LooseDiscussion> {
-        for d in &mut discussions {
-            d.posts.retain(|(user, _)| self.has_some(*user));
-        }
-        discussions
     }
 
     /// The cohort's student-day rollup rows in a range.

@@ -31,11 +31,11 @@ pub async fn dashboard(store: &Store, cv: &CourseView, range: Range) -> StoreRes
     let cohort = &cv.cohort;
     // The course's posts, tree and span are read on other connections while the cohort's
     // days are (the cohort's later figures reuse the days it reads first).
-    let (days, recorded, tree, course_posts) = tokio::try_join!(
+    let (days, recorded, tree, posts) = tokio::try_join!(
         cohort.course_days(store, id, from, to),
         store.course_activity_span(id),
         store.content_tree(id),
-        store.course_posts(id),
+        cohort.posts(store, id),
     )?;
     // When every recorded day lies in the range, the all-days totals are the range's.
     let whole = recorded.is_none_or(|(first, last)| first >= from && last < to);
@@ -140,7 +140,7 @@ pub async fn dashboard(store: &Store, cv: &CourseView, range: Range) -> StoreRes
     // activity counted them on their own item, else by posts with views blank.
     let staff = cohort.staff();
     let (from_ms, to_ms) = (cv.day_start(from), cv.day_start(to));
-    let loose = cohort.discussions(loose_discussions(store, id, &course_posts).await?);
+    let loose = loose_discussions(store, id, &posts).await?;
     let totals_of: HashMap<ContentItemId, (i64, Option<i64>)> = item_totals
         .iter()
         .map(|(item, views, students)| (*item, (*views, *students)))
@@ -174,7 +174,6 @@ pub async fn dashboard(store: &Store, cv: &CourseView, range: Range) -> StoreRes
         ]));
     }
 
-    let posts = cohort.posts(course_posts);
     let mut posts_by_item: HashMap<ContentItemId, i64> = HashMap::new();
     for p in posts
         .iter()

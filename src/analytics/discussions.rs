@@ -46,9 +46,9 @@ impl LooseDiscussion {
     }
 }
 
-/// The course's discussions outside the tree with their posts among `posts` (the course's,
-/// as [`Store::course_posts`] gives them, which the caller has read for its own counts too),
-/// by title.
+/// The course's discussions outside the tree with their posts among `posts` (the course's
+/// or some people's, as [`Store::course_posts`] gives them, which the caller has read for
+/// its own counts too), by title.
 pub async fn loose_discussions(
     store: &Store,
     course: CourseId,

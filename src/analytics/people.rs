@@ -180,9 +180,9 @@ pub async fn student_detail(
         ));
     }
 
-    let course_posts = store.course_posts(id).await?;
+    let their_posts = store.course_posts(id, Some(&[user])).await?;
     let mut posts: HashMap<ContentItemId, i64> = HashMap::new();
-    for p in course_posts.iter().filter(|p| p.user_id == Some(user)) {
+    for p in &their_posts {
         if let Some(item) = p.content_item_id {
             *posts.entry(item).or_default() += 1;
         }
@@ -201,7 +201,7 @@ pub async fn student_detail(
     }
     // Discussions outside the tree: their posts, and their views where activity counted
     // them on their own item (else blank).
-    for d in loose_discussions(store, id, &course_posts).await? {
+    for d in loose_discussions(store, id, &their_posts).await? {
         let views = d
             .forum
             .views_item

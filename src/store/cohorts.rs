@@ -3,6 +3,10 @@
 
 use std::collections::HashMap;
 
+use sqlx::Row as _;
+use sqlx::postgres::PgRow;
+
+use super::bulk_read::SqliteRow;
 use super::reports::{ItemDay, StudentDay};
 use super::{
     ContentItemId, CourseId, STUDENTS_PER_READ, Store, StoreResult, UserId, by_students_sql,
@@ -40,28 +44,11 @@ impl Store {
             };
             let mut args = vec![course.0];
             args.extend(chunk.iter().map(|user| user.0));
-            let rows: Vec<(i64, UserId, i64, i64, i64, String)> =
-                self.read_built_rows(&sql, &args).await?;
-            let in_range = rows
-                .into_iter()
-                .filter(|r| (from_day..to_day).contains(&r.0));
+            let rows: Vec<DayViews> = self.read_built_rows(&sql, &args).await?;
             days.extend(
-                in_range.map(|(day, user_id, views, sessions, active_ms, text)| {
-                    // Each item once, as the writers (and the migrations' SQL) wrote them.
-                    let items = pairs(&text)
-                        .map(|(item, views)| (ContentItemId(item), views))
-                        .collect();
-                    (
-                        StudentDay {
-                            day,
-                            user_id,
-                            views,
-                            sessions,
-                            active_ms,
-                        },
-                        items,
-                    )
-                }),
+                rows.into_iter()
+                    .filter(|r| (from_day..to_day).contains(&r.0.day))
+                    .map(|DayViews(day, items)| (day, items)),
             );
         }
         // By student, then day: the sealed days come in that order, the others after.
@@ -97,12 +84,55 @@ impl Store {
         &self,
         course: CourseId,
     ) -> StoreResult<HashMap<ContentItemId, String>> {
-        let rows: Vec<(ContentItemId, String)> = on_pool!(self, pool => {
-            sqlx::query_as("SELECT id, item_group FROM content_items WHERE course_id = $1")
-                .bind(course)
-                .fetch_all(pool)
-                .await
-        })?;
+        let rows: Vec<(ContentItemId, String)> = self
+            .read_rows(
+                "SELECT id, item_group FROM content_items WHERE course_id = $1",
+                &[course.0],
+            )
+            .await?;
         Ok(rows.into_iter().collect())
+    }
+}
+
+/// A student-day as the group read selects it (day, student, views, sessions, active time,
+/// views per item), its views per item decoded from the stored text where it lies.
+struct DayViews(StudentDay, Vec<(ContentItemId, i64)>);
+
+impl DayViews {
+    fn new(day: [i64; 5], item_views: &str) -> Self {
+        let [day, user_id, views, sessions, active_ms] = day;
+        // Each item once, as the writers (and the migrations' SQL) wrote them.
+        let mut items = Vec::with_capacity(item_views.bytes().filter(|&b| b == b',').count() + 1);
+        items.extend(pairs(item_views).map(|(item, views)| (ContentItemId(item), views)));
+        let day = StudentDay {
+            day,
+            user_id: UserId(user_id),
+            views,
+            sessions,
+            active_ms,
+        };
+        Self(day, items)
+    }
+}
+
+impl SqliteRow for DayViews {
+    fn decode(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        let int = |i| row.get::<_, i64>(i);
+        let item_views = row.get_ref(5)?.as_str()?;
+        Ok(Self::new(
+            [int(0)?, int(1)?, int(2)?, int(3)?, int(4)?],
+            item_views,
+        ))
+    }
+}
+
+impl<'r> sqlx::FromRow<'r, PgRow> for DayViews {
+    fn from_row(row: &'r PgRow) -> sqlx::Result<Self> {
+        let int = |i| row.try_get::<i64, _>(i);
+        let item_views: &str = row.try_get(5)?;
+        Ok(Self::new(
+            [int(0)?, int(1)?, int(2)?, int(3)?, int(4)?],
+            item_views,
+        ))
     }
 }

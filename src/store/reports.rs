@@ -6,7 +6,8 @@ use serde::Serialize;
 
 use super::bulk_read::sqlite_row;
 use super::{
-    AssessmentId, ContentItemId, CourseId, EpochMs, ForumId, Store, StoreResult, UserId, on_pool,
+    AssessmentId, ContentItemId, CourseId, EpochMs, ForumId, STUDENTS_PER_READ, Store, StoreResult,
+    UserId, numbered_params, on_pool,
 };
 use crate::activity::item_views::parse_item_views;
 
@@ -458,14 +459,30 @@ impl Store {
             .collect())
     }
 
-    pub async fn course_posts(&self, course: CourseId) -> StoreResult<Vec<PostRow>> {
-        self.read_rows(
-            "SELECT p.forum_id, f.content_item_id, p.user_id, p.posted_at FROM forum_posts p \
-             JOIN forums f ON f.id = p.forum_id WHERE p.course_id = $1 \
-             AND p.removed_at IS NULL AND f.removed_at IS NULL",
-            &[course.0],
-        )
-        .await
+    /// The course's posts in discussions still there: everyone's, or only those `authors`
+    /// wrote (read by author, for a page about a few of the course's people).
+    pub async fn course_posts(
+        &self,
+        course: CourseId,
+        authors: Option<&[UserId]>,
+    ) -> StoreResult<Vec<PostRow>> {
+        const POSTS: &str = "SELECT p.forum_id, f.content_item_id, p.user_id, p.posted_at \
+             FROM forum_posts p JOIN forums f ON f.id = p.forum_id WHERE p.course_id = $1 \
+             AND p.removed_at IS NULL AND f.removed_at IS NULL";
+        let Some(authors) = authors else {
+            return self.read_rows(POSTS, &[course.0]).await;
+        };
+        let mut posts = Vec::new();
+        for chunk in authors.chunks(STUDENTS_PER_READ) {
+            let sql = format!(
+                "{POSTS} AND p.user_id IN ({})",
+                numbered_params(2, chunk.len())
+            );
+            let mut args = vec![course.0];
+            args.extend(chunk.iter().map(|user| user.0));
+            posts.extend(self.read_built_rows::<PostRow>(&sql, &args).await?);
+        }
+        Ok(posts)
     }
 
     pub async fn course_assessments(&self, course: CourseId) -> StoreResult<Vec<AssessmentRow>> {

@@ -156,7 +156,7 @@ pub(crate) async fn assert_course_fully_synced(store: &Store, course: CourseId) 
             .collect::<Vec<_>>(),
         ["Discussion 1", "Discussion 2", "Discussion 3"]
     );
-    let posts = store.course_posts(course).await.unwrap();
+    let posts = store.course_posts(course, None).await.unwrap();
     assert_eq!(
         posts.iter().filter(|p| p.content_item_id.is_none()).count(),
         60

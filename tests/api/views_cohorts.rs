@@ -141,6 +141,9 @@ on_both_backends! {
             let (_, posts) = page_and_csv_as(&app, &c.token, &format!("{}&tab=posts", path(&c, "/communication", choice)), "access").await;
             let expected = c.posts.iter().filter(|u| ids.contains(u)).count();
             assert_eq!(row(&posts, "Forum")[total], expected.to_string(), "{choice:?}");
+            let (_, top) = page_and_csv_as(&app, &c.token, &path(&c, "", choice), "top-communication").await;
+            let forum = top[1..].iter().find(|r| r[0] == "Forum").expect("the forum ranks");
+            assert_eq!(forum[3], expected.to_string(), "{choice:?} dashboard posts");
             let (_, attempts) = page_and_csv_as(&app, &c.token, &format!("{}&tab=attempts", path(&c, "/assessment", choice)), "access").await;
             let expected = c.attempts.iter().filter(|u| ids.contains(u)).count();
             assert_eq!(row(&attempts, "Quiz")[total], expected.to_string(), "{choice:?}");
