@@ -136,7 +136,7 @@ pub fn course_page_at(
                     a href=(links.href("/settings", &[])) { "Set the course dates" } "."
                 }
             }
-            (body)
+            (layout::Roomy(&body))
             (definitions(links))
             script src="/static/cloop.js" defer {}
         },

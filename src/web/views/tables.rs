@@ -63,7 +63,14 @@ impl Render for TableMarkup<'_> {
         // Every link of a cell has the same query: escaped once.
         let mut query = String::from("?");
         escaped(&mut query, links.plain_query());
-        for row in &shown.rows {
+        let rows_start = out.len();
+        for (n, row) in shown.rows.iter().enumerate() {
+            if n == 1 {
+                // Room for the rest, by the first row's length: one allocation for a table
+                // of thousands of rows rather than one per doubling, each copying it all.
+                let first = out.len() - rows_start;
+                out.reserve(first * (shown.rows.len() - 1) * 9 / 8);
+            }
             out.push_str("<tr");
             if let Some(pos) = &row.tree {
                 let _ = write!(out, " data-node=\"{}\"", pos.id);
@@ -217,34 +224,84 @@ fn cell_markup(out: &mut String, cell: &Cell, links: &Links, query: &str) {
 }
 
 /// A figure: caption, the chart (if any), the table behind a toggle (open while sorted or
-/// searched), and a CSV link that carries the table's sort and search.
-pub fn figure(
-    t: &Table,
+/// searched), and a CSV link that carries the table's sort and search. Written where the
+/// page puts it, not made on its own and copied there: its table can be megabytes.
+pub fn figure<'a>(
+    t: &'a Table,
     chart: Option<Markup>,
-    links: &Links,
-    path: &str,
-    params: &[(&str, &str)],
-) -> Markup {
-    let open = !links.page.view(&t.id).is_plain(t);
-    let own = links.page.own_params(&t.id);
-    let mut csv: Vec<(&str, &str)> = params.to_vec();
-    csv.push(("csv", &t.id));
-    csv.extend(own.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    html! {
-        figure class="figure" id={"fig-" (t.id)} {
-            @if let Some(chart) = chart {
-                figcaption { (t.caption) }
-                (chart)
-                details class="numbers" open[open] {
-                    summary { "Show the numbers as a table" }
-                    (Arranged { t, links, chart: true })
+    links: &'a Links,
+    path: &'a str,
+    params: &'a [(&'a str, &'a str)],
+) -> Figure<'a> {
+    Figure {
+        t,
+        chart,
+        links,
+        path,
+        params,
+    }
+}
+
+/// See [`figure`].
+pub struct Figure<'a> {
+    t: &'a Table,
+    chart: Option<Markup>,
+    links: &'a Links,
+    path: &'a str,
+    params: &'a [(&'a str, &'a str)],
+}
+
+impl Render for Figure<'_> {
+    fn render_to(&self, out: &mut String) {
+        let Self {
+            t,
+            links,
+            path,
+            params,
+            ..
+        } = *self;
+        out.push_str("<figure class=\"figure\" id=\"fig-");
+        escaped(out, &t.id);
+        out.push_str("\">");
+        match &self.chart {
+            Some(chart) => {
+                let open = !links.page.view(&t.id).is_plain(t);
+                html! {
+                    figcaption { (t.caption) }
+                    (chart)
                 }
-            } @else {
-                (Arranged { t, links, chart: false })
+                .render_to(out);
+                out.push_str(if open {
+                    "<details class=\"numbers\" open>"
+                } else {
+                    "<details class=\"numbers\">"
+                });
+                out.push_str("<summary>Show the numbers as a table</summary>");
+                Arranged {
+                    t,
+                    links,
+                    chart: true,
+                }
+                .render_to(out);
+                out.push_str("</details>");
             }
+            None => Arranged {
+                t,
+                links,
+                chart: false,
+            }
+            .render_to(out),
+        }
+        let own = links.page.own_params(&t.id);
+        let mut csv: Vec<(&str, &str)> = params.to_vec();
+        csv.push(("csv", &t.id));
+        csv.extend(own.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        html! {
             p class="downloads" {
                 a href=(links.href(path, &csv)) download { "Download CSV" }
             }
         }
+        .render_to(out);
+        out.push_str("</figure>");
     }
 }
