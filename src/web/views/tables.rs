@@ -85,7 +85,9 @@ impl Render for TableMarkup<'_> {
                         .tree
                         .as_ref()
                         .map_or((0, false), |p| (p.depth, p.folder));
-                    let _ = write!(out, "<th scope=\"row\" class=\"depth-{}\">", depth.min(8));
+                    out.push_str("<th scope=\"row\" class=\"depth-");
+                    out.push_str(itoa::Buffer::new().format(depth.min(8)));
+                    out.push_str("\">");
                     if folder {
                         out.push_str(TWISTY);
                     }
@@ -205,20 +207,27 @@ fn heat_class(t: &Table, col: usize, cell: &Cell, max: f64) -> &'static str {
 /// A cell as shown in a table: a resource or a student as a link to their page (`query`:
 /// the escaped query every such link carries).
 fn cell_markup(out: &mut String, cell: &Cell, links: &Links, query: &str) {
-    let (kind, id, text): (&str, &dyn std::fmt::Display, &str) = match cell {
-        Cell::Item(id, title) => ("resources", id, title),
-        Cell::Student(id, name) => ("students", id, name),
+    let (kind, id, text) = match cell {
+        Cell::Item(id, title) => ("resources", id.0, title),
+        Cell::Student(id, name) => ("students", id.0, name),
+        Cell::Text(text) | Cell::Course(_, text) => return escaped(out, text),
+        // Numbers hold nothing to escape.
+        Cell::Int(n) => return out.push_str(itoa::Buffer::new().format(*n)),
         other => {
             // Writing to a `String` cannot fail.
-            let _ = write!(maud::Escaper::new(out), "{other}");
+            let _ = write!(out, "{other}");
             return;
         }
     };
-    let _ = write!(
-        out,
-        "<a href=\"/courses/{}/{kind}/{id}{query}\">",
-        links.course
-    );
+    let mut number = itoa::Buffer::new();
+    out.push_str("<a href=\"/courses/");
+    out.push_str(number.format(links.course.0));
+    out.push('/');
+    out.push_str(kind);
+    out.push('/');
+    out.push_str(number.format(id));
+    out.push_str(query);
+    out.push_str("\">");
     escaped(out, text);
     out.push_str("</a>");
 }
