@@ -64,32 +64,65 @@ pub(crate) fn item_views_text(views: &[(i64, i64)]) -> String {
 }
 
 /// The `a:b` pairs of a stored text, in stored order; only cloop writes these columns, so
-/// a pair that does not parse is skipped. Read byte by byte: an event window's page reads
+/// a pair that does not parse is skipped. Read in one pass over the bytes: a page can read
 /// a hundred thousand of them.
-pub(crate) fn pairs(text: &str) -> impl Iterator<Item = (i64, i64)> + '_ {
-    text.as_bytes().split(|&b| b == b',').filter_map(|pair| {
-        let colon = pair.iter().position(|&b| b == b':')?;
-        Some((integer(&pair[..colon])?, integer(&pair[colon + 1..])?))
-    })
+pub(crate) fn pairs(text: &str) -> Pairs<'_> {
+    Pairs {
+        rest: text.as_bytes(),
+    }
 }
 
-/// A decimal integer as cloop writes them (digits, perhaps after a minus sign).
-fn integer(text: &[u8]) -> Option<i64> {
+/// See [`pairs`].
+pub(crate) struct Pairs<'a> {
+    rest: &'a [u8],
+}
+
+impl Iterator for Pairs<'_> {
+    type Item = (i64, i64);
+
+    fn next(&mut self) -> Option<(i64, i64)> {
+        while !self.rest.is_empty() {
+            let pair = integer(self.rest, b':').and_then(|(key, after)| {
+                let (value, rest) = integer(after?, b',')?;
+                Some(((key, value), rest.unwrap_or_default()))
+            });
+            match pair {
+                Some((pair, rest)) => {
+                    self.rest = rest;
+                    return Some(pair);
+                }
+                // Skipped up to the next pair.
+                None => {
+                    self.rest = match self.rest.iter().position(|&b| b == b',') {
+                        Some(comma) => &self.rest[comma + 1..],
+                        None => &[],
+                    }
+                }
+            }
+        }
+        None
+    }
+}
+
+/// A decimal integer as cloop writes them (digits, perhaps after a minus sign) at the start
+/// of `text`, up to `end`: the number, and what follows `end` (none when the text ended).
+fn integer(text: &[u8], end: u8) -> Option<(i64, Option<&[u8]>)> {
     let (sign, digits) = match text {
         [b'-', rest @ ..] => (-1, rest),
         _ => (1, text),
     };
-    if digits.is_empty() || digits.len() > 18 {
-        return None;
-    }
     let mut n: i64 = 0;
-    for &d in digits {
-        if !d.is_ascii_digit() {
+    for (i, &b) in digits.iter().enumerate() {
+        if b == end {
+            return (i > 0).then_some((sign * n, Some(&digits[i + 1..])));
+        }
+        let d = b.wrapping_sub(b'0');
+        if d > 9 || i == 18 {
             return None;
         }
-        n = n * 10 + i64::from(d - b'0');
+        n = n * 10 + i64::from(d);
     }
-    Some(sign * n)
+    (!digits.is_empty()).then_some((sign * n, None))
 }
 
 #[cfg(test)]
@@ -136,5 +169,14 @@ mod tests {
             [(12, 3), (0, 7), (-4, 1), (9, 10), (1_234_567_890_123, 42)]
         );
         assert_eq!(pairs("").count(), 0);
+        let odd: Vec<(i64, i64)> =
+            pairs("7,8:9:1,2:3,-:4,4:-,1234567890123456789:1,6:1234567890123456789,5:5").collect();
+        assert_eq!(
+            odd,
+            [(2, 3), (5, 5)],
+            "each pair that does not parse is skipped whole"
+        );
+        assert_eq!(pairs("3:4,").collect::<Vec<_>>(), [(3, 4)]);
+        assert_eq!(pairs("3").count(), 0);
     }
 }
