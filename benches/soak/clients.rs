@@ -110,11 +110,16 @@ pub async fn syncs(
     let latest = store.latest_sync_run(course).await.expect("runs");
     let mut counted = latest.filter(|r| r.finished_at.is_some()).map(|r| r.id);
     while tokio::time::Instant::now() < deadline {
-        // Queued unless one is queued or running already: either way, the next run to
-        // finish is counted.
-        cloop::jobs::enqueue_course_sync(&store, course)
+        // Queued once no sync is queued or running: a job is still marked running a moment
+        // after its run is recorded, and a sync asked for then is dropped as a repeat.
+        let give_up = deadline + Duration::from_secs(120);
+        while !cloop::jobs::enqueue_course_sync(&store, course)
             .await
-            .expect("queue a sync");
+            .expect("queue a sync")
+            && tokio::time::Instant::now() < give_up
+        {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         let finished = loop {
             tokio::time::sleep(Duration::from_millis(250)).await;
             let run = store.latest_sync_run(course).await.expect("runs");
@@ -124,7 +129,7 @@ pub async fn syncs(
             {
                 break Some(run);
             }
-            if tokio::time::Instant::now() > deadline + Duration::from_secs(120) {
+            if tokio::time::Instant::now() > give_up {
                 break None;
             }
         };

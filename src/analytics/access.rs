@@ -386,7 +386,7 @@ async fn grades(store: &Store, cv: &CourseView) -> StoreResult<Table> {
         .map(|g| ((g.user_id, g.assessment_id), g))
         .collect();
     for p in people.iter().filter(|p| !p.is_staff) {
-        let mut cells = person_cells(p).to_vec();
+        let mut cells = Vec::from(person_cells(p));
         for a in &assessments {
             cells.push(match by_key.get(&(p.user_id, a.id)) {
                 Some(g) => match (g.score, &g.text_grade) {

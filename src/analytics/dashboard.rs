@@ -100,7 +100,7 @@ pub async fn dashboard(store: &Store, cv: &CourseView, range: Range) -> StoreRes
     for s in visitors_sorted.iter().take(TOP) {
         // Views can name someone no longer in the roster: shown by id, with no roles.
         let (mut cells, roles) = match by_id.get(&s.user_id) {
-            Some(p) => (person_cells(p).to_vec(), p.roles.as_str()),
+            Some(p) => (Vec::from(person_cells(p)), p.roles.as_str()),
             None => (
                 vec![
                     Cell::Student(s.user_id, display_name("", s.user_id)),

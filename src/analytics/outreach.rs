@@ -147,7 +147,8 @@ impl Who<'_> {
     }
 
     fn cells(&self, s: &Person, extra: Vec<Cell>) -> Row {
-        let mut cells = person_cells(s).to_vec();
+        let mut cells = Vec::with_capacity(5 + extra.len());
+        cells.extend(person_cells(s));
         cells.extend([
             Cell::Text(s.email.clone().unwrap_or_default()),
             Cell::Text(if s.active { "" } else { "left" }.into()),

@@ -89,7 +89,7 @@ pub async fn students(
         let v = &views[&p.user_id];
         bucket_totals.iter_mut().zip(v).for_each(|(a, b)| *a += b);
         let total: i64 = v.iter().sum();
-        let mut cells = person_cells(p).to_vec();
+        let mut cells = Vec::from(person_cells(p));
         cells.extend(v.iter().map(|&n| Cell::Int(n)));
         cells.push(Cell::Int(total));
         cells.push(pct(total as f64, grand as f64));

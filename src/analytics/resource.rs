@@ -92,7 +92,7 @@ pub async fn resource_detail(
         .iter()
         .filter(|p| !viewers.contains_key(&p.user_id))
     {
-        not_opened.rows.push(Row::new(person_cells(p).to_vec()));
+        not_opened.rows.push(Row::new(Vec::from(person_cells(p))));
     }
     Ok(ResourceDetail {
         item,

@@ -318,7 +318,7 @@ async fn opened_after_due(
     );
     for p in students.iter().filter(|p| !early.contains(&p.user_id)) {
         if let Some(&views) = viewers.get(&p.user_id) {
-            let mut cells = person_cells(p).to_vec();
+            let mut cells = Vec::from(person_cells(p));
             cells.push(Cell::Int(views));
             table.rows.push(Row::new(cells));
         }
