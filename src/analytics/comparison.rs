@@ -1,7 +1,7 @@
 //! Event comparison: activity in the days before each occurrence of an event against the
 //! days from it on, for the cohort, per resource and per student.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use super::table::{Cell, Row, Table};
 use super::tree::Node;
@@ -177,12 +177,13 @@ pub async fn event_split_by_student(
 ) -> StoreResult<Table> {
     let days = windows(cv, w);
     let (from, to) = span(&days, w);
-    let mut views: HashMap<(UserId, i64), i64> = HashMap::new();
-    for r in cv
+    let days_read = cv
         .cohort
         .student_days(store, cv.course.id, from, to)
-        .await?
-    {
+        .await?;
+    // Tens of thousands of student-days, each looked up once per window day.
+    let mut views: HashMap<(UserId, i64), i64> = HashMap::with_capacity(days_read.len());
+    for r in days_read {
         views.insert((r.user_id, r.day), r.views);
     }
     let mut cols = split_columns("Student", w);
