@@ -110,8 +110,8 @@ pub async fn syncs(
     let latest = store.latest_sync_run(course).await.expect("runs");
     let mut counted = latest.filter(|r| r.finished_at.is_some()).map(|r| r.id);
     while tokio::time::Instant::now() < deadline {
-        // Queued once no sync is queued or running: a job is still marked running a moment
-        // after its run is recorded, and a sync asked for then is dropped as a repeat.
+        // Queued once no other sync waits (one waiting would stand for this one); it runs
+        // after the sync running now, if any.
         let give_up = deadline + Duration::from_secs(120);
         while !cloop::jobs::enqueue_course_sync(&store, course)
             .await

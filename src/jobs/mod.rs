@@ -72,7 +72,7 @@ impl JobsOptions {
 }
 
 /// Queues a sync of the course now (call it right after a course's first launch). Returns
-/// false when one is already queued or running.
+/// false when one is already queued; while one runs, the new one waits to follow it.
 pub async fn enqueue_course_sync(store: &Store, course: CourseId) -> StoreResult<bool> {
     let queued = store
         .enqueue_job(COURSE_SYNC, &course.to_string(), "{}", EpochMs::now())
@@ -81,7 +81,7 @@ pub async fn enqueue_course_sync(store: &Store, course: CourseId) -> StoreResult
 }
 
 /// Queues an LTI services read (roster, gradebook) of the course unless one ran within
-/// `interval`. Returns false when none was queued (recent, or one already queued or running).
+/// `interval`. Returns false when none was queued (recent, or one already queued).
 pub async fn enqueue_roster_sync_if_due(
     store: &Store,
     course: CourseId,
@@ -108,7 +108,9 @@ pub async fn enqueue_roster_sync_if_due(
 /// Why `sync_course_now` did not sync.
 #[derive(Debug, thiserror::Error)]
 pub enum SyncNowError {
-    #[error("a sync of course {0} is already running in a worker; see /admin/sync")]
+    #[error(
+        "a sync of course {0} is already running in a worker; another is queued to follow it (see /admin/sync)"
+    )]
     Busy(CourseId),
     #[error(transparent)]
     Sync(#[from] SyncError),
