@@ -6,7 +6,9 @@
 use serde::Serialize;
 
 use super::write_tx::BeginWrite;
-use super::{EpochMs, JobId, PostgresDb, Store, StoreError, StoreResult, on_pool};
+use super::{
+    EpochMs, JobId, PostgresDb, Store, StoreError, StoreResult, is_unique_violation, on_pool,
+};
 
 /// A job as a worker sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
@@ -314,9 +316,4 @@ impl Store {
         );
         Ok(on_pool!(self, pool => sqlx::query_as(sql).bind(kind).fetch_all(pool).await)?)
     }
-}
-
-fn is_unique_violation(e: &sqlx::Error) -> bool {
-    e.as_database_error()
-        .is_some_and(|db| db.is_unique_violation())
 }
