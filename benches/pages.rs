@@ -7,7 +7,8 @@
 //!
 //! Run: `cargo bench --bench pages` (`BENCH_EVENTS` sets the events, default 5,000,000).
 //! While working on a page: `BENCH_DIR` keeps the seeded databases there and reuses them
-//! on the next run; `BENCH_PAGES` times only the pages whose name contains it.
+//! on the next run; `BENCH_PAGES` times only the pages whose name contains it;
+//! `BENCH_DUMP=DIR` writes each page's HTML there, to show two builds render the same.
 
 #[path = "pages/baseline.rs"]
 mod baseline;
@@ -262,9 +263,31 @@ async fn request_times(client: &reqwest::Client, url: &str, runs: usize) -> (Vec
         } else if i == 0 {
             assert!(body.contains("</html>"), "{url} is a page");
             size = body.len();
+            dump(url, &body);
         }
     }
     (times, size)
+}
+
+/// With `BENCH_DUMP=DIR`, writes a page's HTML there (named by its path and query, the
+/// session token left out), to compare what two builds render.
+fn dump(url: &str, body: &str) {
+    let Ok(dir) = std::env::var("BENCH_DUMP") else {
+        return;
+    };
+    let path = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let path = path.find('/').map_or(path, |i| &path[i..]);
+    let name: String = path
+        .split(['?', '&'])
+        .filter(|part| !part.starts_with("s="))
+        .collect::<Vec<_>>()
+        .join("_")
+        .replace(['/', '='], "_");
+    std::fs::write(
+        std::path::Path::new(&dir).join(format!("{name}.html")),
+        body,
+    )
+    .expect("BENCH_DUMP");
 }
 
 /// p50 and p95 of `times`.
