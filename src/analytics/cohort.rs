@@ -272,24 +272,31 @@ impl Cohort {
         attempts
     }
 
-    /// The cohort's student-day rollup rows in a range.
-    pub async fn student_days(
+    /// The cohort's views per student on each of `days` (ascending), as (student, day,
+    /// views); days a student viewed nothing are left out.
+    pub async fn student_views_on_days(
         &self,
         store: &Store,
         course: CourseId,
-        from: i64,
-        to: i64,
-    ) -> StoreResult<Vec<StudentDay>> {
+        days: &[i64],
+    ) -> StoreResult<Vec<(UserId, i64, i64)>> {
+        let (Some(&first), Some(&last)) = (days.first(), days.last()) else {
+            return Ok(Vec::new());
+        };
         if let Some(only) = self.only() {
-            let days = self
+            let read = self
                 .days_share
-                .get(store, course, &only, (from, to))
+                .get(store, course, &only, (first, last + 1))
                 .await?;
-            return Ok(days.iter().map(|(d, _)| *d).collect());
+            return Ok(read
+                .iter()
+                .filter(|(d, _)| days.binary_search(&d.day).is_ok())
+                .map(|(d, _)| (d.user_id, d.day, d.views))
+                .collect());
         }
-        let mut days = store.student_days(course, from, to).await?;
-        days.retain(|d| self.has(d.user_id));
-        Ok(days)
+        let mut views = store.student_views_on_days(course, days).await?;
+        views.retain(|&(user, _, _)| self.has(user));
+        Ok(views)
     }
 
     /// The cohort's totals per student over a range: for a group or role filter, from

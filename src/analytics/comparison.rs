@@ -169,31 +169,75 @@ pub async fn event_split_by_item(
     Ok(table)
 }
 
-/// Per student: views before and from the event.
+/// How many before and after windows each day of the span lies in (windows of close
+/// occurrences can overlap, and a day then counts in each, as `sum_windows` counts it).
+struct DayWeights {
+    from: i64,
+    /// (before, after) for each day from `from` on.
+    weights: Vec<(i64, i64)>,
+}
+
+impl DayWeights {
+    /// For occurrences on `days` and windows of `each_side` days.
+    fn of(days: &[(&Occurrence, i64)], each_side: i64) -> Self {
+        let from = days.iter().map(|d| d.1).min().unwrap_or(0) - each_side;
+        let to = days.iter().map(|d| d.1).max().unwrap_or(0) + each_side;
+        let mut weights = vec![(0, 0); usize::try_from(to - from).unwrap_or(0)];
+        for &(_, d) in days {
+            for day in d - each_side..d {
+                weights[(day - from) as usize].0 += 1;
+            }
+            for day in d..d + each_side {
+                weights[(day - from) as usize].1 += 1;
+            }
+        }
+        Self { from, weights }
+    }
+
+    /// The days in some window, ascending.
+    fn days(&self) -> Vec<i64> {
+        (self.from..)
+            .zip(&self.weights)
+            .filter(|(_, (before, after))| before + after > 0)
+            .map(|(day, _)| day)
+            .collect()
+    }
+
+    fn on(&self, day: i64) -> (i64, i64) {
+        usize::try_from(day - self.from)
+            .ok()
+            .and_then(|i| self.weights.get(i))
+            .copied()
+            .unwrap_or((0, 0))
+    }
+}
+
+/// Per student: views before and from the event, from the student-days of the window
+/// days only.
 pub async fn event_split_by_student(
     store: &Store,
     cv: &CourseView,
     w: EventWindow,
 ) -> StoreResult<Table> {
-    let days = windows(cv, w);
-    let (from, to) = span(&days, w);
-    let days_read = cv
+    let weights = DayWeights::of(&windows(cv, w), w.days);
+    let people = cv.cohort.counted_people();
+    let mut split: HashMap<UserId, (i64, i64)> = HashMap::with_capacity(people.len());
+    for (user, day, views) in cv
         .cohort
-        .student_days(store, cv.course.id, from, to)
-        .await?;
-    // Tens of thousands of student-days, each looked up once per window day.
-    let mut views: HashMap<(UserId, i64), i64> = HashMap::with_capacity(days_read.len());
-    for r in days_read {
-        views.insert((r.user_id, r.day), r.views);
+        .student_views_on_days(store, cv.course.id, &weights.days())
+        .await?
+    {
+        let (before, after) = weights.on(day);
+        let s = split.entry(user).or_default();
+        s.0 += views * before;
+        s.1 += views * after;
     }
     let mut cols = split_columns("Student", w);
     cols.insert(1, IDENTIFIER.into());
     let mut table = Table::new("event-split", "Views around the event, per student", cols);
     let (mut tb, mut ta) = (0, 0);
-    for p in cv.cohort.counted_people().iter().filter(|p| !p.is_staff) {
-        let (b, a) = sum_windows(&days, w, |day| {
-            views.get(&(p.user_id, day)).copied().unwrap_or(0)
-        });
+    for p in people.iter().filter(|p| !p.is_staff) {
+        let (b, a) = split.get(&p.user_id).copied().unwrap_or_default();
         tb += b;
         ta += a;
         let [name, identifier] = person_cells(p);
@@ -205,4 +249,46 @@ pub async fn event_split_by_student(
     totals.insert(1, Cell::Text(String::new()));
     table.totals = Some(totals);
     Ok(table)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every student-day weighed by its windows sums to what `sum_windows` adds up day by
+    /// day, overlapping windows included.
+    #[test]
+    fn day_weights_count_a_day_once_per_window_it_lies_in() {
+        let occurrence = Occurrence {
+            event: CourseEventId(1),
+            kind: crate::events::EventKind::Repeating,
+            title: "Lecture".into(),
+            at: crate::store::EpochMs(0),
+            until: None,
+            week: None,
+        };
+        let w = EventWindow {
+            event: occurrence.event,
+            days: 3,
+        };
+        let days = [(&occurrence, 10), (&occurrence, 12), (&occurrence, 30)];
+        let weights = DayWeights::of(&days, w.days);
+        assert_eq!(weights.on(9), (2, 0), "in both occurrences' before windows");
+        assert_eq!(weights.on(10), (1, 1));
+        assert_eq!(weights.on(12), (0, 2));
+        assert_eq!(
+            (weights.on(6), weights.on(15), weights.on(20)),
+            ((0, 0), (0, 0), (0, 0))
+        );
+        assert_eq!(
+            weights.days(),
+            [7, 8, 9, 10, 11, 12, 13, 14, 27, 28, 29, 30, 31, 32]
+        );
+        let views = |day: i64| day * day % 7;
+        let weighed = weights.days().into_iter().fold((0, 0), |(b, a), day| {
+            let (wb, wa) = weights.on(day);
+            (b + views(day) * wb, a + views(day) * wa)
+        });
+        assert_eq!(weighed, sum_windows(&days, w, views));
+    }
 }

@@ -1,11 +1,38 @@
 //! Each student's views, sessions and active time over a range of days: summed from the
 //! student-days in the range, or, when the range holds most of them, taken from the
-//! all-days totals less the days outside it (a rollup row's totals are its days' sums).
+//! all-days totals less the days outside it (a rollup row's totals are its days' sums);
+//! and each student's views on chosen days (the days around an event's occurrences).
 
 use super::reports::StudentTotals;
-use super::{CourseId, Store, StoreResult, UserId};
+use super::{CourseId, Store, StoreResult, UserId, numbered_params};
+
+/// Days asked for in one statement: well within either database's parameter limit.
+const DAYS_PER_READ: usize = 500;
 
 impl Store {
+    /// Each student's views on each of `days` they viewed anything: (student, day, views).
+    pub async fn student_views_on_days(
+        &self,
+        course: CourseId,
+        days: &[i64],
+    ) -> StoreResult<Vec<(UserId, i64, i64)>> {
+        let mut views = Vec::new();
+        for chunk in days.chunks(DAYS_PER_READ) {
+            let sql = format!(
+                "SELECT user_id, day, views FROM rollup_student_day \
+                 WHERE course_id = $1 AND day IN ({})",
+                numbered_params(2, chunk.len())
+            );
+            let mut args = vec![course.0];
+            args.extend_from_slice(chunk);
+            views.extend(
+                self.read_built_rows::<(UserId, i64, i64)>(&sql, &args)
+                    .await?,
+            );
+        }
+        Ok(views)
+    }
+
     /// Each student's totals over a range of days; students with nothing in it are left
     /// out.
     pub async fn student_totals(
