@@ -228,10 +228,6 @@ async fn seed(url: &str, per_student: u64) -> Course {
         deadline: one("SELECT id FROM course_events WHERE course_id = $1 AND kind = 'submission' ORDER BY id LIMIT 1", id).await,
         group: one("SELECT id FROM course_groups WHERE course_id = $1 ORDER BY id LIMIT 1", id).await,
     };
-    sqlx::query("ANALYZE")
-        .execute(&db.pool)
-        .await
-        .expect("analyze");
     let row = store.course(course.id).await.expect("course row");
     let secret = SecretKey::load_or_create(&store, None)
         .await

@@ -1,7 +1,7 @@
-//! Every `sync_interval`: requeue jobs whose worker died, and queue a sync of every
-//! course whose platform has REST credentials, and an LTI services read (roster,
-//! gradebook) of every course whose launches offered one and whose last read is older
-//! than `roster_interval`.
+//! Every `sync_interval`: refresh the query planner's statistics, requeue jobs whose
+//! worker died, and queue a sync of every course whose platform has REST credentials,
+//! and an LTI services read (roster, gradebook) of every course whose launches offered
+//! one and whose last read is older than `roster_interval`.
 
 use tokio::sync::watch;
 
@@ -23,6 +23,7 @@ pub(super) async fn run(store: Store, options: JobsOptions, mut shutdown: watch:
 
 /// One scheduler round; returns how many syncs were queued.
 pub async fn schedule_syncs(store: &Store, options: &JobsOptions) -> StoreResult<usize> {
+    store.refresh_planner_statistics().await?;
     let stale_ms = i64::try_from(options.stale_after.as_millis()).unwrap_or(i64::MAX);
     let requeued = store
         .requeue_stale_jobs(EpochMs(EpochMs::now().0.saturating_sub(stale_ms)))

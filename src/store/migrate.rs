@@ -27,7 +27,8 @@ impl Store {
         self.pack_unpacked_activity().await?;
         self.backfill_student_item_views().await?;
         self.backfill_student_hours().await?;
-        self.backfill_student_lists().await
+        self.backfill_student_lists().await?;
+        self.refresh_planner_statistics().await
     }
 
     /// Packs the rows the activity table held before migration 0015 (SQLite) or 0027

@@ -45,6 +45,7 @@ mod store_courses;
 mod store_migrations;
 mod store_platforms;
 mod store_settings;
+mod store_statistics;
 mod student_totals;
 mod support;
 mod sync;
