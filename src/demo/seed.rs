@@ -125,7 +125,7 @@ pub async fn seed_once_sized(store: &Store, students: u32, per_student: u64) -> 
         )
         .await?;
         store.seal_finished_student_days(seeded.course).await?;
-        store.refresh_planner_statistics().await?;
+        store.refresh_planner_statistics().await;
         tracing::info!(
             course = course.title,
             students = cohort,

@@ -303,6 +303,7 @@ pub async fn import_file_with(
         .map_err(|e| ImportError::Unreadable(format!("the reader stopped: {e}")))??;
     report.report.absorb(written);
     store.seal_finished_student_days(course).await?;
+    store.refresh_planner_statistics().await;
     if report.rows == 0 {
         return Err(ImportError::Unreadable(format!(
             "{} holds no {} rows",

@@ -27,8 +27,7 @@ impl Store {
         self.pack_unpacked_activity().await?;
         self.backfill_student_item_views().await?;
         self.backfill_student_hours().await?;
-        self.backfill_student_lists().await?;
-        self.refresh_planner_statistics().await
+        self.backfill_student_lists().await
     }
 
     /// Packs the rows the activity table held before migration 0015 (SQLite) or 0027

@@ -275,14 +275,17 @@ impl Store {
     /// Keeps SQLite's query-planner statistics current: analyses, within a bound SQLite
     /// sets, the tables whose statistics are missing or no longer fit their size (without
     /// them some pages' reads take plans several times slower). PostgreSQL's autovacuum
-    /// does this by itself. Run on start, after a seed, and on each scheduler round.
-    pub async fn refresh_planner_statistics(&self) -> StoreResult<()> {
-        if let Self::Sqlite(db) = self {
-            sqlx::query("PRAGMA optimize = 0x10002")
+    /// does this by itself. Run on each scheduler round (the first as `cloop serve` or
+    /// `cloop worker` starts) and after an import or the demo's seed. Statistics only
+    /// speed reads up, so a failure (the write lock busy) is logged, not returned.
+    pub async fn refresh_planner_statistics(&self) {
+        if let Self::Sqlite(db) = self
+            && let Err(e) = sqlx::query("PRAGMA optimize = 0x10002")
                 .execute(&db.pool)
-                .await?;
+                .await
+        {
+            tracing::warn!(error = %e, "refreshing the query planner's statistics failed");
         }
-        Ok(())
     }
 
     /// A cheap round trip, for health checks.
