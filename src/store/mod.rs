@@ -272,16 +272,21 @@ impl Store {
         }
     }
 
-    /// Keeps SQLite's query-planner statistics current: analyses, within a bound SQLite
-    /// sets, the tables whose statistics are missing or no longer fit their size (without
-    /// them some pages' reads take plans several times slower). PostgreSQL's autovacuum
-    /// does this by itself. Run on each scheduler round (the first as `cloop serve` or
-    /// `cloop worker` starts) and after an import or the demo's seed. Statistics only
-    /// speed reads up, so a failure (the write lock busy) is logged, not returned.
+    /// Keeps SQLite's query-planner statistics current: analyses the tables whose
+    /// statistics are missing or no longer fit their size (without them some pages' reads
+    /// take plans several times slower), from a sample of each index, so a big database is
+    /// not read whole. PostgreSQL's autovacuum does this by itself. Run on each scheduler
+    /// round (the first as `cloop serve` or `cloop worker` starts) and after an import or
+    /// the demo's seed. Statistics only speed reads up, so a failure (the write lock busy)
+    /// is logged, not returned.
     pub async fn refresh_planner_statistics(&self) {
+        // Every table checked (0x10000), analysed where due (0x2), each index from a sample
+        // (0x10: SQLite's bounded `analysis_limit`, without which it reads every row). On
+        // the activity writer's connection, whose page cache holds what it reads: through
+        // the readers' map of the file, the pages it touched stayed in the process's memory.
         if let Self::Sqlite(db) = self
-            && let Err(e) = sqlx::query("PRAGMA optimize = 0x10002")
-                .execute(&db.pool)
+            && let Err(e) = sqlx::query("PRAGMA optimize = 0x10012")
+                .execute(&db.activity.store.writer)
                 .await
         {
             tracing::warn!(error = %e, "refreshing the query planner's statistics failed");
