@@ -129,7 +129,8 @@ pub async fn comparison(store: &Store, cv: &CourseView, w: EventWindow) -> Store
     Ok(table)
 }
 
-/// Per resource (tree rows summing their subtree): views before and from the event.
+/// Per resource (tree rows summing their subtree): views before and from the event, each
+/// item-day weighed by the windows it lies in.
 pub async fn event_split_by_item(
     store: &Store,
     cv: &CourseView,
@@ -137,10 +138,15 @@ pub async fn event_split_by_item(
     w: EventWindow,
 ) -> StoreResult<Table> {
     let days = windows(cv, w);
+    let weights = DayWeights::of(&days, w);
     let (from, to) = span(&days, w);
-    let mut views: HashMap<(ContentItemId, i64), i64> = HashMap::new();
+    // Each resource's views before and from the event, each item-day weighed once.
+    let mut split: HashMap<ContentItemId, (i64, i64)> = HashMap::new();
     for r in cv.cohort.item_days(store, cv.course.id, from, to).await? {
-        views.insert((r.content_item_id, r.day), r.views);
+        let (before, after) = weights.on(r.day);
+        let s = split.entry(r.content_item_id).or_default();
+        s.0 += r.views * before;
+        s.1 += r.views * after;
     }
     let mut table = Table::new(
         "event-split",
@@ -149,12 +155,11 @@ pub async fn event_split_by_item(
     );
     let (mut tb, mut ta) = (0, 0);
     for node in nodes {
-        let (b, a) = sum_windows(&days, w, |day| {
-            node.subtree
-                .iter()
-                .map(|i| views.get(&(*i, day)).copied().unwrap_or(0))
-                .sum()
-        });
+        let (b, a) = node
+            .subtree
+            .iter()
+            .filter_map(|item| split.get(item))
+            .fold((0, 0), |(b, a), (before, after)| (b + before, a + after));
         if node.pos.depth == 0 {
             tb += b;
             ta += a;
@@ -178,16 +183,15 @@ struct DayWeights {
 }
 
 impl DayWeights {
-    /// For occurrences on `days` and windows of `each_side` days.
-    fn of(days: &[(&Occurrence, i64)], each_side: i64) -> Self {
-        let from = days.iter().map(|d| d.1).min().unwrap_or(0) - each_side;
-        let to = days.iter().map(|d| d.1).max().unwrap_or(0) + each_side;
+    /// For occurrences on `days` and `w`'s windows.
+    fn of(days: &[(&Occurrence, i64)], w: EventWindow) -> Self {
+        let (from, to) = span(days, w);
         let mut weights = vec![(0, 0); usize::try_from(to - from).unwrap_or(0)];
         for &(_, d) in days {
-            for day in d - each_side..d {
+            for day in d - w.days..d {
                 weights[(day - from) as usize].0 += 1;
             }
-            for day in d..d + each_side {
+            for day in d..d + w.days {
                 weights[(day - from) as usize].1 += 1;
             }
         }
@@ -219,7 +223,7 @@ pub async fn event_split_by_student(
     cv: &CourseView,
     w: EventWindow,
 ) -> StoreResult<Table> {
-    let weights = DayWeights::of(&windows(cv, w), w.days);
+    let weights = DayWeights::of(&windows(cv, w), w);
     let people = cv.cohort.counted_people();
     let mut split: HashMap<UserId, (i64, i64)> = HashMap::with_capacity(people.len());
     for (user, day, views) in cv
@@ -272,7 +276,7 @@ mod tests {
             days: 3,
         };
         let days = [(&occurrence, 10), (&occurrence, 12), (&occurrence, 30)];
-        let weights = DayWeights::of(&days, w.days);
+        let weights = DayWeights::of(&days, w);
         assert_eq!(weights.on(9), (2, 0), "in both occurrences' before windows");
         assert_eq!(weights.on(10), (1, 1));
         assert_eq!(weights.on(12), (0, 2));
