@@ -27,6 +27,7 @@ use super::upserts::{
     ADD_COURSE_DAYS, ADD_ITEM_TOTALS, ADD_STUDENT_HOURS, ADD_STUDENT_TOTALS, PUT_COURSE_HOURS,
 };
 use crate::store::bulk_read::on_connection;
+use crate::store::wal_checkpoints::Checkpoints;
 use crate::store::{CourseId, EpochMs, StoreResult};
 
 /// Events a recount folds into the rollups at a time.
@@ -36,13 +37,15 @@ const RECOUNT_CHUNK: usize = 50_000;
 #[derive(Clone, Debug)]
 pub struct SqliteActivity {
     pub(crate) writer: SqlitePool,
+    /// Where the writer's commits are checkpointed (its own threshold is a backstop).
+    pub(crate) checkpoints: Checkpoints,
     pub(crate) sealing: Sealing,
 }
 
 impl ActivityStore for SqliteActivity {
     /// One `BEGIN IMMEDIATE` transaction on the writer connection.
     async fn record(&self, writes: &[CourseWrite<'_>]) -> StoreResult<Vec<Vec<bool>>> {
-        on_writer(&self.writer, |db| {
+        self.write(|db| {
             let mut fresh_of = Vec::with_capacity(writes.len());
             for write in writes {
                 let fresh = store_events(db, write.course.0, &write.events)?;
@@ -67,7 +70,7 @@ impl ActivityStore for SqliteActivity {
     /// On the writer connection, so no batch is recorded meanwhile; the packs are read in
     /// time order and folded in a chunk at a time.
     async fn recount_rollups(&self, course: CourseId, bucketing: &Bucketing) -> StoreResult<()> {
-        on_writer(&self.writer, |db| {
+        self.write(|db| {
             for table in ROLLUP_TABLES {
                 db.execute(
                     &format!("DELETE FROM {table} WHERE course_id = ?1"),
@@ -107,10 +110,8 @@ impl ActivityStore for SqliteActivity {
     }
 
     async fn seal_finished_days(&self, course: CourseId) -> StoreResult<()> {
-        on_writer(&self.writer, |db| {
-            seal_days_before(db, course.0, sealing_cutoff(EpochMs::now().0)).map(drop)
-        })
-        .await
+        self.write(|db| seal_days_before(db, course.0, sealing_cutoff(EpochMs::now().0)).map(drop))
+            .await
     }
 }
 
@@ -119,12 +120,21 @@ fn unreadable(e: PackError) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Blob, Box::new(e))
 }
 
-/// Runs `work` in one `BEGIN IMMEDIATE` transaction on the activity writer's connection.
-async fn on_writer<T>(
-    writer: &SqlitePool,
-    work: impl FnOnce(&Connection) -> rusqlite::Result<T>,
-) -> StoreResult<T> {
-    on_connection(writer, |raw| in_transaction(raw, work)).await
+impl SqliteActivity {
+    /// Runs `work` in one `BEGIN IMMEDIATE` transaction on the activity writer's
+    /// connection; once it is committed, a checkpoint is due.
+    async fn write<T>(
+        &self,
+        work: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> StoreResult<T> {
+        let (outcome, pages) = on_connection(&self.writer, |raw| {
+            let outcome = in_transaction(raw, work)?;
+            Ok((outcome, pages_written(raw)))
+        })
+        .await?;
+        self.checkpoints.after_commit(pages);
+        Ok(outcome)
+    }
 }
 
 fn in_transaction<T>(
@@ -138,6 +148,23 @@ fn in_transaction<T>(
     let outcome = work(&tx)?;
     tx.commit()?;
     Ok(outcome)
+}
+
+/// The pages the connection has written to the WAL since this was last asked (SQLite's
+/// count of pages written from its cache, reset by the asking).
+fn pages_written(raw: NonNull<rusqlite::ffi::sqlite3>) -> i64 {
+    let (mut pages, mut highest) = (0, 0);
+    // SAFETY: `raw` is the locked connection's open handle; the two outputs are locals.
+    unsafe {
+        rusqlite::ffi::sqlite3_db_status(
+            raw.as_ptr(),
+            rusqlite::ffi::SQLITE_DBSTATUS_CACHE_WRITE,
+            &mut pages,
+            &mut highest,
+            1,
+        );
+    }
+    i64::from(pages)
 }
 
 /// Adds `events` (no key twice) to the packs of their minutes; returns, per event,

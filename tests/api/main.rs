@@ -62,3 +62,4 @@ mod views_outreach;
 mod views_sorting;
 mod views_who;
 mod views_windows;
+mod wal_checkpoints;
