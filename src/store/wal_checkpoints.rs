@@ -6,8 +6,8 @@
 //! (copying each page again and two `fsync`s), on the one thread every event waits for.
 //! The activity writer's own threshold is raised to a backstop, and once its commits have
 //! written as many pages it asks this connection to checkpoint instead. A checkpoint that
-//! finishes before the writer's next commit lets that commit start the WAL over, so the
-//! file stays the size of about one batch.
+//! finishes before the writer's next commit lets that commit start the WAL over; one still
+//! copying does not, so under a bulk import the WAL grows to the writer's backstop.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -16,8 +16,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{ConnectOptions, Connection};
 use tokio::sync::{mpsc, oneshot};
 
-/// The activity writer's own checkpoint threshold (pages): reached only when checkpoints
-/// here fall behind (readers holding old pages), and then it checkpoints as before.
+/// The activity writer's own checkpoint threshold (pages, 64 MB): reached when checkpoints
+/// here fall behind (a bulk import, or readers holding old pages), and then the writer
+/// checkpoints inside its commit, as SQLite does by default.
 pub(crate) const WRITER_AUTOCHECKPOINT: &str = "16384";
 
 /// Pages the writer's commits add to the WAL before a checkpoint is asked for: SQLite's
