@@ -4,10 +4,9 @@
 
 use std::time::Duration;
 
-use cloop::activity::{ActivityKind, ActivitySource, NewActivity};
-use cloop::store::EpochMs;
+use cloop::activity::ActivityKind;
 
-use crate::activity_contract::{BASE, bucketing};
+use crate::activity_contract::{BASE, bucketing, event};
 use crate::helpers::{Backend, TestDatabase};
 use crate::ingest_support::{course, platform};
 
@@ -38,15 +37,13 @@ async fn activity_commits_are_checkpointed_into_the_database_file_while_the_stor
         let events = (0..2_000)
             .map(|i| {
                 let n = batch * 2_000 + i;
-                NewActivity {
-                    user: None,
-                    content_item: None,
-                    kind: ActivityKind::View,
-                    occurred_at: EpochMs(BASE + n * 1_000),
-                    source: ActivitySource::Caliper,
-                    idempotency_key: format!("{n:0>200}"),
-                    session_ref: None,
-                }
+                event(
+                    None,
+                    None,
+                    ActivityKind::View,
+                    BASE + n * 1_000,
+                    &format!("{n:0>200}"),
+                )
             })
             .collect();
         store
